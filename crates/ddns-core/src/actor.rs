@@ -1,0 +1,33 @@
+//! Who made a change: recorded in every history row.
+//!
+//! One type for every kind of writer (API tokens, the command line, and later TSIG keys and the
+//! health checker), so the history and audit code never needs to know where a change came from.
+
+use std::fmt;
+
+/// The author of a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// An API or DynDNS2 token, by its public id.
+    Token(String),
+    /// The `ddns` command line run by an operator on the server's data directory.
+    Cli,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Token(id) => write!(f, "token:{id}"),
+            Self::Cli => f.write_str("cli"),
+        }
+    }
+}
+
+/// Where a change came from, for the history row.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Origin {
+    /// Client address (after trusted-proxy resolution).
+    pub source_ip: Option<std::net::IpAddr>,
+    /// HTTP User-Agent, if any.
+    pub user_agent: Option<String>,
+}

@@ -1,0 +1,80 @@
+//! Storage errors, classified so the edges can answer precisely: a busy database is worth a
+//! retry (`dnserr`, HTTP 503), a full disk or a broken file is not (`911`).
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// Another writer held the database longer than the busy timeout.
+    #[error("the database is busy (another writer holds it); try again")]
+    Busy,
+    /// The disk or the database's size limit is full.
+    #[error("the disk holding the database is full")]
+    Full,
+    /// The database cannot be written (read-only file system or file).
+    #[error("the database is read-only")]
+    ReadOnly,
+    /// An `If-Match` version did not match.
+    #[error("{name} is at version {current}, not {expected}")]
+    VersionMismatch {
+        /// The host.
+        name: String,
+        /// The version the writer expected.
+        expected: i64,
+        /// The version stored.
+        current: i64,
+    },
+    /// The host or token does not exist.
+    #[error("{0} does not exist")]
+    NotFound(String),
+    /// The change would break a DNS rule (CNAME and other data at one name).
+    #[error("{0}")]
+    Conflict(String),
+    /// No zone row for a name.
+    #[error("no zone in the database contains {0}")]
+    UnknownZone(String),
+    /// Stored data that does not parse.
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+    /// The data directory could not be created.
+    #[error("cannot create {path}: {message}")]
+    Io {
+        /// The directory.
+        path: String,
+        /// The OS error.
+        message: String,
+    },
+    /// Schema migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(String),
+    /// Any other database failure.
+    #[error("database error: {0}")]
+    Database(String),
+}
+
+impl StoreError {
+    /// True when the same request may succeed later without anyone fixing anything.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Busy)
+    }
+
+    pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut => Self::Busy,
+            sqlx::Error::Database(db) => {
+                // SQLite reports extended result codes; the primary code is the low byte.
+                let code = db
+                    .code()
+                    .and_then(|c| c.parse::<i64>().ok())
+                    .map(|c| c & 0xff);
+                match code {
+                    Some(5 | 6) => Self::Busy, // SQLITE_BUSY, SQLITE_LOCKED
+                    Some(13) => Self::Full,    // SQLITE_FULL
+                    Some(8) => Self::ReadOnly, // SQLITE_READONLY
+                    _ => Self::Database(error.to_string()),
+                }
+            }
+            _ => Self::Database(error.to_string()),
+        }
+    }
+}
