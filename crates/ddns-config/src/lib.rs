@@ -1,0 +1,11 @@
+//! Configuration files of ddns: versioned TOML specs turned into validated runtime settings.
+//!
+//! Unknown keys and bad values are errors that name the file, line and key ([`ConfigError`]);
+//! nothing downstream ever sees an unchecked value.
+
+pub mod duration;
+mod error;
+pub mod server;
+
+pub use error::ConfigError;
+pub use server::{ServerConfig, ServerOverrides, ZoneConfig};

@@ -1,0 +1,610 @@
+//! `ddns server` configuration: the TOML file spec (version 1), its defaults, the command-line
+//! overrides, and the validated [`ServerConfig`] the server runs on.
+//!
+//! With no file at all the server runs on [`ServerConfig::defaults`]: one zone, SQLite in the
+//! data directory, DNS and HTTP on loopback high ports. Precedence: defaults < file < flags.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ddns_core::DomainName;
+use ddns_core::record::{DEFAULT_DYNAMIC_TTL, MAX_TTL};
+use ddns_core::snapshot::SoaParams;
+use ddns_core::zone_text::{TextRecord, parse_zone_text};
+use ipnet::IpNet;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::duration::ConfigDuration;
+use crate::error::ConfigError;
+
+/// Zone served when neither the file nor `--zone` names one.
+pub const DEFAULT_ZONE: &str = "ddns.test";
+/// DNS address when none is configured (UDP and TCP).
+pub const DEFAULT_DNS_LISTEN: &str = "127.0.0.1:10053";
+/// HTTP address when none is configured.
+pub const DEFAULT_HTTP_LISTEN: &str = "127.0.0.1:10080";
+/// TTL of static records from the config that do not give one.
+pub const DEFAULT_STATIC_TTL: u32 = 3600;
+
+// ----------------------------------------------------------------------------------------
+// File spec
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSpec {
+    version: Spanned<u32>,
+    #[serde(default)]
+    server: ServerSpec,
+    #[serde(default)]
+    dns: DnsSpec,
+    #[serde(default)]
+    http: HttpSpec,
+    #[serde(default)]
+    dyndns2: Dyndns2Spec,
+    #[serde(default)]
+    store: StoreSpec,
+    #[serde(default)]
+    zone: Vec<ZoneSpec>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ServerSpec {
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct DnsSpec {
+    listen: Option<Vec<Spanned<String>>>,
+    udp_payload: Option<Spanned<u16>>,
+    tcp_idle_timeout: Option<ConfigDuration>,
+    max_tcp_connections: Option<usize>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct HttpSpec {
+    listen: Option<Vec<Spanned<String>>>,
+    trusted_proxies: Option<Vec<Spanned<String>>>,
+    request_timeout: Option<ConfigDuration>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct Dyndns2Spec {
+    blocked_user_agents: Option<Vec<String>>,
+    updates_per_host_per_minute: Option<Spanned<u32>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct StoreSpec {
+    busy_timeout: Option<ConfigDuration>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ZoneSpec {
+    name: Spanned<String>,
+    ttl: Option<Spanned<u32>>,
+    ns: Option<Vec<Spanned<String>>>,
+    #[serde(default)]
+    soa: SoaSpec,
+    #[serde(default)]
+    records: Vec<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct SoaSpec {
+    mname: Option<Spanned<String>>,
+    rname: Option<Spanned<String>>,
+    refresh: Option<u32>,
+    retry: Option<u32>,
+    expire: Option<u32>,
+    minimum: Option<u32>,
+    ttl: Option<u32>,
+}
+
+// ----------------------------------------------------------------------------------------
+// Runtime config
+
+/// Everything the server needs, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Where the database lives.
+    pub data_dir: PathBuf,
+    /// Zones served.
+    pub zones: Vec<ZoneConfig>,
+    /// DNS listener settings.
+    pub dns: DnsConfig,
+    /// HTTP listener settings.
+    pub http: HttpConfig,
+    /// DynDNS2 endpoint policy.
+    pub dyndns2: Dyndns2Config,
+    /// How long a write waits for another process's lock.
+    pub store_busy_timeout: Duration,
+}
+
+/// One authoritative zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneConfig {
+    /// Origin.
+    pub name: DomainName,
+    /// TTL of dynamic records created through the update APIs.
+    pub dynamic_ttl: u32,
+    /// Name servers at the apex (NS records).
+    pub ns: Vec<DomainName>,
+    /// SOA fields (the serial lives in the store).
+    pub soa: SoaParams,
+    /// Static records from the config.
+    pub records: Vec<TextRecord>,
+}
+
+/// DNS listener settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DnsConfig {
+    /// Addresses, each served over UDP and TCP.
+    pub listen: Vec<SocketAddr>,
+    /// Largest UDP response we send to EDNS clients (RFC 6891 §6.2.5; 1232 avoids fragmentation).
+    pub udp_payload: u16,
+    /// Idle TCP connections are closed after this long (RFC 7766 §6.2.3).
+    pub tcp_idle_timeout: Duration,
+    /// Concurrent TCP connections before new ones are refused.
+    pub max_tcp_connections: usize,
+}
+
+/// HTTP listener settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpConfig {
+    /// Addresses.
+    pub listen: Vec<SocketAddr>,
+    /// Reverse proxies whose `X-Forwarded-For` / `X-Real-IP` are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+}
+
+/// DynDNS2 endpoint policy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dyndns2Config {
+    /// User-Agent substrings answered with `badagent` (case-insensitive).
+    pub blocked_user_agents: Vec<String>,
+    /// Update requests per host per minute before `abuse` (burst of the same size).
+    pub updates_per_host_per_minute: u32,
+}
+
+/// Command-line flags that override the file (`None`/empty: not given).
+#[derive(Clone, Debug, Default)]
+pub struct ServerOverrides {
+    /// `--data-dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `--zone`, repeatable: the zones served (settings from the file's zone of that name).
+    pub zones: Vec<String>,
+    /// `--dns-listen`, repeatable.
+    pub dns_listen: Vec<String>,
+    /// `--http-listen`, repeatable.
+    pub http_listen: Vec<String>,
+}
+
+impl ServerConfig {
+    /// The embedded defaults, with the data directory given by the platform.
+    pub fn defaults(data_dir: PathBuf) -> Self {
+        let zone =
+            zone_defaults(&DomainName::parse(DEFAULT_ZONE).unwrap_or_else(|_| unreachable!()));
+        Self {
+            data_dir,
+            zones: vec![zone],
+            dns: DnsConfig {
+                listen: vec![
+                    DEFAULT_DNS_LISTEN
+                        .parse()
+                        .unwrap_or_else(|_| unreachable!()),
+                ],
+                udp_payload: 1232,
+                tcp_idle_timeout: Duration::from_secs(10),
+                max_tcp_connections: 512,
+            },
+            http: HttpConfig {
+                listen: vec![
+                    DEFAULT_HTTP_LISTEN
+                        .parse()
+                        .unwrap_or_else(|_| unreachable!()),
+                ],
+                trusted_proxies: Vec::new(),
+                request_timeout: Duration::from_secs(30),
+            },
+            dyndns2: Dyndns2Config {
+                blocked_user_agents: Vec::new(),
+                updates_per_host_per_minute: 30,
+            },
+            store_busy_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Reads and validates a config file on top of the defaults.
+    pub fn from_file(path: &Path, default_data_dir: PathBuf) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
+        Self::from_toml(&text, default_data_dir).map_err(|e| e.in_file(path))
+    }
+
+    /// Validates config text on top of the defaults.
+    pub fn from_toml(text: &str, default_data_dir: PathBuf) -> Result<Self, ConfigError> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        if *spec.version.get_ref() != 1 {
+            return Err(ConfigError::at(
+                text,
+                Some(spec.version.span()),
+                "version",
+                format!(
+                    "version {} is not known; this ddns reads version = 1",
+                    spec.version.get_ref()
+                ),
+            ));
+        }
+        let mut config = Self::defaults(default_data_dir);
+        if let Some(dir) = spec.server.data_dir {
+            config.data_dir = dir;
+        }
+        if let Some(listen) = spec.dns.listen {
+            config.dns.listen = parse_listen(text, "dns.listen", &listen)?;
+        }
+        if let Some(payload) = spec.dns.udp_payload {
+            if !(512..=4096).contains(payload.get_ref()) {
+                return Err(ConfigError::at(
+                    text,
+                    Some(payload.span()),
+                    "dns.udp_payload",
+                    "must be between 512 and 4096",
+                ));
+            }
+            config.dns.udp_payload = *payload.get_ref();
+        }
+        if let Some(d) = spec.dns.tcp_idle_timeout {
+            config.dns.tcp_idle_timeout = d.0;
+        }
+        if let Some(n) = spec.dns.max_tcp_connections {
+            config.dns.max_tcp_connections = n.max(1);
+        }
+        if let Some(listen) = spec.http.listen {
+            config.http.listen = parse_listen(text, "http.listen", &listen)?;
+        }
+        if let Some(proxies) = spec.http.trusted_proxies {
+            config.http.trusted_proxies = proxies
+                .iter()
+                .map(|p| {
+                    parse_net(p.get_ref()).map_err(|m| {
+                        ConfigError::at(text, Some(p.span()), "http.trusted_proxies", m)
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+        }
+        if let Some(d) = spec.http.request_timeout {
+            config.http.request_timeout = d.0;
+        }
+        if let Some(agents) = spec.dyndns2.blocked_user_agents {
+            config.dyndns2.blocked_user_agents =
+                agents.into_iter().filter(|a| !a.is_empty()).collect();
+        }
+        if let Some(rate) = spec.dyndns2.updates_per_host_per_minute {
+            if *rate.get_ref() == 0 {
+                return Err(ConfigError::at(
+                    text,
+                    Some(rate.span()),
+                    "dyndns2.updates_per_host_per_minute",
+                    "must be at least 1",
+                ));
+            }
+            config.dyndns2.updates_per_host_per_minute = *rate.get_ref();
+        }
+        if let Some(d) = spec.store.busy_timeout {
+            config.store_busy_timeout = d.0;
+        }
+        if !spec.zone.is_empty() {
+            config.zones = spec
+                .zone
+                .iter()
+                .map(|z| zone_from_spec(text, z))
+                .collect::<Result<_, _>>()?;
+            for (i, z) in config.zones.iter().enumerate() {
+                if config.zones[..i].iter().any(|other| other.name == z.name) {
+                    return Err(ConfigError::at(
+                        text,
+                        Some(spec.zone[i].name.span()),
+                        "zone.name",
+                        format!("zone {} is configured twice", z.name),
+                    ));
+                }
+            }
+        }
+        Ok(config)
+    }
+
+    /// Applies command-line flags. `file` is the parsed file's zones, used to keep the settings
+    /// of a zone named by `--zone`.
+    pub fn apply_overrides(&mut self, overrides: &ServerOverrides) -> Result<(), ConfigError> {
+        if let Some(dir) = &overrides.data_dir {
+            self.data_dir.clone_from(dir);
+        }
+        if !overrides.zones.is_empty() {
+            let mut zones = Vec::new();
+            for text in &overrides.zones {
+                let name = DomainName::parse(text)
+                    .map_err(|e| ConfigError::new(format!("--zone {text}: {e}")))?;
+                let zone = self
+                    .zones
+                    .iter()
+                    .find(|z| z.name == name)
+                    .cloned()
+                    .unwrap_or_else(|| zone_defaults(&name));
+                if !zones.iter().any(|z: &ZoneConfig| z.name == zone.name) {
+                    zones.push(zone);
+                }
+            }
+            self.zones = zones;
+        }
+        if !overrides.dns_listen.is_empty() {
+            self.dns.listen = overrides
+                .dns_listen
+                .iter()
+                .map(|a| parse_addr(a).map_err(|m| ConfigError::new(format!("--dns-listen: {m}"))))
+                .collect::<Result<_, _>>()?;
+        }
+        if !overrides.http_listen.is_empty() {
+            self.http.listen = overrides
+                .http_listen
+                .iter()
+                .map(|a| parse_addr(a).map_err(|m| ConfigError::new(format!("--http-listen: {m}"))))
+                .collect::<Result<_, _>>()?;
+        }
+        Ok(())
+    }
+}
+
+fn zone_defaults(name: &DomainName) -> ZoneConfig {
+    let ns = DomainName::parse(&format!("ns1.{name}")).unwrap_or_else(|_| name.clone());
+    let rname = DomainName::parse(&format!("hostmaster.{name}")).unwrap_or_else(|_| name.clone());
+    ZoneConfig {
+        name: name.clone(),
+        dynamic_ttl: DEFAULT_DYNAMIC_TTL,
+        soa: SoaParams {
+            mname: ns.clone(),
+            rname,
+            refresh: 3600,
+            retry: 600,
+            expire: 1_209_600,
+            // Negative answers are cached this long: short, so a new host resolves soon.
+            minimum: 60,
+            ttl: 3600,
+        },
+        ns: vec![ns],
+        records: Vec::new(),
+    }
+}
+
+fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError> {
+    let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
+        ConfigError::at(text, Some(span), key, msg)
+    };
+    let name = DomainName::parse(spec.name.get_ref())
+        .map_err(|e| at(spec.name.span(), "zone.name", e.to_string()))?;
+    if name.is_wildcard() {
+        return Err(at(
+            spec.name.span(),
+            "zone.name",
+            "a zone name cannot be a wildcard".into(),
+        ));
+    }
+    let mut zone = zone_defaults(&name);
+    if let Some(ttl) = &spec.ttl {
+        if *ttl.get_ref() == 0 || *ttl.get_ref() > MAX_TTL {
+            return Err(at(
+                ttl.span(),
+                "zone.ttl",
+                format!("must be between 1 and {MAX_TTL}"),
+            ));
+        }
+        zone.dynamic_ttl = *ttl.get_ref();
+    }
+    if let Some(ns) = &spec.ns {
+        if ns.is_empty() {
+            return Err(ConfigError::at(
+                text,
+                Some(spec.name.span()),
+                "zone.ns",
+                "a zone needs at least one name server",
+            ));
+        }
+        zone.ns = ns
+            .iter()
+            .map(|n| {
+                DomainName::parse(n.get_ref()).map_err(|e| at(n.span(), "zone.ns", e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        zone.soa.mname = zone.ns[0].clone();
+    }
+    let soa = &spec.soa;
+    if let Some(m) = &soa.mname {
+        zone.soa.mname = DomainName::parse(m.get_ref())
+            .map_err(|e| at(m.span(), "zone.soa.mname", e.to_string()))?;
+    }
+    if let Some(r) = &soa.rname {
+        // Accept the mail form (hostmaster@example.com) as well as the name form.
+        let as_name = r.get_ref().replacen('@', ".", 1);
+        zone.soa.rname = DomainName::parse(&as_name)
+            .map_err(|e| at(r.span(), "zone.soa.rname", e.to_string()))?;
+    }
+    zone.soa.refresh = soa.refresh.unwrap_or(zone.soa.refresh);
+    zone.soa.retry = soa.retry.unwrap_or(zone.soa.retry);
+    zone.soa.expire = soa.expire.unwrap_or(zone.soa.expire);
+    zone.soa.minimum = soa.minimum.unwrap_or(zone.soa.minimum);
+    zone.soa.ttl = soa.ttl.unwrap_or(zone.soa.ttl);
+    for record in &spec.records {
+        let parsed = parse_zone_text(&name, record.get_ref(), DEFAULT_STATIC_TTL)
+            .map_err(|e| at(record.span(), "zone.records", e.to_string()))?;
+        if parsed.is_empty() {
+            return Err(at(
+                record.span(),
+                "zone.records",
+                "no record in this line".into(),
+            ));
+        }
+        zone.records.extend(parsed);
+    }
+    Ok(zone)
+}
+
+fn parse_listen(
+    text: &str,
+    key: &str,
+    list: &[Spanned<String>],
+) -> Result<Vec<SocketAddr>, ConfigError> {
+    if list.is_empty() {
+        return Err(ConfigError::new(format!(
+            "`{key}` needs at least one address"
+        )));
+    }
+    list.iter()
+        .map(|a| parse_addr(a.get_ref()).map_err(|m| ConfigError::at(text, Some(a.span()), key, m)))
+        .collect()
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.parse()
+        .map_err(|_| format!("{text:?} is not an address:port (examples: 127.0.0.1:53, [::]:53)"))
+}
+
+fn parse_net(text: &str) -> Result<IpNet, String> {
+    text.parse::<IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{text:?} is not an address or CIDR prefix"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
+        ServerConfig::from_toml(text, PathBuf::from("/tmp/d"))
+    }
+
+    #[test]
+    fn minimal_file_is_the_defaults() {
+        assert_eq!(
+            parse("version = 1\n").unwrap(),
+            ServerConfig::defaults(PathBuf::from("/tmp/d"))
+        );
+    }
+
+    #[test]
+    fn full_file() {
+        let config = parse(
+            r#"version = 1
+[server]
+data_dir = "/var/lib/ddns"
+[dns]
+listen = ["0.0.0.0:53", "[::]:53"]
+udp_payload = 1400
+tcp_idle_timeout = "20s"
+[http]
+listen = ["127.0.0.1:8080"]
+trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+[dyndns2]
+blocked_user_agents = ["EvilBot"]
+updates_per_host_per_minute = 10
+[store]
+busy_timeout = "2s"
+[[zone]]
+name = "Dyn.Example.COM."
+ttl = 120
+ns = ["ns1.example.net", "ns2.example.net"]
+soa.rname = "admin@example.com"
+records = ["@ MX 10 mail.example.net.", "www CNAME home"]
+"#,
+        )
+        .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/ddns"));
+        assert_eq!(config.dns.listen.len(), 2);
+        assert_eq!(config.dns.udp_payload, 1400);
+        assert_eq!(config.dns.tcp_idle_timeout, Duration::from_secs(20));
+        assert_eq!(config.http.trusted_proxies.len(), 2);
+        assert_eq!(config.store_busy_timeout, Duration::from_secs(2));
+        let zone = &config.zones[0];
+        assert_eq!(zone.name.as_str(), "dyn.example.com");
+        assert_eq!(zone.dynamic_ttl, 120);
+        assert_eq!(zone.soa.mname.as_str(), "ns1.example.net");
+        assert_eq!(zone.soa.rname.as_str(), "admin.example.com");
+        assert_eq!(zone.records.len(), 2);
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err =
+            parse("version = 1\n[dns]\nlisten = [\"127.0.0.1:53\"]\nlisen = 5\n").unwrap_err();
+        assert_eq!(err.line, Some(4));
+        assert_eq!(err.key.as_deref(), Some("lisen"));
+        assert!(
+            err.to_string().starts_with("line 4: unknown key `lisen`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn bad_values_name_key_and_line() {
+        let err = parse("version = 1\n[[zone]]\nname = \"bad name.example\"\n").unwrap_err();
+        assert_eq!((err.line, err.key.as_deref()), (Some(3), Some("zone.name")));
+        let err = parse("version = 1\n[[zone]]\nname = \"z.example\"\nrecords = [\n\"ok A 192.0.2.1\",\n\"bad A 1234\"]\n").unwrap_err();
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(6), Some("zone.records"))
+        );
+        let err = parse("version = 1\n[http]\nlisten = [\"localhost\"]\n").unwrap_err();
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(3), Some("http.listen"))
+        );
+        let err = parse("version = 2\n").unwrap_err();
+        assert_eq!((err.line, err.key.as_deref()), (Some(1), Some("version")));
+        assert!(parse("[dns]\n").unwrap_err().message.contains("version"));
+        let err =
+            parse("version = 1\n[[zone]]\nname = \"a.example\"\n[[zone]]\nname = \"A.example.\"\n")
+                .unwrap_err();
+        assert_eq!(err.line, Some(5));
+    }
+
+    #[test]
+    fn flags_override_the_file() {
+        let mut config = parse("version = 1\n[[zone]]\nname = \"a.example\"\nttl = 300\n").unwrap();
+        config
+            .apply_overrides(&ServerOverrides {
+                data_dir: Some(PathBuf::from("/srv/ddns")),
+                zones: vec!["a.example".into(), "b.example".into()],
+                dns_listen: vec!["127.0.0.1:5300".into()],
+                http_listen: vec![],
+            })
+            .unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/srv/ddns"));
+        assert_eq!(config.zones.len(), 2);
+        assert_eq!(
+            config.zones[0].dynamic_ttl, 300,
+            "file settings kept for a zone named by --zone"
+        );
+        assert_eq!(config.zones[1].dynamic_ttl, DEFAULT_DYNAMIC_TTL);
+        assert_eq!(config.dns.listen, vec!["127.0.0.1:5300".parse().unwrap()]);
+        assert_eq!(
+            config.http.listen,
+            vec![DEFAULT_HTTP_LISTEN.parse().unwrap()]
+        );
+        let err = config
+            .apply_overrides(&ServerOverrides {
+                dns_listen: vec!["nope".into()],
+                ..ServerOverrides::default()
+            })
+            .unwrap_err();
+        assert!(err.to_string().contains("--dns-listen"));
+    }
+}
