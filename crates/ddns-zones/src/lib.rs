@@ -36,7 +36,7 @@ const SYNC_BATCH: u32 = 10_000;
 pub struct Zones {
     store: Arc<Store>,
     configs: Vec<ZoneConfig>,
-    live: ArcSwap<ZoneSet>,
+    live: Arc<ArcSwap<ZoneSet>>,
     /// Id of the last history row reflected in `live`; also serialises snapshot publication.
     applied: tokio::sync::Mutex<i64>,
 }
@@ -57,7 +57,7 @@ impl Zones {
         Ok(Self {
             store,
             configs,
-            live: ArcSwap::from_pointee(set),
+            live: Arc::new(ArcSwap::from_pointee(set)),
             applied: tokio::sync::Mutex::new(applied),
         })
     }
@@ -65,6 +65,11 @@ impl Zones {
     /// The current snapshot of every zone (lock-free; what the DNS path reads).
     pub fn snapshot(&self) -> Arc<ZoneSet> {
         self.live.load_full()
+    }
+
+    /// The published snapshot cell itself, for readers that load it per query.
+    pub fn published(&self) -> Arc<ArcSwap<ZoneSet>> {
+        Arc::clone(&self.live)
     }
 
     /// The configured zones.

@@ -1,0 +1,15 @@
+//! Authoritative DNS for ddns.
+//!
+//! - [`answer`]: query packet in, response packet out, from an immutable zone snapshot;
+//! - [`listener`]: UDP and TCP sockets around it.
+//!
+//! **Architecture invariant:** this crate never touches the store. Each query loads the
+//! current [`ZoneSet`](ddns_core::snapshot::ZoneSet) from an `ArcSwap` and answers from it; a
+//! snapshot being replaced while a query runs is never observed half-way.
+
+pub mod answer;
+pub mod listener;
+mod query;
+
+pub use answer::{Transport, respond};
+pub use listener::{DnsListeners, DnsSettings};

@@ -1,0 +1,180 @@
+//! UDP and TCP listeners: sockets in, [`respond`](crate::respond) in the middle, sockets out.
+//!
+//! Sockets are bound before anything is served so a bad address fails start-up at once; with
+//! port 0 the UDP socket picks the port and TCP takes the same one, so one `--dns-listen` gives
+//! one address for both transports. TCP follows RFC 7766: length-prefixed messages, several
+//! queries per connection, idle connections closed, a cap on concurrent connections.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use ddns_core::snapshot::ZoneSet;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::answer::{Transport, respond};
+
+/// Listener settings.
+#[derive(Clone, Debug)]
+pub struct DnsSettings {
+    /// Largest UDP response for EDNS clients.
+    pub udp_payload: u16,
+    /// Idle TCP connections are closed after this long.
+    pub tcp_idle_timeout: Duration,
+    /// Concurrent TCP connections; more are closed at once.
+    pub max_tcp_connections: usize,
+    /// Tasks receiving on each UDP socket.
+    pub udp_workers: usize,
+}
+
+/// Bound, not yet serving, sockets.
+#[derive(Debug)]
+pub struct DnsListeners {
+    sockets: Vec<(std::net::UdpSocket, std::net::TcpListener)>,
+}
+
+impl DnsListeners {
+    /// Binds UDP and TCP on every address.
+    pub fn bind(addrs: &[SocketAddr]) -> io::Result<Self> {
+        let mut sockets = Vec::with_capacity(addrs.len());
+        for addr in addrs {
+            sockets.push(bind_pair(*addr)?);
+        }
+        Ok(Self { sockets })
+    }
+
+    /// The addresses actually bound (ports resolved when 0 was asked for).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.sockets
+            .iter()
+            .filter_map(|(udp, _)| udp.local_addr().ok())
+            .collect()
+    }
+
+    /// Serves queries from the published snapshots until the returned set is aborted or dropped.
+    pub fn serve(self, zones: Arc<ArcSwap<ZoneSet>>, settings: DnsSettings) -> io::Result<JoinSet<()>> {
+        let mut tasks = JoinSet::new();
+        let connections = Arc::new(Semaphore::new(settings.max_tcp_connections.max(1)));
+        for (udp, tcp) in self.sockets {
+            let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
+            for _ in 0..settings.udp_workers.max(1) {
+                tasks.spawn(serve_udp(Arc::clone(&udp), Arc::clone(&zones), settings.udp_payload));
+            }
+            let tcp = tokio::net::TcpListener::from_std(tcp)?;
+            tasks.spawn(serve_tcp(tcp, Arc::clone(&zones), settings.clone(), Arc::clone(&connections)));
+        }
+        Ok(tasks)
+    }
+}
+
+fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
+    // With port 0, UDP picks a port and TCP must get the same; retry if TCP finds it taken.
+    for _ in 0..16 {
+        let udp = socket(addr, Type::DGRAM, Protocol::UDP)?;
+        udp.bind(&addr.into())?;
+        let bound: SocketAddr = udp
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("UDP socket has no address"))?;
+        let tcp = socket(bound, Type::STREAM, Protocol::TCP)?;
+        tcp.set_reuse_address(true)?;
+        match tcp.bind(&bound.into()) {
+            Ok(()) => {
+                tcp.listen(1024)?;
+                return Ok((udp.into(), tcp.into()));
+            }
+            Err(e) if addr.port() == 0 && e.kind() == io::ErrorKind::AddrInUse => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port for UDP and TCP on {addr}")))
+}
+
+fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
+    if addr.is_ipv6() {
+        // `[::]:53` and `0.0.0.0:53` can then both be configured.
+        socket.set_only_v6(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
+async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSet>>, payload: u16) {
+    let mut buf = vec![0u8; 65_535];
+    let mut out = Vec::with_capacity(1500);
+    loop {
+        let (len, peer) = match socket.recv_from(&mut buf).await {
+            Ok(received) => received,
+            Err(e) => {
+                // ICMP errors from earlier sends surface here on some systems; keep serving.
+                tracing::debug!(error = %e, "UDP receive failed");
+                continue;
+            }
+        };
+        let answered = respond(&zones.load(), &buf[..len], Transport::Udp, payload, &mut out);
+        if answered && let Err(e) = socket.send_to(&out, peer).await {
+            tracing::debug!(%peer, error = %e, "UDP send failed");
+        }
+    }
+}
+
+async fn serve_tcp(listener: tokio::net::TcpListener, zones: Arc<ArcSwap<ZoneSet>>, settings: DnsSettings, connections: Arc<Semaphore>) {
+    loop {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                tracing::warn!(error = %e, "TCP accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
+            tracing::debug!(%peer, "too many TCP connections; closing");
+            continue;
+        };
+        let zones = Arc::clone(&zones);
+        let settings = settings.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            if let Err(e) = serve_connection(stream, zones, &settings).await {
+                tracing::debug!(%peer, error = %e, "TCP connection ended");
+            }
+        });
+    }
+}
+
+async fn serve_connection(mut stream: tokio::net::TcpStream, zones: Arc<ArcSwap<ZoneSet>>, settings: &DnsSettings) -> io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let mut query = Vec::with_capacity(512);
+    let mut out = Vec::with_capacity(1500);
+    let mut framed = Vec::with_capacity(1502);
+    loop {
+        let mut len = [0u8; 2];
+        match tokio::time::timeout(settings.tcp_idle_timeout, stream.read_exact(&mut len)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(()),
+            Ok(Err(e)) => return Err(e),
+            Err(_) => return Ok(()), // idle
+        }
+        query.resize(usize::from(u16::from_be_bytes(len)), 0);
+        match tokio::time::timeout(settings.tcp_idle_timeout, stream.read_exact(&mut query)).await {
+            Ok(result) => {
+                result?;
+            }
+            Err(_) => return Ok(()),
+        }
+        if !respond(&zones.load(), &query, Transport::Tcp, settings.udp_payload, &mut out) {
+            return Ok(());
+        }
+        framed.clear();
+        framed.extend_from_slice(&u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes());
+        framed.extend_from_slice(&out);
+        stream.write_all(&framed).await?;
+    }
+}

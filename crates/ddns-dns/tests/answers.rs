@@ -1,0 +1,375 @@
+//! DNS behaviour, packet in and packet out: one `check` per case, decoded by hickory-proto
+//! (an independent implementation) so our encoding is verified at the same time.
+
+use std::str::FromStr;
+
+use ddns_core::snapshot::{Zone, ZoneSet};
+use ddns_core::zone_text::{into_changes, parse_zone_text};
+use ddns_core::{DomainName, Serial};
+use ddns_dns::{Transport, respond};
+use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+
+const ZONE: &str = r#"
+@        NS    ns1
+ns1      A     192.0.2.53
+ns1      AAAA  2001:db8::53
+host     A     192.0.2.1
+host     AAAA  2001:db8::1
+www      CNAME host
+alias    CNAME www
+dangling CNAME nothere
+external CNAME target.example.net.
+a.b.c    A     192.0.2.3
+*.wild   A     192.0.2.99
+*.wild   TXT   "wild"
+mail     MX    10 mx1
+mx1      A     192.0.2.25
+sub      NS    ns.sub
+ns.sub   A     192.0.2.54
+srv      SRV   0 5 445 host
+"#;
+
+fn zones() -> ZoneSet {
+    let origin = DomainName::parse("dyn.example").unwrap();
+    let soa = ddns_core::snapshot::SoaParams {
+        mname: DomainName::parse("ns1.dyn.example").unwrap(),
+        rname: DomainName::parse("hostmaster.dyn.example").unwrap(),
+        refresh: 3600,
+        retry: 600,
+        expire: 1_209_600,
+        minimum: 60,
+        ttl: 3600,
+    };
+    let mut zone = Zone::new(origin.clone(), soa, Serial(2026112201));
+    let mut text = ZONE.to_owned();
+    for i in 0..25 {
+        text.push_str(&format!("big TXT \"{}-{i:02}\"\n", "x".repeat(20)));
+    }
+    for change in into_changes(&parse_zone_text(&origin, &text, 300).unwrap(), false) {
+        zone.apply(change).unwrap();
+    }
+    ZoneSet::new(vec![std::sync::Arc::new(zone)])
+}
+
+struct Ask {
+    name: &'static str,
+    qtype: RecordType,
+    class: DNSClass,
+    transport: Transport,
+    edns: Option<(u16, u8, bool)>,
+    opcode: OpCode,
+}
+
+fn ask(name: &'static str, qtype: RecordType) -> Ask {
+    Ask {
+        name,
+        qtype,
+        class: DNSClass::IN,
+        transport: Transport::Udp,
+        edns: None,
+        opcode: OpCode::Query,
+    }
+}
+
+impl Ask {
+    fn tcp(mut self) -> Self {
+        self.transport = Transport::Tcp;
+        self
+    }
+    fn edns(mut self, payload: u16, version: u8, dnssec_ok: bool) -> Self {
+        self.edns = Some((payload, version, dnssec_ok));
+        self
+    }
+    fn packet(&self) -> Vec<u8> {
+        let mut m = Message::new(0xbeef, MessageType::Query, self.opcode);
+        m.metadata.recursion_desired = true;
+        let mut q = Query::query(Name::from_str(self.name).unwrap(), self.qtype);
+        q.set_query_class(self.class);
+        m.add_query(q);
+        if let Some((payload, version, dnssec_ok)) = self.edns {
+            let mut e = Edns::new();
+            e.set_max_payload(payload);
+            e.set_version(version);
+            e.set_dnssec_ok(dnssec_ok);
+            m.set_edns(e);
+        }
+        let mut packet = m.to_vec().unwrap();
+        // hickory lower-cases names it encodes; put the name back exactly as written.
+        let mut at = 12;
+        for label in self.name.trim_end_matches('.').split('.') {
+            at += 1;
+            packet[at..at + label.len()].copy_from_slice(label.as_bytes());
+            at += label.len();
+        }
+        packet
+    }
+    fn run(&self) -> (Vec<u8>, Message) {
+        let mut out = Vec::new();
+        assert!(respond(&zones(), &self.packet(), self.transport, 1232, &mut out));
+        let msg = Message::from_vec(&out).unwrap_or_else(|e| panic!("undecodable response: {e}"));
+        (out, msg)
+    }
+}
+
+fn render(records: &[Record]) -> Vec<String> {
+    records
+        .iter()
+        .map(|r| format!("{} {} {} {}", r.name, r.ttl, r.record_type(), r.data))
+        .collect()
+}
+
+/// The one check: RCODE, AA, TC and the three sections.
+fn check(ask: Ask, rcode: ResponseCode, aa: bool, answer: &[&str], authority: &[&str], additional: &[&str]) -> Message {
+    let (_, msg) = ask.run();
+    assert_eq!(msg.metadata.id, 0xbeef);
+    assert_eq!(msg.metadata.message_type, MessageType::Response);
+    assert!(msg.metadata.recursion_desired, "RD is copied");
+    assert!(!msg.metadata.recursion_available, "no recursion here");
+    assert_eq!(msg.metadata.response_code, rcode, "{}", ask.name);
+    assert_eq!(msg.metadata.authoritative, aa, "AA for {}", ask.name);
+    assert_eq!(render(&msg.answers), answer, "answer for {} {}", ask.name, ask.qtype);
+    assert_eq!(render(&msg.authorities), authority, "authority for {} {}", ask.name, ask.qtype);
+    assert_eq!(render(&msg.additionals), additional, "additional for {} {}", ask.name, ask.qtype);
+    msg
+}
+
+const SOA: &str = "dyn.example. 60 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60";
+
+#[test]
+fn positive_answer() {
+    check(ask("host.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["host.dyn.example. 300 A 192.0.2.1"], &[], &[]);
+}
+
+#[test]
+fn query_case_is_preserved() {
+    let msg = check(ask("HoSt.DYN.example.", RecordType::AAAA), ResponseCode::NoError, true, &["HoSt.DYN.example. 300 AAAA 2001:db8::1"], &[], &[]);
+    assert_eq!(msg.queries[0].name().to_string(), "HoSt.DYN.example.");
+}
+
+#[test]
+fn nodata_and_nxdomain_carry_the_soa() {
+    check(ask("host.dyn.example.", RecordType::MX), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(ask("nope.dyn.example.", RecordType::A), ResponseCode::NXDomain, true, &[], &[SOA], &[]);
+    let soa_mixed_case = SOA.replacen("dyn.example.", "DYN.EXAMPLE.", 1);
+    check(ask("NOPE.DYN.EXAMPLE.", RecordType::A), ResponseCode::NXDomain, true, &[], &[soa_mixed_case.as_str()], &[]);
+}
+
+#[test]
+fn empty_non_terminal_is_nodata() {
+    check(ask("b.c.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(ask("c.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
+}
+
+#[test]
+fn cname_chains() {
+    check(
+        ask("www.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &["www.dyn.example. 300 CNAME host.dyn.example.", "host.dyn.example. 300 A 192.0.2.1"],
+        &[],
+        &[],
+    );
+    check(
+        ask("alias.dyn.example.", RecordType::AAAA),
+        ResponseCode::NoError,
+        true,
+        &[
+            "alias.dyn.example. 300 CNAME www.dyn.example.",
+            "www.dyn.example. 300 CNAME host.dyn.example.",
+            "host.dyn.example. 300 AAAA 2001:db8::1",
+        ],
+        &[],
+        &[],
+    );
+    check(ask("www.dyn.example.", RecordType::CNAME), ResponseCode::NoError, true, &["www.dyn.example. 300 CNAME host.dyn.example."], &[], &[]);
+    check(
+        ask("www.dyn.example.", RecordType::MX),
+        ResponseCode::NoError,
+        true,
+        &["www.dyn.example. 300 CNAME host.dyn.example."],
+        &[SOA],
+        &[],
+    );
+    // RFC 6604: the RCODE is that of the last name in the chain.
+    check(
+        ask("dangling.dyn.example.", RecordType::A),
+        ResponseCode::NXDomain,
+        true,
+        &["dangling.dyn.example. 300 CNAME nothere.dyn.example."],
+        &[SOA],
+        &[],
+    );
+    check(ask("external.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["external.dyn.example. 300 CNAME target.example.net."], &[], &[]);
+}
+
+#[test]
+fn wildcards() {
+    check(ask("x.wild.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["x.wild.dyn.example. 300 A 192.0.2.99"], &[], &[]);
+    check(ask("x.y.wild.dyn.example.", RecordType::TXT), ResponseCode::NoError, true, &["x.y.wild.dyn.example. 300 TXT wild"], &[], &[]);
+    check(ask("x.wild.dyn.example.", RecordType::AAAA), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    // The wildcard does not cover names that exist: an empty non-terminal blocks it.
+    check(ask("wild.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
+}
+
+#[test]
+fn glue_and_additional_data() {
+    check(
+        ask("dyn.example.", RecordType::NS),
+        ResponseCode::NoError,
+        true,
+        &["dyn.example. 300 NS ns1.dyn.example."],
+        &[],
+        &["ns1.dyn.example. 300 A 192.0.2.53", "ns1.dyn.example. 300 AAAA 2001:db8::53"],
+    );
+    check(
+        ask("mail.dyn.example.", RecordType::MX),
+        ResponseCode::NoError,
+        true,
+        &["mail.dyn.example. 300 MX 10 mx1.dyn.example."],
+        &[],
+        &["mx1.dyn.example. 300 A 192.0.2.25"],
+    );
+    check(
+        ask("srv.dyn.example.", RecordType::SRV),
+        ResponseCode::NoError,
+        true,
+        &["srv.dyn.example. 300 SRV 0 5 445 host.dyn.example."],
+        &[],
+        &["host.dyn.example. 300 A 192.0.2.1", "host.dyn.example. 300 AAAA 2001:db8::1"],
+    );
+}
+
+#[test]
+fn delegations_refer() {
+    check(
+        ask("x.sub.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        false,
+        &[],
+        &["sub.dyn.example. 300 NS ns.sub.dyn.example."],
+        &["ns.sub.dyn.example. 300 A 192.0.2.54"],
+    );
+    // DS is the parent's: answered, not referred.
+    check(ask("sub.dyn.example.", RecordType::DS), ResponseCode::NoError, true, &[], &[SOA], &[]);
+}
+
+#[test]
+fn soa_at_apex() {
+    check(
+        ask("dyn.example.", RecordType::SOA),
+        ResponseCode::NoError,
+        true,
+        &["dyn.example. 3600 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60"],
+        &[],
+        &[],
+    );
+}
+
+#[test]
+fn refused_outside_our_zones_and_classes() {
+    check(ask("example.", RecordType::A), ResponseCode::Refused, false, &[], &[], &[]);
+    check(ask("host.dyn.example.net.", RecordType::A), ResponseCode::Refused, false, &[], &[], &[]);
+    let mut chaos = ask("host.dyn.example.", RecordType::TXT);
+    chaos.class = DNSClass::CH;
+    check(chaos, ResponseCode::Refused, false, &[], &[], &[]);
+    check(ask("dyn.example.", RecordType::AXFR).tcp(), ResponseCode::Refused, false, &[], &[], &[]);
+}
+
+#[test]
+fn other_opcodes_are_not_implemented() {
+    let mut status = ask("dyn.example.", RecordType::SOA);
+    status.opcode = OpCode::Status;
+    let (_, msg) = status.run();
+    assert_eq!(msg.metadata.response_code, ResponseCode::NotImp);
+    assert_eq!(msg.metadata.op_code, OpCode::Status);
+}
+
+#[test]
+fn minimal_any_over_udp_full_over_tcp() {
+    let (_, udp) = ask("host.dyn.example.", RecordType::ANY).run();
+    assert_eq!(udp.answers.len(), 1);
+    assert!(udp.metadata.authoritative);
+    let (_, tcp) = ask("host.dyn.example.", RecordType::ANY).tcp().run();
+    assert_eq!(tcp.answers.len(), 2);
+}
+
+#[test]
+fn truncation_and_edns_payload() {
+    let (raw, udp) = ask("big.dyn.example.", RecordType::TXT).run();
+    assert!(raw.len() <= 512);
+    assert!(udp.metadata.truncation);
+    assert!(udp.answers.is_empty(), "a truncated answer is empty, the client retries over TCP");
+    assert_eq!(udp.queries.len(), 1);
+    let (_, tcp) = ask("big.dyn.example.", RecordType::TXT).tcp().run();
+    assert!(!tcp.metadata.truncation);
+    assert_eq!(tcp.answers.len(), 25);
+    let (raw, edns) = ask("big.dyn.example.", RecordType::TXT).edns(4096, 0, false).run();
+    assert!(!edns.metadata.truncation, "fits our 1232-octet limit");
+    assert!(raw.len() > 512 && raw.len() <= 1232);
+    assert_eq!(edns.answers.len(), 25);
+    let opt = edns.edns.expect("OPT echoed");
+    assert_eq!(opt.max_payload(), 1232);
+    // A client advertising less than 512 is treated as 512.
+    let (raw, small) = ask("big.dyn.example.", RecordType::TXT).edns(100, 0, false).run();
+    assert!(small.metadata.truncation && raw.len() <= 512);
+    assert!(small.edns.is_some(), "OPT is kept in truncated answers");
+}
+
+#[test]
+fn edns_version_and_do_bit() {
+    let (_, bad) = ask("host.dyn.example.", RecordType::A).edns(1232, 1, false).run();
+    // BADVERS and BADSIG share the value 16; hickory names it BADSIG.
+    assert_eq!(u16::from(bad.metadata.response_code), 16);
+    assert_eq!(bad.edns.as_ref().map(Edns::version), Some(0));
+    let (_, ok) = ask("host.dyn.example.", RecordType::A).edns(1232, 0, true).run();
+    assert!(ok.edns.as_ref().unwrap().flags().dnssec_ok, "DO is copied (RFC 3225 §3)");
+    assert_eq!(ok.answers.len(), 1);
+}
+
+#[test]
+fn malformed_packets() {
+    let mut out = Vec::new();
+    let z = zones();
+    assert!(!respond(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out), "too short: dropped");
+    let mut response = ask("host.dyn.example.", RecordType::A).packet();
+    response[2] |= 0x80;
+    assert!(!respond(&z, &response, Transport::Udp, 1232, &mut out), "responses are never answered");
+    let mut trailing = ask("host.dyn.example.", RecordType::A).packet();
+    trailing.extend_from_slice(b"junk");
+    assert!(respond(&z, &trailing, Transport::Udp, 1232, &mut out));
+    let msg = Message::from_vec(&out).unwrap();
+    assert_eq!(msg.metadata.response_code, ResponseCode::FormErr);
+    assert_eq!(msg.metadata.id, 0xbeef);
+    let mut no_question = ask("host.dyn.example.", RecordType::A).packet();
+    no_question.truncate(12);
+    no_question[5] = 0;
+    assert!(respond(&z, &no_question, Transport::Udp, 1232, &mut out));
+    assert_eq!(Message::from_vec(&out).unwrap().metadata.response_code, ResponseCode::FormErr);
+}
+
+#[test]
+fn random_bytes_never_panic() {
+    let z = zones();
+    let mut out = Vec::new();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let base = ask("host.dyn.example.", RecordType::A).edns(1232, 0, false).packet();
+    for _ in 0..20_000 {
+        let mut p = base.clone();
+        for _ in 0..4 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let i = (seed as usize) % p.len();
+            p[i] = (seed >> 32) as u8;
+        }
+        if seed % 3 == 0 {
+            p.truncate((seed as usize >> 8) % p.len());
+        }
+        if respond(&z, &p, Transport::Udp, 1232, &mut out) {
+            assert!(out.len() >= 12 && out.len() <= 1232);
+        }
+    }
+}
+
