@@ -158,6 +158,34 @@ impl RecordData {
         Ok(data.normalised())
     }
 
+    /// Values from wire-form RDATA of `rtype` (zone import). Unsupported types give `None`.
+    pub fn from_rdatas<'a>(
+        rtype_code: u16,
+        rdatas: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Option<Result<Self, RecordError>> {
+        let rtype = RecordType::ALL
+            .into_iter()
+            .find(|t| t.code() == rtype_code)?;
+        let mut values = Vec::new();
+        for rdata in rdatas {
+            let text = match rtype {
+                RecordType::A => <[u8; 4]>::try_from(rdata)
+                    .ok()
+                    .map(|b| Ipv4Addr::from(b).to_string()),
+                RecordType::Aaaa => <[u8; 16]>::try_from(rdata)
+                    .ok()
+                    .map(|b| Ipv6Addr::from(b).to_string()),
+                RecordType::Txt => txt_text(rdata),
+                RecordType::Cname => Some(crate::name::wire_to_text(rdata)),
+            };
+            match text {
+                Some(t) => values.push(t),
+                None => return Some(Err(RecordError::BadTxt("malformed RDATA"))),
+            }
+        }
+        Some(Self::parse(rtype, &values))
+    }
+
     /// The type of these values.
     pub fn rtype(&self) -> RecordType {
         match self {
@@ -261,6 +289,18 @@ fn check_txt(text: &str) -> Result<&str, RecordError> {
     Ok(text)
 }
 
+/// The character-strings of TXT RDATA joined into one value (inverse of [`txt_rdata`]).
+fn txt_text(rdata: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(rdata.len());
+    let mut pos = 0usize;
+    while pos < rdata.len() {
+        let len = usize::from(rdata[pos]);
+        out.extend_from_slice(rdata.get(pos + 1..pos + 1 + len)?);
+        pos += 1 + len;
+    }
+    String::from_utf8(out).ok()
+}
+
 /// TXT RDATA: the text split into character-strings of at most 255 octets (RFC 1035 §3.3.14).
 fn txt_rdata(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
@@ -329,6 +369,27 @@ mod tests {
         assert_eq!(rdata[256], 45);
         assert_eq!(rdata.len(), 302);
         assert!(RecordData::parse(RecordType::Txt, &["a\nb"]).is_err());
+    }
+
+    #[test]
+    fn from_wire_round_trips() {
+        for (rtype, values) in [
+            (RecordType::A, vec!["192.0.2.1", "192.0.2.2"]),
+            (RecordType::Aaaa, vec!["2001:db8::1"]),
+            (RecordType::Txt, vec!["x".repeat(300).leak() as &str]),
+            (RecordType::Cname, vec!["target.example."]),
+        ] {
+            let data = RecordData::parse(rtype, &values).unwrap();
+            let wire = data.to_rdatas();
+            let back = RecordData::from_rdatas(rtype.code(), wire.iter().map(Vec::as_slice))
+                .unwrap()
+                .unwrap();
+            assert_eq!(back, data);
+        }
+        assert!(
+            RecordData::from_rdatas(15, [&b"\x00\x0a\x00"[..]]).is_none(),
+            "MX is not dynamic"
+        );
     }
 
     #[test]

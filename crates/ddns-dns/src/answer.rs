@@ -51,7 +51,13 @@ struct Full;
 
 /// Writes the response to `packet` into `out` (cleared first). Returns `false` when the packet
 /// deserves no answer at all (not a query, or too short to carry an ID).
-pub fn respond(zones: &ZoneSet, packet: &[u8], transport: Transport, max_udp_payload: u16, out: &mut Vec<u8>) -> bool {
+pub fn respond(
+    zones: &ZoneSet,
+    packet: &[u8],
+    transport: Transport,
+    max_udp_payload: u16,
+    out: &mut Vec<u8>,
+) -> bool {
     out.clear();
     let query = match query::parse(packet) {
         Ok(q) => q,
@@ -62,7 +68,8 @@ pub fn respond(zones: &ZoneSet, packet: &[u8], transport: Transport, max_udp_pay
             recursion_desired,
             question_len,
         }) => {
-            let question = question_len.map_or(&[][..], |len| &packet[HEADER_LEN..HEADER_LEN + len]);
+            let question =
+                question_len.map_or(&[][..], |len| &packet[HEADER_LEN..HEADER_LEN + len]);
             write_header(out, id, opcode, recursion_desired, false, question);
             out[3] |= rcode::FORMERR;
             return true;
@@ -145,7 +152,14 @@ const ADDITIONAL: usize = 2;
 
 impl<'o> Response<'o> {
     fn begin(out: &'o mut Vec<u8>, query: &Query<'_>, limit: usize) -> Self {
-        write_header(out, query.id, query.opcode, query.recursion_desired, query.checking_disabled, query.question);
+        write_header(
+            out,
+            query.id,
+            query.opcode,
+            query.recursion_desired,
+            query.checking_disabled,
+            query.question,
+        );
         let reserve = if query.edns.is_some() { OPT_LEN } else { 0 };
         Self {
             question_end: out.len(),
@@ -246,7 +260,11 @@ fn owner_len(owner: Owner<'_>) -> usize {
 
 /// A pointer to `offset` when it can be expressed, else the name itself.
 fn owner_at(offset: usize, name: &[u8]) -> Owner<'_> {
-    if offset < 0x4000 { Owner::Ptr(offset) } else { Owner::Name(name) }
+    if offset < 0x4000 {
+        Owner::Ptr(offset)
+    } else {
+        Owner::Name(name)
+    }
 }
 
 /// What a name resolves to inside one zone.
@@ -292,7 +310,12 @@ fn find<'z>(zone: &'z Zone, name: &[u8]) -> Found<'z> {
 }
 
 /// Returns (RCODE, AA).
-fn answer(zone: &Zone, q: &Query<'_>, transport: Transport, r: &mut Response<'_>) -> Result<(u8, bool), Full> {
+fn answer(
+    zone: &Zone,
+    q: &Query<'_>,
+    transport: Transport,
+    r: &mut Response<'_>,
+) -> Result<(u8, bool), Full> {
     let qname_ptr = Owner::Ptr(HEADER_LEN);
     let apex_skip = q.label_count() - zone.origin_labels();
     let apex = Owner::Ptr(HEADER_LEN + q.label_start(apex_skip));
@@ -350,7 +373,13 @@ fn answer(zone: &Zone, q: &Query<'_>, transport: Transport, r: &mut Response<'_>
 }
 
 /// Answers with the CNAME and whatever its target chain leads to within the zone.
-fn follow_cname(zone: &Zone, q: &Query<'_>, r: &mut Response<'_>, first: &Rrset, apex: Owner<'_>) -> Result<(u8, bool), Full> {
+fn follow_cname(
+    zone: &Zone,
+    q: &Query<'_>,
+    r: &mut Response<'_>,
+    first: &Rrset,
+    apex: Owner<'_>,
+) -> Result<(u8, bool), Full> {
     let mut cname = first;
     let mut owner = Owner::Ptr(HEADER_LEN);
     for _ in 0..MAX_CNAME_CHAIN {
@@ -380,7 +409,11 @@ fn follow_cname(zone: &Zone, q: &Query<'_>, r: &mut Response<'_>, first: &Rrset,
             owner = target_owner;
             continue;
         }
-        let wanted = if q.qtype == qtype::ANY { node.rrsets().first() } else { node.rrset(q.qtype) };
+        let wanted = if q.qtype == qtype::ANY {
+            node.rrsets().first()
+        } else {
+            node.rrset(q.qtype)
+        };
         match wanted {
             Some(rrset) => {
                 let start = r.push(ANSWER, target_owner, rrset)?;
@@ -396,7 +429,13 @@ fn follow_cname(zone: &Zone, q: &Query<'_>, r: &mut Response<'_>, first: &Rrset,
 }
 
 /// Adds A/AAAA of in-zone targets of NS, MX and SRV records (glue and additional data).
-fn add_target_glue(zone: &Zone, r: &mut Response<'_>, rrset: &Rrset, start: usize, owner: Owner<'_>) {
+fn add_target_glue(
+    zone: &Zone,
+    r: &mut Response<'_>,
+    rrset: &Rrset,
+    start: usize,
+    owner: Owner<'_>,
+) {
     let name_at = match rrset.rtype() {
         rtype::NS => 0,
         rtype::MX => 2,

@@ -57,16 +57,29 @@ impl DnsListeners {
     }
 
     /// Serves queries from the published snapshots until the returned set is aborted or dropped.
-    pub fn serve(self, zones: Arc<ArcSwap<ZoneSet>>, settings: DnsSettings) -> io::Result<JoinSet<()>> {
+    pub fn serve(
+        self,
+        zones: Arc<ArcSwap<ZoneSet>>,
+        settings: DnsSettings,
+    ) -> io::Result<JoinSet<()>> {
         let mut tasks = JoinSet::new();
         let connections = Arc::new(Semaphore::new(settings.max_tcp_connections.max(1)));
         for (udp, tcp) in self.sockets {
             let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
             for _ in 0..settings.udp_workers.max(1) {
-                tasks.spawn(serve_udp(Arc::clone(&udp), Arc::clone(&zones), settings.udp_payload));
+                tasks.spawn(serve_udp(
+                    Arc::clone(&udp),
+                    Arc::clone(&zones),
+                    settings.udp_payload,
+                ));
             }
             let tcp = tokio::net::TcpListener::from_std(tcp)?;
-            tasks.spawn(serve_tcp(tcp, Arc::clone(&zones), settings.clone(), Arc::clone(&connections)));
+            tasks.spawn(serve_tcp(
+                tcp,
+                Arc::clone(&zones),
+                settings.clone(),
+                Arc::clone(&connections),
+            ));
         }
         Ok(tasks)
     }
@@ -92,7 +105,10 @@ fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, std::net::Tcp
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::new(io::ErrorKind::AddrInUse, format!("no free port for UDP and TCP on {addr}")))
+    Err(io::Error::new(
+        io::ErrorKind::AddrInUse,
+        format!("no free port for UDP and TCP on {addr}"),
+    ))
 }
 
 fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket> {
@@ -117,14 +133,25 @@ async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSe
                 continue;
             }
         };
-        let answered = respond(&zones.load(), &buf[..len], Transport::Udp, payload, &mut out);
+        let answered = respond(
+            &zones.load(),
+            &buf[..len],
+            Transport::Udp,
+            payload,
+            &mut out,
+        );
         if answered && let Err(e) = socket.send_to(&out, peer).await {
             tracing::debug!(%peer, error = %e, "UDP send failed");
         }
     }
 }
 
-async fn serve_tcp(listener: tokio::net::TcpListener, zones: Arc<ArcSwap<ZoneSet>>, settings: DnsSettings, connections: Arc<Semaphore>) {
+async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    zones: Arc<ArcSwap<ZoneSet>>,
+    settings: DnsSettings,
+    connections: Arc<Semaphore>,
+) {
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -149,7 +176,11 @@ async fn serve_tcp(listener: tokio::net::TcpListener, zones: Arc<ArcSwap<ZoneSet
     }
 }
 
-async fn serve_connection(mut stream: tokio::net::TcpStream, zones: Arc<ArcSwap<ZoneSet>>, settings: &DnsSettings) -> io::Result<()> {
+async fn serve_connection(
+    mut stream: tokio::net::TcpStream,
+    zones: Arc<ArcSwap<ZoneSet>>,
+    settings: &DnsSettings,
+) -> io::Result<()> {
     let _ = stream.set_nodelay(true);
     let mut query = Vec::with_capacity(512);
     let mut out = Vec::with_capacity(1500);
@@ -169,7 +200,13 @@ async fn serve_connection(mut stream: tokio::net::TcpStream, zones: Arc<ArcSwap<
             }
             Err(_) => return Ok(()),
         }
-        if !respond(&zones.load(), &query, Transport::Tcp, settings.udp_payload, &mut out) {
+        if !respond(
+            &zones.load(),
+            &query,
+            Transport::Tcp,
+            settings.udp_payload,
+            &mut out,
+        ) {
             return Ok(());
         }
         framed.clear();

@@ -157,7 +157,10 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query<'_>, Rejection> {
         label_starts[label_count] = name_len as u8;
         label_count += 1;
         lower[name_len] = len as u8;
-        for (dst, src) in lower[name_len + 1..name_len + 1 + len].iter_mut().zip(label) {
+        for (dst, src) in lower[name_len + 1..name_len + 1 + len]
+            .iter_mut()
+            .zip(label)
+        {
             *dst = src.to_ascii_lowercase();
         }
         name_len += 1 + len;
@@ -323,8 +326,14 @@ mod tests {
             })
         ));
         // Label longer than the packet, a pointer in the question, trailing garbage.
-        assert!(matches!(parse(&query(b"\x3fa", 1, &[], 0)), Err(Rejection::FormErr { .. })));
-        assert!(matches!(parse(&query(b"\xc0\x0c", 1, &[], 0)), Err(Rejection::FormErr { .. })));
+        assert!(matches!(
+            parse(&query(b"\x3fa", 1, &[], 0)),
+            Err(Rejection::FormErr { .. })
+        ));
+        assert!(matches!(
+            parse(&query(b"\xc0\x0c", 1, &[], 0)),
+            Err(Rejection::FormErr { .. })
+        ));
         assert!(matches!(
             parse(&query(b"\x01a\x00", 1, &[1, 2, 3], 0)),
             Err(Rejection::FormErr { .. })
@@ -336,10 +345,16 @@ mod tests {
             long.extend_from_slice(&[b'a'; 60]);
         }
         long.push(0);
-        assert!(matches!(parse(&query(&long, 1, &[], 0)), Err(Rejection::FormErr { .. })));
+        assert!(matches!(
+            parse(&query(&long, 1, &[], 0)),
+            Err(Rejection::FormErr { .. })
+        ));
         // OPT whose options overrun their RDATA.
         let bad_opt = [0, 0, 41, 0x04, 0xd0, 0, 0, 0, 0, 0, 4, 0, 10, 0, 9];
-        assert!(matches!(parse(&query(b"\x00", 1, &bad_opt, 1)), Err(Rejection::FormErr { .. })));
+        assert!(matches!(
+            parse(&query(b"\x00", 1, &bad_opt, 1)),
+            Err(Rejection::FormErr { .. })
+        ));
     }
 
     proptest::proptest! {

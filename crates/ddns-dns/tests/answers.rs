@@ -106,7 +106,13 @@ impl Ask {
     }
     fn run(&self) -> (Vec<u8>, Message) {
         let mut out = Vec::new();
-        assert!(respond(&zones(), &self.packet(), self.transport, 1232, &mut out));
+        assert!(respond(
+            &zones(),
+            &self.packet(),
+            self.transport,
+            1232,
+            &mut out
+        ));
         let msg = Message::from_vec(&out).unwrap_or_else(|e| panic!("undecodable response: {e}"));
         (out, msg)
     }
@@ -120,7 +126,14 @@ fn render(records: &[Record]) -> Vec<String> {
 }
 
 /// The one check: RCODE, AA, TC and the three sections.
-fn check(ask: Ask, rcode: ResponseCode, aa: bool, answer: &[&str], authority: &[&str], additional: &[&str]) -> Message {
+fn check(
+    ask: Ask,
+    rcode: ResponseCode,
+    aa: bool,
+    answer: &[&str],
+    authority: &[&str],
+    additional: &[&str],
+) -> Message {
     let (_, msg) = ask.run();
     assert_eq!(msg.metadata.id, 0xbeef);
     assert_eq!(msg.metadata.message_type, MessageType::Response);
@@ -128,37 +141,105 @@ fn check(ask: Ask, rcode: ResponseCode, aa: bool, answer: &[&str], authority: &[
     assert!(!msg.metadata.recursion_available, "no recursion here");
     assert_eq!(msg.metadata.response_code, rcode, "{}", ask.name);
     assert_eq!(msg.metadata.authoritative, aa, "AA for {}", ask.name);
-    assert_eq!(render(&msg.answers), answer, "answer for {} {}", ask.name, ask.qtype);
-    assert_eq!(render(&msg.authorities), authority, "authority for {} {}", ask.name, ask.qtype);
-    assert_eq!(render(&msg.additionals), additional, "additional for {} {}", ask.name, ask.qtype);
+    assert_eq!(
+        render(&msg.answers),
+        answer,
+        "answer for {} {}",
+        ask.name,
+        ask.qtype
+    );
+    assert_eq!(
+        render(&msg.authorities),
+        authority,
+        "authority for {} {}",
+        ask.name,
+        ask.qtype
+    );
+    assert_eq!(
+        render(&msg.additionals),
+        additional,
+        "additional for {} {}",
+        ask.name,
+        ask.qtype
+    );
     msg
 }
 
-const SOA: &str = "dyn.example. 60 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60";
+const SOA: &str =
+    "dyn.example. 60 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60";
 
 #[test]
 fn positive_answer() {
-    check(ask("host.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["host.dyn.example. 300 A 192.0.2.1"], &[], &[]);
+    check(
+        ask("host.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &["host.dyn.example. 300 A 192.0.2.1"],
+        &[],
+        &[],
+    );
 }
 
 #[test]
 fn query_case_is_preserved() {
-    let msg = check(ask("HoSt.DYN.example.", RecordType::AAAA), ResponseCode::NoError, true, &["HoSt.DYN.example. 300 AAAA 2001:db8::1"], &[], &[]);
+    let msg = check(
+        ask("HoSt.DYN.example.", RecordType::AAAA),
+        ResponseCode::NoError,
+        true,
+        &["HoSt.DYN.example. 300 AAAA 2001:db8::1"],
+        &[],
+        &[],
+    );
     assert_eq!(msg.queries[0].name().to_string(), "HoSt.DYN.example.");
 }
 
 #[test]
 fn nodata_and_nxdomain_carry_the_soa() {
-    check(ask("host.dyn.example.", RecordType::MX), ResponseCode::NoError, true, &[], &[SOA], &[]);
-    check(ask("nope.dyn.example.", RecordType::A), ResponseCode::NXDomain, true, &[], &[SOA], &[]);
+    check(
+        ask("host.dyn.example.", RecordType::MX),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
+    check(
+        ask("nope.dyn.example.", RecordType::A),
+        ResponseCode::NXDomain,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
     let soa_mixed_case = SOA.replacen("dyn.example.", "DYN.EXAMPLE.", 1);
-    check(ask("NOPE.DYN.EXAMPLE.", RecordType::A), ResponseCode::NXDomain, true, &[], &[soa_mixed_case.as_str()], &[]);
+    check(
+        ask("NOPE.DYN.EXAMPLE.", RecordType::A),
+        ResponseCode::NXDomain,
+        true,
+        &[],
+        &[soa_mixed_case.as_str()],
+        &[],
+    );
 }
 
 #[test]
 fn empty_non_terminal_is_nodata() {
-    check(ask("b.c.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
-    check(ask("c.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(
+        ask("b.c.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
+    check(
+        ask("c.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
 }
 
 #[test]
@@ -167,7 +248,10 @@ fn cname_chains() {
         ask("www.dyn.example.", RecordType::A),
         ResponseCode::NoError,
         true,
-        &["www.dyn.example. 300 CNAME host.dyn.example.", "host.dyn.example. 300 A 192.0.2.1"],
+        &[
+            "www.dyn.example. 300 CNAME host.dyn.example.",
+            "host.dyn.example. 300 A 192.0.2.1",
+        ],
         &[],
         &[],
     );
@@ -183,7 +267,14 @@ fn cname_chains() {
         &[],
         &[],
     );
-    check(ask("www.dyn.example.", RecordType::CNAME), ResponseCode::NoError, true, &["www.dyn.example. 300 CNAME host.dyn.example."], &[], &[]);
+    check(
+        ask("www.dyn.example.", RecordType::CNAME),
+        ResponseCode::NoError,
+        true,
+        &["www.dyn.example. 300 CNAME host.dyn.example."],
+        &[],
+        &[],
+    );
     check(
         ask("www.dyn.example.", RecordType::MX),
         ResponseCode::NoError,
@@ -201,16 +292,51 @@ fn cname_chains() {
         &[SOA],
         &[],
     );
-    check(ask("external.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["external.dyn.example. 300 CNAME target.example.net."], &[], &[]);
+    check(
+        ask("external.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &["external.dyn.example. 300 CNAME target.example.net."],
+        &[],
+        &[],
+    );
 }
 
 #[test]
 fn wildcards() {
-    check(ask("x.wild.dyn.example.", RecordType::A), ResponseCode::NoError, true, &["x.wild.dyn.example. 300 A 192.0.2.99"], &[], &[]);
-    check(ask("x.y.wild.dyn.example.", RecordType::TXT), ResponseCode::NoError, true, &["x.y.wild.dyn.example. 300 TXT wild"], &[], &[]);
-    check(ask("x.wild.dyn.example.", RecordType::AAAA), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(
+        ask("x.wild.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &["x.wild.dyn.example. 300 A 192.0.2.99"],
+        &[],
+        &[],
+    );
+    check(
+        ask("x.y.wild.dyn.example.", RecordType::TXT),
+        ResponseCode::NoError,
+        true,
+        &["x.y.wild.dyn.example. 300 TXT wild"],
+        &[],
+        &[],
+    );
+    check(
+        ask("x.wild.dyn.example.", RecordType::AAAA),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
     // The wildcard does not cover names that exist: an empty non-terminal blocks it.
-    check(ask("wild.dyn.example.", RecordType::A), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(
+        ask("wild.dyn.example.", RecordType::A),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
 }
 
 #[test]
@@ -221,7 +347,10 @@ fn glue_and_additional_data() {
         true,
         &["dyn.example. 300 NS ns1.dyn.example."],
         &[],
-        &["ns1.dyn.example. 300 A 192.0.2.53", "ns1.dyn.example. 300 AAAA 2001:db8::53"],
+        &[
+            "ns1.dyn.example. 300 A 192.0.2.53",
+            "ns1.dyn.example. 300 AAAA 2001:db8::53",
+        ],
     );
     check(
         ask("mail.dyn.example.", RecordType::MX),
@@ -237,7 +366,10 @@ fn glue_and_additional_data() {
         true,
         &["srv.dyn.example. 300 SRV 0 5 445 host.dyn.example."],
         &[],
-        &["host.dyn.example. 300 A 192.0.2.1", "host.dyn.example. 300 AAAA 2001:db8::1"],
+        &[
+            "host.dyn.example. 300 A 192.0.2.1",
+            "host.dyn.example. 300 AAAA 2001:db8::1",
+        ],
     );
 }
 
@@ -252,7 +384,14 @@ fn delegations_refer() {
         &["ns.sub.dyn.example. 300 A 192.0.2.54"],
     );
     // DS is the parent's: answered, not referred.
-    check(ask("sub.dyn.example.", RecordType::DS), ResponseCode::NoError, true, &[], &[SOA], &[]);
+    check(
+        ask("sub.dyn.example.", RecordType::DS),
+        ResponseCode::NoError,
+        true,
+        &[],
+        &[SOA],
+        &[],
+    );
 }
 
 #[test]
@@ -261,7 +400,9 @@ fn soa_at_apex() {
         ask("dyn.example.", RecordType::SOA),
         ResponseCode::NoError,
         true,
-        &["dyn.example. 3600 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60"],
+        &[
+            "dyn.example. 3600 SOA ns1.dyn.example. hostmaster.dyn.example. 2026112201 3600 600 1209600 60",
+        ],
         &[],
         &[],
     );
@@ -269,12 +410,33 @@ fn soa_at_apex() {
 
 #[test]
 fn refused_outside_our_zones_and_classes() {
-    check(ask("example.", RecordType::A), ResponseCode::Refused, false, &[], &[], &[]);
-    check(ask("host.dyn.example.net.", RecordType::A), ResponseCode::Refused, false, &[], &[], &[]);
+    check(
+        ask("example.", RecordType::A),
+        ResponseCode::Refused,
+        false,
+        &[],
+        &[],
+        &[],
+    );
+    check(
+        ask("host.dyn.example.net.", RecordType::A),
+        ResponseCode::Refused,
+        false,
+        &[],
+        &[],
+        &[],
+    );
     let mut chaos = ask("host.dyn.example.", RecordType::TXT);
     chaos.class = DNSClass::CH;
     check(chaos, ResponseCode::Refused, false, &[], &[], &[]);
-    check(ask("dyn.example.", RecordType::AXFR).tcp(), ResponseCode::Refused, false, &[], &[], &[]);
+    check(
+        ask("dyn.example.", RecordType::AXFR).tcp(),
+        ResponseCode::Refused,
+        false,
+        &[],
+        &[],
+        &[],
+    );
 }
 
 #[test]
@@ -300,31 +462,45 @@ fn truncation_and_edns_payload() {
     let (raw, udp) = ask("big.dyn.example.", RecordType::TXT).run();
     assert!(raw.len() <= 512);
     assert!(udp.metadata.truncation);
-    assert!(udp.answers.is_empty(), "a truncated answer is empty, the client retries over TCP");
+    assert!(
+        udp.answers.is_empty(),
+        "a truncated answer is empty, the client retries over TCP"
+    );
     assert_eq!(udp.queries.len(), 1);
     let (_, tcp) = ask("big.dyn.example.", RecordType::TXT).tcp().run();
     assert!(!tcp.metadata.truncation);
     assert_eq!(tcp.answers.len(), 25);
-    let (raw, edns) = ask("big.dyn.example.", RecordType::TXT).edns(4096, 0, false).run();
+    let (raw, edns) = ask("big.dyn.example.", RecordType::TXT)
+        .edns(4096, 0, false)
+        .run();
     assert!(!edns.metadata.truncation, "fits our 1232-octet limit");
     assert!(raw.len() > 512 && raw.len() <= 1232);
     assert_eq!(edns.answers.len(), 25);
     let opt = edns.edns.expect("OPT echoed");
     assert_eq!(opt.max_payload(), 1232);
     // A client advertising less than 512 is treated as 512.
-    let (raw, small) = ask("big.dyn.example.", RecordType::TXT).edns(100, 0, false).run();
+    let (raw, small) = ask("big.dyn.example.", RecordType::TXT)
+        .edns(100, 0, false)
+        .run();
     assert!(small.metadata.truncation && raw.len() <= 512);
     assert!(small.edns.is_some(), "OPT is kept in truncated answers");
 }
 
 #[test]
 fn edns_version_and_do_bit() {
-    let (_, bad) = ask("host.dyn.example.", RecordType::A).edns(1232, 1, false).run();
+    let (_, bad) = ask("host.dyn.example.", RecordType::A)
+        .edns(1232, 1, false)
+        .run();
     // BADVERS and BADSIG share the value 16; hickory names it BADSIG.
     assert_eq!(u16::from(bad.metadata.response_code), 16);
     assert_eq!(bad.edns.as_ref().map(Edns::version), Some(0));
-    let (_, ok) = ask("host.dyn.example.", RecordType::A).edns(1232, 0, true).run();
-    assert!(ok.edns.as_ref().unwrap().flags().dnssec_ok, "DO is copied (RFC 3225 §3)");
+    let (_, ok) = ask("host.dyn.example.", RecordType::A)
+        .edns(1232, 0, true)
+        .run();
+    assert!(
+        ok.edns.as_ref().unwrap().flags().dnssec_ok,
+        "DO is copied (RFC 3225 §3)"
+    );
     assert_eq!(ok.answers.len(), 1);
 }
 
@@ -332,10 +508,16 @@ fn edns_version_and_do_bit() {
 fn malformed_packets() {
     let mut out = Vec::new();
     let z = zones();
-    assert!(!respond(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out), "too short: dropped");
+    assert!(
+        !respond(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out),
+        "too short: dropped"
+    );
     let mut response = ask("host.dyn.example.", RecordType::A).packet();
     response[2] |= 0x80;
-    assert!(!respond(&z, &response, Transport::Udp, 1232, &mut out), "responses are never answered");
+    assert!(
+        !respond(&z, &response, Transport::Udp, 1232, &mut out),
+        "responses are never answered"
+    );
     let mut trailing = ask("host.dyn.example.", RecordType::A).packet();
     trailing.extend_from_slice(b"junk");
     assert!(respond(&z, &trailing, Transport::Udp, 1232, &mut out));
@@ -346,7 +528,10 @@ fn malformed_packets() {
     no_question.truncate(12);
     no_question[5] = 0;
     assert!(respond(&z, &no_question, Transport::Udp, 1232, &mut out));
-    assert_eq!(Message::from_vec(&out).unwrap().metadata.response_code, ResponseCode::FormErr);
+    assert_eq!(
+        Message::from_vec(&out).unwrap().metadata.response_code,
+        ResponseCode::FormErr
+    );
 }
 
 #[test]
@@ -354,7 +539,9 @@ fn random_bytes_never_panic() {
     let z = zones();
     let mut out = Vec::new();
     let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let base = ask("host.dyn.example.", RecordType::A).edns(1232, 0, false).packet();
+    let base = ask("host.dyn.example.", RecordType::A)
+        .edns(1232, 0, false)
+        .packet();
     for _ in 0..20_000 {
         let mut p = base.clone();
         for _ in 0..4 {
@@ -372,4 +559,3 @@ fn random_bytes_never_panic() {
         }
     }
 }
-

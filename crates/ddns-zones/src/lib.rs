@@ -12,6 +12,7 @@
 
 mod auth;
 mod build;
+mod tokens;
 mod update;
 
 use std::sync::Arc;
@@ -26,6 +27,7 @@ use ddns_store::{Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
+pub use tokens::{create_token, exact_hosts, register_hosts};
 pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};
 
 /// Rows replayed per store round trip when catching up.

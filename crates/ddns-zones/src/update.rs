@@ -255,16 +255,7 @@ impl Zones {
         names: &[DomainName],
         actor: ddns_core::Actor,
     ) -> Result<(), UpdateError> {
-        let mut set = ChangeSet::new(Vec::new(), actor, Origin::default());
-        for name in names {
-            let zone = self
-                .store
-                .zone_for(name)
-                .await?
-                .ok_or_else(|| UpdateError::NotServed(name.clone()))?;
-            set.register.push((zone, name.clone()));
-        }
-        self.commit(set).await.map(|_| ())
+        crate::tokens::register_hosts(&self.store, names, actor).await
     }
 
     /// Deletes a host and all its records.

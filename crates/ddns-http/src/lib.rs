@@ -1,0 +1,167 @@
+//! The HTTP side of a ddns server: DynDNS2 for routers and existing clients, a REST API for
+//! everything else, and the OpenAPI document describing it.
+//!
+//! [`app`] builds the router from shared state without binding anything, so tests drive it
+//! with `tower::ServiceExt::oneshot`; [`serve`] runs it on bound listeners.
+//!
+//! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
+//! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
+
+mod api_v1;
+mod client;
+mod error;
+mod nic_update;
+mod rest_update;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::HeaderMap;
+use axum::routing::{delete, get, post};
+use ddns_config::server::{Dyndns2Config, HttpConfig};
+use ddns_zones::{Principal, Zones};
+use ipnet::IpNet;
+use tokio_util::sync::CancellationToken;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+use crate::client::HostLimiter;
+use crate::error::ApiError;
+
+/// Largest request body accepted (updates are tiny).
+const MAX_BODY: usize = 64 * 1024;
+
+/// Request policy taken from the configuration.
+#[derive(Clone, Debug)]
+pub struct HttpPolicy {
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// User agents answered with `badagent`.
+    pub blocked_user_agents: Vec<String>,
+    /// Update requests per host per minute.
+    pub updates_per_host_per_minute: u32,
+    /// Whole-request timeout.
+    pub request_timeout: Duration,
+}
+
+impl HttpPolicy {
+    /// The policy from the server configuration.
+    pub fn from_config(http: &HttpConfig, dyndns2: &Dyndns2Config) -> Self {
+        Self {
+            trusted_proxies: http.trusted_proxies.clone(),
+            blocked_user_agents: dyndns2.blocked_user_agents.clone(),
+            updates_per_host_per_minute: dyndns2.updates_per_host_per_minute,
+            request_timeout: http.request_timeout,
+        }
+    }
+}
+
+/// State shared by every handler.
+pub struct AppState {
+    zones: Arc<Zones>,
+    policy: HttpPolicy,
+    limiter: HostLimiter,
+}
+
+impl AppState {
+    /// State over `zones` with `policy`.
+    pub fn new(zones: Arc<Zones>, policy: HttpPolicy) -> Self {
+        Self {
+            limiter: HostLimiter::new(policy.updates_per_host_per_minute),
+            zones,
+            policy,
+        }
+    }
+
+    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let creds = client::credentials(headers).ok_or_else(ApiError::unauthorized)?;
+        Ok(self.zones.authenticate(&creds.token).await?)
+    }
+}
+
+/// The router with every route; needs `ConnectInfo<SocketAddr>` (see [`serve`]).
+pub fn app(state: Arc<AppState>) -> Router {
+    let timeout = state.policy.request_timeout;
+    Router::new()
+        .route(
+            "/nic/update",
+            get(nic_update::nic_update).post(nic_update::nic_update),
+        )
+        .route(
+            "/v3/update",
+            get(nic_update::nic_update).post(nic_update::nic_update),
+        )
+        .route(
+            "/update",
+            get(nic_update::nic_update).post(rest_update::rest_update),
+        )
+        .route("/api/v1/openapi.json", get(api_v1::openapi))
+        .route("/api/v1/zones", get(api_v1::list_zones))
+        .route("/api/v1/zones/{zone}/export", get(api_v1::export_zone))
+        .route(
+            "/api/v1/hosts",
+            get(api_v1::list_hosts).post(api_v1::create_host),
+        )
+        .route(
+            "/api/v1/hosts/{name}",
+            get(api_v1::get_host).delete(api_v1::delete_host),
+        )
+        .route("/api/v1/hosts/{name}/history", get(api_v1::host_history))
+        .route(
+            "/api/v1/hosts/{name}/records/{rtype}",
+            axum::routing::put(api_v1::put_rrset).delete(api_v1::delete_rrset),
+        )
+        .route(
+            "/api/v1/tokens",
+            get(api_v1::list_tokens).post(api_v1::create_token),
+        )
+        .route("/api/v1/tokens/{id}", delete(api_v1::revoke_token))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(post(not_found).get(not_found))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
+}
+
+/// Binds every address (failing at once on a bad one).
+pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<tokio::net::TcpListener>> {
+    let mut listeners = Vec::with_capacity(addrs.len());
+    for addr in addrs {
+        listeners.push(tokio::net::TcpListener::bind(addr).await?);
+    }
+    Ok(listeners)
+}
+
+/// Serves the app on `listeners` until `stop` fires, then finishes open requests.
+pub async fn serve(
+    listeners: Vec<tokio::net::TcpListener>,
+    state: Arc<AppState>,
+    stop: CancellationToken,
+) -> std::io::Result<()> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for listener in listeners {
+        let router = app(Arc::clone(&state));
+        let stop = stop.clone();
+        tasks.spawn(async move {
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.cancelled_owned())
+            .await
+        });
+    }
+    while let Some(result) = tasks.join_next().await {
+        result.map_err(std::io::Error::other)??;
+    }
+    Ok(())
+}

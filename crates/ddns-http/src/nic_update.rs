@@ -1,0 +1,178 @@
+//! DynDNS2: `GET /nic/update` (also `/update`, `/v3/update`) as routers, ddclient and inadyn
+//! speak it. Replies are plain text, one line per hostname; failures are given once.
+//!
+//! HTTP status codes follow deSEC: 200 for `good`/`nochg`, 401 `badauth` (with a Basic
+//! challenge so routers that wait for one send their credentials), 404 `nohost`, 400 for
+//! malformed input (`notfqdn`, `numhost`, `dnserr` for an address that is not one), 429
+//! `abuse` with `Retry-After`, 403 `badagent`; server-side `dnserr` is 503 (busy, retry) or 409
+//! (conflicting records), and `911` is 500 with `Retry-After: 1800` (clients wait 30 minutes).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use ddns_core::Origin;
+use ddns_core::dyndns2::{RawUpdate, ReturnCode, UpdateRequest, reply_line};
+use ddns_store::StoreError;
+use ddns_zones::{AddressUpdate, AuthError, UpdateError};
+
+use crate::AppState;
+use crate::client::{client_ip, credentials, user_agent};
+
+/// The handler for every DynDNS2 path.
+pub(crate) async fn nic_update(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let agent = user_agent(&headers);
+    if let Some(a) = &agent {
+        let lower = a.to_ascii_lowercase();
+        if state
+            .policy
+            .blocked_user_agents
+            .iter()
+            .any(|b| lower.contains(&b.to_ascii_lowercase()))
+        {
+            return once(ReturnCode::Badagent, StatusCode::FORBIDDEN);
+        }
+    }
+    let Some(creds) = credentials(&headers) else {
+        return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED);
+    };
+    let principal = match state.zones.authenticate(&creds.token).await {
+        Ok(p) => p,
+        Err(AuthError::Store(e)) => return store_failure(&e),
+        Err(_) => return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
+    };
+
+    let params: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let param = |key: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    let raw = RawUpdate {
+        hostname: param("hostname"),
+        myip: param("myip"),
+        myipv6: param("myipv6"),
+        offline: param("offline"),
+        basic_user: creds.user.as_deref(),
+    };
+    let request = match UpdateRequest::parse(&raw) {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 request refused");
+            return once(e.code(), StatusCode::BAD_REQUEST);
+        }
+    };
+    if let Err(wait) = state.limiter.check(&request.hostnames) {
+        tracing::warn!(token = %principal.token_id, hosts = ?request.hostnames, "update rate exceeded");
+        let mut response = once(ReturnCode::Abuse, StatusCode::TOO_MANY_REQUESTS);
+        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return response;
+    }
+
+    let client = client_ip(peer, &headers, &state.policy.trusted_proxies);
+    let (ipv4, ipv6) = request.addresses_for(client);
+    if ipv4.is_none() && ipv6.is_none() && !request.offline {
+        // `myip=no&myipv6=no`, or a connection address no host can have: nothing to change.
+        return once(ReturnCode::Nochg, StatusCode::OK);
+    }
+    let update = AddressUpdate {
+        names: request.hostnames.clone(),
+        ipv4,
+        ipv6,
+        offline: request.offline,
+        ttl: None,
+    };
+    let origin = Origin {
+        source_ip: Some(client),
+        user_agent: agent,
+    };
+    match state
+        .zones
+        .update_addresses(&principal, &update, origin)
+        .await
+    {
+        Ok(outcomes) => {
+            let lines: Vec<String> = outcomes
+                .iter()
+                .map(|o| {
+                    let code = if o.changed { ReturnCode::Good } else { ReturnCode::Nochg };
+                    tracing::info!(host = %o.name, token = %principal.token_id, %client, result = code.as_str(), "DynDNS2 update");
+                    reply_line(code, &o.ipv4, &o.ipv6)
+                })
+                .collect();
+            text(StatusCode::OK, lines.join("\n"))
+        }
+        Err(e) => {
+            tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 update refused");
+            update_failure(&e)
+        }
+    }
+}
+
+fn update_failure(e: &UpdateError) -> Response {
+    match e {
+        UpdateError::NotServed(_)
+        | UpdateError::OutOfScope(_)
+        | UpdateError::Reserved { .. }
+        | UpdateError::NotFound(_) => once(ReturnCode::Nohost, StatusCode::NOT_FOUND),
+        UpdateError::Conflict(_) | UpdateError::VersionMismatch { .. } => {
+            once(ReturnCode::Dnserr, StatusCode::CONFLICT)
+        }
+        UpdateError::BadRecord(_) => once(ReturnCode::Dnserr, StatusCode::BAD_REQUEST),
+        UpdateError::Store(s) => store_failure(s),
+        _ => once(ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR),
+    }
+}
+
+fn store_failure(e: &StoreError) -> Response {
+    if e.is_transient() {
+        let mut r = once(ReturnCode::Dnserr, StatusCode::SERVICE_UNAVAILABLE);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
+        r
+    } else {
+        tracing::error!(error = %e, "store failure during DynDNS2 update");
+        let mut r = once(ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR);
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1800"));
+        r
+    }
+}
+
+/// A code given once for the whole request.
+fn once(code: ReturnCode, status: StatusCode) -> Response {
+    let mut response = text(status, code.as_str().to_owned());
+    if code == ReturnCode::Badauth {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ddns\""),
+        );
+    }
+    response
+}
+
+fn text(status: StatusCode, body: String) -> Response {
+    (
+        status,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
+}

@@ -1,0 +1,220 @@
+//! `POST /update`: the simple REST update, form or JSON, with a bearer token.
+//!
+//! ```text
+//! POST /update   Authorization: Bearer TOKEN
+//! domain=home.dyn.example.com&ip=192.0.2.1          (or JSON {"domain": …, "ip": …})
+//! → 200 {"status":"success","domain":"home.dyn.example.com","ip":"192.0.2.1","changed":true}
+//! ```
+//! `ip` takes addresses of either family (comma-separated), `ipv6` IPv6 ones, `txt` sets the
+//! TXT record (an empty value removes it), `ttl` the TTL. With none of `ip`, `ipv6`, `txt` the
+//! connection's address is used; a family that is not given is left alone.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use ddns_core::record::{parse_ipv4, parse_ipv6};
+use ddns_core::{DomainName, Origin, RecordData, RecordType};
+use ddns_zones::RrsetIntent;
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::client::{client_ip, user_agent};
+use crate::error::ApiError;
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct UpdateBody {
+    domain: String,
+    ip: Option<String>,
+    ipv6: Option<String>,
+    txt: Option<String>,
+    ttl: Option<u32>,
+}
+
+/// The handler.
+pub(crate) async fn rest_update(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let principal = state.authenticate(&headers).await?;
+    let body = parse_body(&headers, &body)?;
+    let name = DomainName::parse(&body.domain).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notfqdn",
+            format!("domain {:?}: {e}", body.domain),
+        )
+    })?;
+    if name.label_count() < 2 {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "notfqdn",
+            format!("domain {:?} is not fully qualified", body.domain),
+        ));
+    }
+
+    let (mut v4, mut v6): (Vec<Ipv4Addr>, Vec<Ipv6Addr>) = (Vec::new(), Vec::new());
+    for item in body
+        .ip
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        if item.contains(':') {
+            v6.push(parse_ipv6(item).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string())
+            })?);
+        } else {
+            v4.push(parse_ipv4(item).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string())
+            })?);
+        }
+    }
+    for item in body
+        .ipv6
+        .iter()
+        .flat_map(|s| s.split(','))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        v6.push(
+            parse_ipv6(item).map_err(|e| {
+                ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string())
+            })?,
+        );
+    }
+    let client = client_ip(peer, &headers, &state.policy.trusted_proxies);
+    let nothing_given = v4.is_empty() && v6.is_empty() && body.txt.is_none();
+    if nothing_given {
+        match client {
+            IpAddr::V4(a) => v4.push(
+                parse_ipv4(&a.to_string()).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            ),
+            IpAddr::V6(a) => v6.push(
+                parse_ipv6(&a.to_string()).map_err(|e| ApiError::bad_request(e.to_string()))?,
+            ),
+        }
+    }
+
+    if let Err(wait) = state.limiter.check(std::slice::from_ref(&name)) {
+        return Err(ApiError::rate_limited(wait));
+    }
+
+    let mut intents = Vec::new();
+    let mut shown: Vec<String> = Vec::new();
+    if !v4.is_empty() {
+        shown.extend(v4.iter().map(ToString::to_string));
+        intents.push(intent(&name, RecordData::A(v4), body.ttl)?);
+    }
+    if !v6.is_empty() {
+        shown.extend(v6.iter().map(ToString::to_string));
+        intents.push(intent(&name, RecordData::Aaaa(v6), body.ttl)?);
+    }
+    match body.txt.as_deref() {
+        Some("") => intents.push(RrsetIntent {
+            name: name.clone(),
+            rtype: RecordType::Txt,
+            data: None,
+            ttl: None,
+        }),
+        Some(text) => intents.push(intent(
+            &name,
+            RecordData::parse(RecordType::Txt, &[text])?,
+            body.ttl,
+        )?),
+        None => {}
+    }
+    let origin = Origin {
+        source_ip: Some(client),
+        user_agent: user_agent(&headers),
+    };
+    let applied = state
+        .zones
+        .update_rrsets(&principal, &intents, None, origin)
+        .await?;
+    let changed = applied.changed.iter().any(|c| *c);
+    tracing::info!(host = %name, token = %principal.token_id, %client, changed, "REST update");
+    let mut reply = serde_json::json!({
+        "status": "success",
+        "domain": name.as_str(),
+        "ip": shown.join(","),
+        "changed": changed,
+    });
+    if let Some(text) = &body.txt {
+        reply["txt"] = serde_json::Value::from(text.as_str());
+    }
+    Ok(Json(reply))
+}
+
+fn intent(name: &DomainName, data: RecordData, ttl: Option<u32>) -> Result<RrsetIntent, ApiError> {
+    // Normalise (sort, de-duplicate) as every stored RRset is.
+    let data = RecordData::parse(data.rtype(), &data.to_strings())?;
+    Ok(RrsetIntent {
+        name: name.clone(),
+        rtype: data.rtype(),
+        data: Some(data),
+        ttl,
+    })
+}
+
+impl From<ddns_core::RecordError> for ApiError {
+    fn from(e: ddns_core::RecordError) -> Self {
+        Self::bad_request(e.to_string())
+    }
+}
+
+fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<UpdateBody, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded");
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match media.as_str() {
+        "application/json" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}"))),
+        "application/x-www-form-urlencoded" | "" => {
+            let mut out = UpdateBody::default();
+            let mut domain = None;
+            for (key, value) in form_urlencoded::parse(body) {
+                let value = value.into_owned();
+                match key.as_ref() {
+                    "domain" => domain = Some(value),
+                    "ip" => out.ip = Some(value),
+                    "ipv6" => out.ipv6 = Some(value),
+                    "txt" => out.txt = Some(value),
+                    "ttl" => {
+                        out.ttl = Some(value.parse().map_err(|_| {
+                            ApiError::bad_request(format!("ttl {value:?} is not a number"))
+                        })?);
+                    }
+                    other => {
+                        return Err(ApiError::bad_request(format!(
+                            "unknown field {other:?} (expected domain, ip, ipv6, txt, ttl)"
+                        )));
+                    }
+                }
+            }
+            out.domain = domain.ok_or_else(|| {
+                ApiError::new(StatusCode::BAD_REQUEST, "notfqdn", "missing field domain")
+            })?;
+            Ok(out)
+        }
+        other => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "bad_request",
+            format!("content type {other:?} is not accepted; send a form or JSON"),
+        )),
+    }
+}

@@ -1,0 +1,11 @@
+//! What differs between operating systems, decided by platform-neutral functions that are
+//! tested everywhere, with the current platform plugged in at the edge.
+//!
+//! **Architecture invariant:** this is the only crate allowed `#[cfg(windows)]` code; the
+//! decisions it makes live in plain functions taking the OS as a value.
+
+pub mod paths;
+mod signals;
+
+pub use paths::{Os, default_data_dir, default_state_dir};
+pub use signals::shutdown_signal;

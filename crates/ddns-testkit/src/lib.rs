@@ -1,0 +1,35 @@
+//! Test helpers shared by the integration tests: a real `ddns server` process on loopback
+//! ephemeral ports with a temporary data directory, and a small blocking DNS client.
+//!
+//! Helpers panic with a clear message instead of returning errors: they run only in tests.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod dns;
+mod server;
+
+pub use server::ServerProcess;
+
+/// Runs `program` with `args`, panicking with its stderr when it fails; returns stdout.
+pub fn run_ok(program: &std::path::Path, args: &[&str]) -> String {
+    let output = std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", program.display()));
+    assert!(
+        output.status.success(),
+        "{} {:?} failed ({}):\n{}",
+        program.display(),
+        args,
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// True when `program` is on PATH.
+pub fn have(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {program}")])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}

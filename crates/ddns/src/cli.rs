@@ -1,0 +1,137 @@
+//! The command line: raw arguments as clap parses them. Validation happens when they are
+//! turned into configuration (`ddns-config`), so every error names the flag at fault.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// ddns: self-hosted dynamic DNS.
+#[derive(Parser, Debug)]
+#[command(name = "ddns", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    pub(crate) log_format: LogFormat,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum Command {
+    /// Run the authoritative DNS server and the update API in the foreground.
+    Server(ServerArgs),
+    /// Manage API tokens in a server's data directory.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Manage hosts in a server's data directory.
+    #[command(subcommand)]
+    Host(HostCommand),
+    /// Zone data in and out.
+    #[command(subcommand)]
+    Zone(ZoneCommand),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct ServerArgs {
+    /// Configuration file (TOML, `version = 1`); without it the embedded defaults are used.
+    #[arg(long, env = "DDNS_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Data directory (SQLite database).
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Zone to serve (repeatable); replaces the configured list.
+    #[arg(long = "zone")]
+    pub(crate) zones: Vec<String>,
+    /// DNS address, UDP and TCP (repeatable).
+    #[arg(long = "dns-listen")]
+    pub(crate) dns_listen: Vec<String>,
+    /// HTTP address (repeatable).
+    #[arg(long = "http-listen")]
+    pub(crate) http_listen: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct DataDir {
+    /// The server's data directory.
+    #[arg(long)]
+    pub(crate) data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print it, alone, on stdout.
+    Create {
+        #[command(flatten)]
+        data: DataDir,
+        /// Name the token may update: `home.example.com` or `*.lab.example.com` (repeatable).
+        #[arg(long = "host", required_unless_present = "admin")]
+        hosts: Vec<String>,
+        /// An admin token: manages hosts and tokens through the API.
+        #[arg(long, conflicts_with = "hosts")]
+        admin: bool,
+        /// A label to recognise the token by.
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Revoke a token by id; it stops working at once.
+    Revoke {
+        #[command(flatten)]
+        data: DataDir,
+        /// Token id (from `ddns token list`).
+        id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum HostCommand {
+    /// List hosts and their records.
+    List {
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Delete a host and its records.
+    Rm {
+        #[command(flatten)]
+        data: DataDir,
+        /// Host name.
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum ZoneCommand {
+    /// Print a zone in RFC 1035 master-file format.
+    Export {
+        #[command(flatten)]
+        data: DataDir,
+        /// The server's configuration (for static records and SOA settings).
+        #[arg(long, env = "DDNS_CONFIG")]
+        config: Option<PathBuf>,
+        /// Zone to export (default: every zone).
+        #[arg(long)]
+        zone: Option<String>,
+    },
+    /// Load A, AAAA, TXT and CNAME records from a master file as dynamic hosts.
+    Import {
+        #[command(flatten)]
+        data: DataDir,
+        /// The zone the file is for (must be served by the data directory's server).
+        #[arg(long)]
+        zone: String,
+        /// RFC 1035 master file.
+        file: PathBuf,
+    },
+}

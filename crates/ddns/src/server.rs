@@ -1,0 +1,138 @@
+//! `ddns server`: wires configuration, store, zones, DNS and HTTP together and runs them until
+//! SIGINT/SIGTERM.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ddns_config::{ServerConfig, ServerOverrides};
+use ddns_dns::{DnsListeners, DnsSettings};
+use ddns_http::{AppState, HttpPolicy};
+use ddns_store::{Store, StoreOptions};
+use ddns_zones::Zones;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::ServerArgs;
+
+/// How often changes made by other processes (the CLI) are looked for.
+const FOLLOW_EVERY: Duration = Duration::from_millis(500);
+
+/// The validated configuration from file, defaults and flags.
+pub(crate) fn load_config(
+    config: Option<&std::path::Path>,
+    overrides: &ServerOverrides,
+) -> anyhow::Result<ServerConfig> {
+    let default_dir = ddns_platform::default_data_dir();
+    let mut config = match config {
+        Some(path) => ServerConfig::from_file(path, default_dir)?,
+        None => ServerConfig::defaults(default_dir),
+    };
+    config.apply_overrides(overrides)?;
+    Ok(config)
+}
+
+pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let overrides = ServerOverrides {
+        data_dir: args.data_dir,
+        zones: args.zones,
+        dns_listen: args.dns_listen,
+        http_listen: args.http_listen,
+    };
+    let config = load_config(args.config.as_deref(), &overrides)?;
+
+    let store = Store::open_dir(
+        &config.data_dir,
+        &StoreOptions {
+            busy_timeout: config.store_busy_timeout,
+            ..StoreOptions::default()
+        },
+    )
+    .await
+    .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
+    let store = Arc::new(store);
+    let zones = Arc::new(Zones::open(Arc::clone(&store), config.zones.clone()).await?);
+
+    let dns = DnsListeners::bind(&config.dns.listen).context("cannot listen for DNS")?;
+    let http = ddns_http::bind(&config.http.listen)
+        .await
+        .context("cannot listen for HTTP")?;
+    let dns_addrs = dns.local_addrs();
+    let http_addrs: Vec<_> = http.iter().filter_map(|l| l.local_addr().ok()).collect();
+
+    let stop = CancellationToken::new();
+    let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let mut dns_tasks = dns.serve(
+        zones.published(),
+        DnsSettings {
+            udp_payload: config.dns.udp_payload,
+            tcp_idle_timeout: config.dns.tcp_idle_timeout,
+            max_tcp_connections: config.dns.max_tcp_connections,
+            udp_workers: workers,
+        },
+    )?;
+    let state = Arc::new(AppState::new(
+        Arc::clone(&zones),
+        HttpPolicy::from_config(&config.http, &config.dyndns2),
+    ));
+    let http_task = tokio::spawn(ddns_http::serve(http, state, stop.clone()));
+    let follower = {
+        let zones = Arc::clone(&zones);
+        let stop = stop.clone();
+        tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
+    };
+
+    print_banner(&config, &zones, &dns_addrs, &http_addrs);
+    tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
+
+    ddns_platform::shutdown_signal().await;
+    tracing::info!("shutting down");
+    stop.cancel();
+    dns_tasks.abort_all();
+    let _ = follower.await;
+    match tokio::time::timeout(Duration::from_secs(10), http_task).await {
+        Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
+        Err(_) => tracing::warn!("HTTP requests still running after 10 s; exiting anyway"),
+        _ => {}
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn print_banner(
+    config: &ServerConfig,
+    zones: &Zones,
+    dns: &[std::net::SocketAddr],
+    http: &[std::net::SocketAddr],
+) {
+    let snapshot = zones.snapshot();
+    let mut out = format!("ddns server {}\n", env!("CARGO_PKG_VERSION"));
+    out.push_str(&format!(
+        "  data dir   {} (SQLite)\n",
+        config.data_dir.display()
+    ));
+    for zone in &config.zones {
+        let serial = snapshot.get(&zone.name).map_or(0, |z| z.serial().0);
+        out.push_str(&format!(
+            "  zone       {} (serial {serial})\n",
+            zone.name.to_fqdn()
+        ));
+    }
+    for addr in dns {
+        out.push_str(&format!("  DNS        {addr} (UDP and TCP)\n"));
+    }
+    for addr in http {
+        out.push_str(&format!(
+            "  HTTP       http://{addr}  (DynDNS2 /nic/update, REST /update, /api/v1)\n"
+        ));
+    }
+    let example = config.zones.first().map_or_else(
+        || "home.example.com".to_owned(),
+        |z| format!("home.{}", z.name),
+    );
+    let exe = std::env::args().next().unwrap_or_else(|| "ddns".into());
+    out.push_str(&format!(
+        "Create a token for a host:\n  {exe} token create --data-dir {} --host {example}\nready",
+        config.data_dir.display()
+    ));
+    println!("{out}");
+}
