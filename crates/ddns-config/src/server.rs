@@ -453,6 +453,16 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError
                 "no record in this line".into(),
             ));
         }
+        if parsed
+            .iter()
+            .any(|r| r.rtype == ddns_core::snapshot::rtype::SOA)
+        {
+            return Err(at(
+                record.span(),
+                "zone.records",
+                "the SOA comes from the zone's soa settings, not from records".into(),
+            ));
+        }
         zone.records.extend(parsed);
     }
     Ok(zone)
@@ -566,6 +576,14 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
         assert_eq!(
             (err.line, err.key.as_deref()),
             (Some(3), Some("http.listen"))
+        );
+        let err = parse(
+            "version = 1\n[[zone]]\nname = \"z.example\"\nrecords = [\"@ SOA a. b. 1 2 3 4 5\"]\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (err.line, err.key.as_deref()),
+            (Some(4), Some("zone.records"))
         );
         let err = parse("version = 2\n").unwrap_err();
         assert_eq!((err.line, err.key.as_deref()), (Some(1), Some("version")));

@@ -458,7 +458,7 @@ pub struct ZoneSet {
 impl ZoneSet {
     /// Builds a set; deeper origins are tried first so a child zone wins over its parent.
     pub fn new(mut zones: Vec<Arc<Zone>>) -> Self {
-        zones.sort_by(|a, b| b.origin_labels.cmp(&a.origin_labels));
+        zones.sort_by_key(|z| std::cmp::Reverse(z.origin_labels));
         Self { zones }
     }
 

@@ -44,7 +44,7 @@ pub enum ZoneTextError {
         /// The zone.
         zone: String,
     },
-    /// A record type that only the server itself may own (SOA) or that cannot be served.
+    /// A record type that cannot be zone data.
     #[error("{rtype} records cannot be given here: {why}")]
     Forbidden {
         /// Type mnemonic.
@@ -73,18 +73,12 @@ pub fn parse_zone_text(
             let owner = lower_wire(&record.name)?;
             if !(owner.ends_with(&origin_wire) && origin_name.zone_of(&record.name)) {
                 return Err(ZoneTextError::OutOfZone {
-                    owner: (&record.name).to_string(),
+                    owner: record.name.to_string(),
                     zone: origin.to_fqdn(),
                 });
             }
             let rtype: u16 = record.record_type().into();
             match record.record_type() {
-                HickoryType::SOA => {
-                    return Err(ZoneTextError::Forbidden {
-                        rtype: "SOA".into(),
-                        why: "the server writes the SOA from the zone's [soa] settings",
-                    });
-                }
                 HickoryType::OPT | HickoryType::TSIG | HickoryType::AXFR | HickoryType::IXFR => {
                     return Err(ZoneTextError::Forbidden {
                         rtype: record.record_type().to_string(),
@@ -104,24 +98,47 @@ pub fn parse_zone_text(
     Ok(out)
 }
 
-/// Groups records into RRset changes (RFC 2181 §5.2: one TTL per RRset, the lowest wins).
-pub fn into_changes(records: &[TextRecord], dynamic: bool) -> Vec<RrsetChange> {
-    let mut grouped: BTreeMap<(&[u8], u16), (u32, Vec<&[u8]>)> = BTreeMap::new();
+/// The records of one owner and type, as one RRset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GroupedRrset<'a> {
+    /// Lower-case wire owner.
+    pub owner: &'a [u8],
+    /// RR TYPE code.
+    pub rtype: u16,
+    /// The lowest TTL of the records (RFC 2181 §5.2: one TTL per RRset).
+    pub ttl: u32,
+    /// Distinct RDATAs, in file order.
+    pub rdatas: Vec<&'a [u8]>,
+}
+
+/// Groups records into RRsets, ordered by owner and type.
+pub fn group_rrsets(records: &[TextRecord]) -> Vec<GroupedRrset<'_>> {
+    let mut grouped: BTreeMap<(&[u8], u16), GroupedRrset<'_>> = BTreeMap::new();
     for r in records {
         let entry = grouped
             .entry((r.owner.as_slice(), r.rtype))
-            .or_insert((r.ttl, Vec::new()));
-        entry.0 = entry.0.min(r.ttl);
-        if !entry.1.contains(&r.rdata.as_slice()) {
-            entry.1.push(&r.rdata);
+            .or_insert_with(|| GroupedRrset {
+                owner: &r.owner,
+                rtype: r.rtype,
+                ttl: r.ttl,
+                rdatas: Vec::new(),
+            });
+        entry.ttl = entry.ttl.min(r.ttl);
+        if !entry.rdatas.contains(&r.rdata.as_slice()) {
+            entry.rdatas.push(&r.rdata);
         }
     }
-    grouped
+    grouped.into_values().collect()
+}
+
+/// Groups records into RRset changes for a snapshot.
+pub fn into_changes(records: &[TextRecord], dynamic: bool) -> Vec<RrsetChange> {
+    group_rrsets(records)
         .into_iter()
-        .map(|((owner, rtype), (ttl, rdatas))| RrsetChange {
-            owner: owner.into(),
-            rtype,
-            rrset: Some(Rrset::new(rtype, ttl, rdatas, dynamic)),
+        .map(|g| RrsetChange {
+            owner: g.owner.into(),
+            rtype: g.rtype,
+            rrset: Some(Rrset::new(g.rtype, g.ttl, g.rdatas, dynamic)),
         })
         .collect()
 }
@@ -268,8 +285,8 @@ mod tests {
             Err(ZoneTextError::OutOfZone { .. })
         ));
         assert!(matches!(
-            parse_zone_text(&origin(), "@ SOA a. b. 1 2 3 4 5", 60),
-            Err(ZoneTextError::Forbidden { .. })
+            parse_zone_text(&origin(), "@ 60 IN OPT", 60),
+            Err(ZoneTextError::Parse(_) | ZoneTextError::Forbidden { .. })
         ));
         assert!(matches!(
             parse_zone_text(&origin(), "x A not-an-address", 60),

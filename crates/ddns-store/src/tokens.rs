@@ -22,6 +22,9 @@ pub struct TokenRecord {
     pub revoked_at: Option<String>,
 }
 
+/// (id, secret_sha256, label, admin, created_at, revoked_at)
+type TokenRow = (String, Vec<u8>, String, bool, String, Option<String>);
+
 impl Store {
     /// Stores a new token with its scope.
     pub async fn insert_token(
@@ -60,7 +63,7 @@ impl Store {
 
     /// One token by id, revoked or not.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<(String, Vec<u8>, String, bool, String, Option<String>)> = sqlx::query_as(
+        let row: Option<TokenRow> = sqlx::query_as(
             "SELECT id, secret_sha256, label, admin, created_at, revoked_at FROM tokens WHERE id = ?",
         )
         .bind(id)
@@ -75,7 +78,7 @@ impl Store {
 
     /// All tokens, oldest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows: Vec<(String, Vec<u8>, String, bool, String, Option<String>)> = sqlx::query_as(
+        let rows: Vec<TokenRow> = sqlx::query_as(
             "SELECT id, secret_sha256, label, admin, created_at, revoked_at FROM tokens ORDER BY created_at, id",
         )
         .fetch_all(&self.pool)

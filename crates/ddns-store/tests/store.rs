@@ -1,5 +1,7 @@
 //! The store against a real SQLite file: atomic change sets, history, serials, tokens.
 
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use ddns_core::{

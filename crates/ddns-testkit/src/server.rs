@@ -39,10 +39,10 @@ impl ServerProcess {
             "--data-dir".to_owned(),
             data_dir.display().to_string(),
         ];
-        if !extra.iter().any(|a| *a == "--dns-listen") {
+        if !extra.contains(&"--dns-listen") {
             args.extend(["--dns-listen".to_owned(), "127.0.0.1:0".to_owned()]);
         }
-        if !extra.iter().any(|a| *a == "--http-listen") {
+        if !extra.contains(&"--http-listen") {
             args.extend(["--http-listen".to_owned(), "127.0.0.1:0".to_owned()]);
         }
         args.extend(extra.iter().map(|s| (*s).to_owned()));

@@ -1,5 +1,7 @@
 //! The write path end to end against a real store: authorisation, commit, snapshot.
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use ddns_config::{ServerConfig, ZoneConfig};

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use ddns_config::ServerOverrides;
-use ddns_core::zone_text::{parse_zone_text, rtype_to_text};
+use ddns_core::snapshot::rtype;
+use ddns_core::zone_text::{group_rrsets, parse_zone_text, rtype_to_text};
 use ddns_core::{Actor, DomainName, Origin, RecordData, RecordSet, Scope, ScopeEntry};
 use ddns_store::{ChangeSet, RrsetWrite, Store, StoreOptions};
 use ddns_zones::Zones;
@@ -189,37 +190,28 @@ async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::R
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let records =
         parse_zone_text(&zone, &text, 3600).with_context(|| format!("{}", file.display()))?;
-    let mut grouped: std::collections::BTreeMap<(Vec<u8>, u16), (u32, Vec<Vec<u8>>)> =
-        std::collections::BTreeMap::new();
-    let mut skipped = 0usize;
     let apex = zone.to_wire();
-    for r in records {
-        if r.owner == apex && matches!(r.rtype, 2 | 6) {
+    let mut skipped = 0usize;
+    let mut writes = Vec::new();
+    for group in group_rrsets(&records) {
+        if group.owner == apex.as_slice() && matches!(group.rtype, rtype::SOA | rtype::NS) {
             skipped += 1; // the server writes its own SOA and NS
             continue;
         }
-        let entry = grouped
-            .entry((r.owner, r.rtype))
-            .or_insert((r.ttl, Vec::new()));
-        entry.0 = entry.0.min(r.ttl);
-        entry.1.push(r.rdata);
-    }
-    let mut writes = Vec::with_capacity(grouped.len());
-    for ((owner, rtype), (ttl, rdatas)) in grouped {
-        let name = DomainName::parse(&ddns_core::name::wire_to_text(&owner))
-            .with_context(|| format!("owner {}", ddns_core::name::wire_to_text(&owner)))?;
-        let data = match RecordData::from_rdatas(rtype, rdatas.iter().map(Vec::as_slice)) {
-            Some(data) => data.with_context(|| format!("{name} {}", rtype_to_text(rtype)))?,
+        let owner = ddns_core::name::wire_to_text(group.owner);
+        let name = DomainName::parse(&owner).with_context(|| format!("owner {owner}"))?;
+        let data = match RecordData::from_rdatas(group.rtype, group.rdatas) {
+            Some(data) => data.with_context(|| format!("{name} {}", rtype_to_text(group.rtype)))?,
             None => bail!(
                 "{name}: {} records cannot be dynamic (A, AAAA, TXT, CNAME can); put them in the config's records",
-                rtype_to_text(rtype)
+                rtype_to_text(group.rtype)
             ),
         };
         writes.push(RrsetWrite {
             zone: zone.clone(),
             name,
             rtype: data.rtype(),
-            new: Some(RecordSet::new(ttl, data)?),
+            new: Some(RecordSet::new(group.ttl, data)?),
         });
     }
     let total = writes.len();

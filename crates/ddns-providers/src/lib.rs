@@ -1,0 +1,32 @@
+//! DNS providers the ddns agent publishes to, behind one trait.
+//!
+//! The agent decides what a record's addresses should be; this crate tells a DNS service and
+//! says, in one of three classes, how that went ([`Outcome`]): published, retry later, or stop
+//! until the user fixes something — with one sentence saying what.
+//!
+//! - [`provider`]: the [`Provider`] trait and the [`Update`] it publishes;
+//! - [`outcome`]: [`Outcome`], [`FatalKind`], `Retry-After` parsing;
+//! - [`spec`]: [`ProviderSpec`] as written in the agent's TOML, [`Secret`], and [`build`];
+//! - [`ddns_api`]: our own server's REST API;
+//! - [`dyndns2`]: DynDNS2 services (No-IP, Dyn, Dynu, Oray, custom);
+//! - [`webhook`]: a templated HTTP request;
+//! - [`template`]: the template language of webhooks and the agent's notifications;
+//! - [`http`]: the HTTP client settings and reply handling the providers share.
+//!
+//! **Invariant:** no provider logs or formats a credential; [`Secret`]'s `Debug` is `***`,
+//! and error texts name endpoints (scheme, host, port), never URLs with their queries.
+
+pub mod ddns_api;
+pub mod dyndns2;
+pub mod http;
+pub mod outcome;
+pub mod provider;
+pub mod spec;
+pub mod template;
+pub mod webhook;
+
+pub use http::HttpOptions;
+pub use outcome::{FatalKind, Outcome};
+pub use provider::{Capabilities, Provider, Update};
+pub use spec::{BuildContext, ProviderConfigError, ProviderSpec, Secret, build};
+pub use template::{Template, TemplateError, Variables};

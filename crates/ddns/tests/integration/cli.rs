@@ -1,0 +1,161 @@
+use std::process::Command;
+
+use crate::common::*;
+
+#[test]
+fn version() {
+    let out = ddns_testkit::run_ok(bin(), &["--version"]);
+    assert_eq!(out.trim(), format!("ddns {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn config_errors_name_the_key_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(
+        &path,
+        "version = 1\n[dns]\nlisten = [\"127.0.0.1:0\"]\nudp_paylod = 1232\n",
+    )
+    .unwrap();
+    let output = Command::new(bin())
+        .args(["server", "--data-dir"])
+        .arg(dir.path())
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("{}:4: unknown key `udp_paylod`", path.display())),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("ddns.sqlite3").exists(),
+        "nothing was created"
+    );
+}
+
+#[test]
+fn banner_says_where_and_how_to_get_a_token() {
+    let s = server(&[]);
+    assert!(s.banner.contains("zone       ddns.test."));
+    assert!(
+        s.banner
+            .contains(&format!("DNS        {} (UDP and TCP)", s.dns))
+    );
+    assert!(s.banner.contains("token create --data-dir"));
+}
+
+#[test]
+fn token_create_prints_only_the_token() {
+    let s = server(&[]);
+    let dir = s.data_dir.display().to_string();
+    let out = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "create",
+            "--data-dir",
+            &dir,
+            "--host",
+            "a.ddns.test",
+            "--host",
+            "*.b.ddns.test",
+        ],
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert!(
+        lines[0].starts_with("ddns_") && lines[0].len() == 50,
+        "{out}"
+    );
+    let list = ddns_testkit::run_ok(bin(), &["token", "list", "--data-dir", &dir]);
+    assert!(list.contains("*.b.ddns.test,a.ddns.test"), "{list}");
+    assert!(
+        !list.contains(&lines[0][18..]),
+        "the secret is never listed"
+    );
+    let id = list
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap();
+    ddns_testkit::run_ok(bin(), &["token", "revoke", "--data-dir", &dir, id]);
+    assert!(
+        ddns_testkit::run_ok(bin(), &["token", "list", "--data-dir", &dir]).contains("revoked")
+    );
+    let bad = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--data-dir",
+            &dir,
+            "--host",
+            "x.other.example",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("not in a zone"));
+}
+
+#[tokio::test]
+async fn host_list_and_zone_export_and_import() {
+    let s = server(&[]);
+    let token = s.token(&["home.ddns.test"]);
+    nic(
+        &s,
+        Some(&token),
+        "hostname=home.ddns.test&myip=192.0.2.1,2001:db8::1",
+    )
+    .await;
+    let dir = s.data_dir.display().to_string();
+    let hosts = ddns_testkit::run_ok(bin(), &["host", "list", "--data-dir", &dir]);
+    assert!(
+        hosts.contains("home.ddns.test") && hosts.contains("A 60 192.0.2.1"),
+        "{hosts}"
+    );
+    let export = ddns_testkit::run_ok(bin(), &["zone", "export", "--data-dir", &dir]);
+    assert!(
+        export.starts_with(
+            "$ORIGIN ddns.test.\nddns.test.\t3600\tIN\tSOA\tns1.ddns.test. hostmaster.ddns.test. "
+        ),
+        "{export}"
+    );
+    assert!(export.contains("home.ddns.test.\t60\tIN\tAAAA\t2001:db8::1\n"));
+
+    let file = s.data_dir.join("import.zone");
+    std::fs::write(
+        &file,
+        "$TTL 60\n@ SOA a. b. 1 2 3 4 5\nimported A 198.51.100.5\nimported TXT \"hello\"\n",
+    )
+    .unwrap();
+    ddns_testkit::run_ok(
+        bin(),
+        &[
+            "zone",
+            "import",
+            "--data-dir",
+            &dir,
+            "--zone",
+            "ddns.test",
+            file.to_str().unwrap(),
+        ],
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while lookup(&s, "imported.ddns.test.", RecordType::A).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "import not served");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    std::fs::write(&file, "x MX 10 mail\n").unwrap();
+    let bad = Command::new(bin())
+        .args(["zone", "import", "--data-dir", &dir, "--zone", "ddns.test"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("MX records cannot be dynamic"));
+}

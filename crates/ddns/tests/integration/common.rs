@@ -1,0 +1,63 @@
+//! Helpers for the integration tests.
+
+use std::path::Path;
+
+pub(crate) use ddns_testkit::ServerProcess;
+pub(crate) use ddns_testkit::dns;
+pub(crate) use hickory_proto::rr::RecordType;
+
+pub(crate) fn bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ddns"))
+}
+
+/// A server with the default zone `ddns.test` plus any extra flags.
+pub(crate) fn server(extra: &[&str]) -> ServerProcess {
+    ServerProcess::start(bin(), extra)
+}
+
+/// A server from a config file (written into a temp dir kept with the returned guard).
+pub(crate) fn server_with_config(toml: &str) -> (tempfile::TempDir, ServerProcess) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ddns.toml");
+    std::fs::write(&path, toml).unwrap();
+    let server = ServerProcess::start(bin(), &["--config", path.to_str().unwrap()]);
+    (dir, server)
+}
+
+pub(crate) fn http() -> reqwest::Client {
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// GET a DynDNS2 URL with Basic auth (user `user`, password = token); returns (status, body).
+pub(crate) async fn nic(server: &ServerProcess, token: Option<&str>, query: &str) -> (u16, String) {
+    nic_at(server, "/nic/update", token, query, None).await
+}
+
+pub(crate) async fn nic_at(
+    server: &ServerProcess,
+    path: &str,
+    token: Option<&str>,
+    query: &str,
+    agent: Option<&str>,
+) -> (u16, String) {
+    let mut request = http().get(format!("{}?{query}", server.url(path)));
+    if let Some(t) = token {
+        request = request.basic_auth("user", Some(t));
+    }
+    request = request.header("user-agent", agent.unwrap_or("ddns-tests/1.0"));
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// The A (or AAAA) addresses in DNS for `name`, over UDP.
+pub(crate) fn lookup(server: &ServerProcess, name: &str, rtype: RecordType) -> Vec<String> {
+    let mut answers = dns::answers(&dns::udp(server.dns, name, rtype), rtype);
+    answers.sort();
+    answers
+}
+
+/// The zone's SOA serial as DNS says.
+pub(crate) fn serial(server: &ServerProcess) -> u32 {
+    dns::soa_serial(&dns::udp(server.dns, "ddns.test.", RecordType::SOA)).unwrap()
+}

@@ -1,0 +1,21 @@
+//! Integration tests: a real `ddns` process on 127.0.0.1 ephemeral ports, driven over HTTP and
+//! checked with real DNS queries over UDP and TCP (and with dig, kdig and ddclient).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+/// Bad input over HTTP and DNS changes nothing and the server keeps serving.
+mod bad_input;
+/// The command line: config errors, token/host/zone commands.
+mod cli;
+/// Real clients: ddclient against our DynDNS2 endpoint.
+mod clients;
+/// DNS answers from a running server: flags, sections, TTLs, serials; dig/kdig agreement.
+mod dns;
+/// DynDNS2: every return code, byte for byte, and the update semantics.
+mod dyndns2;
+/// The REST API: /update, hosts with ETags, tokens, OpenAPI.
+mod rest;
+/// Durability: restarts and crashes keep every acknowledged update and its history.
+mod restart;
