@@ -181,11 +181,12 @@ async fn export(
 async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::Result<()> {
     let store = open(data_dir).await?;
     let zone = DomainName::parse(zone).with_context(|| format!("--zone {zone}"))?;
-    if !store.zones().await?.iter().any(|(z, _)| z == &zone) {
-        bail!(
-            "zone {zone} is not in this data directory; start the server once with --zone {zone}"
-        );
-    }
+    // A zone the server has not served yet is registered, so a data directory can be
+    // prepared before the first start.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    store.ensure_zone(&zone, ddns_core::Serial::initial(now)).await?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let records =

@@ -128,7 +128,7 @@ pub(crate) enum ZoneCommand {
     Import {
         #[command(flatten)]
         data: DataDir,
-        /// The zone the file is for (must be served by the data directory's server).
+        /// The zone the file is for (registered in the data directory if new).
         #[arg(long)]
         zone: String,
         /// RFC 1035 master file.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# DNS throughput of `ddns server` beside Knot (and NSD/BIND if wanted) in one run, with the
+# shared dns-peers harness (dnsperf on loopback). Prints the harness's table; `ours` is ddns.
+#
+#   bench/dns-vs-peers.sh                          # knot + ddns, 100k hosts, 3 rounds
+#   SERVERS="knot nsd bind" ROUNDS=3 bench/dns-vs-peers.sh
+#
+# Needs: knot (and the other peers), dnsperf, python3 (apt-get install knot dnsperf python3).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+harness=${DNS_PEERS:-$here/../../shared/bench/dns-peers}
+[ -x "$harness/run-all.sh" ] || { echo "dns-peers harness not found at $harness (set DNS_PEERS)" >&2; exit 2; }
+(cd "$here/.." && cargo build --release -p ddns --bin ddns)
+export DDNS_BIN=$here/../target/release/ddns
+export CANDIDATE_CMD="$here/dns-candidate.sh"
+export CANDIDATE_NAME=${CANDIDATE_NAME:-ours} CANDIDATE_PORT=${CANDIDATE_PORT:-5399}
+export SERVERS=${SERVERS:-knot} N_LIST=${N_LIST:-100000} THREAD_MODES=${THREAD_MODES:-1} ROUNDS=${ROUNDS:-3}
+exec "$harness/run-all.sh"

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command (README): installs the Debian packages the tests drive as real peers, then
+# runs every test of the workspace. Extra arguments go to `cargo test`.
+#
+# Tests never skip because a peer is missing: this script installs them, and the tests fail
+# with a clear message if one is still absent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# dig (bind9-dnsutils), kdig (knot-dnsutils), ddclient: interop peers; python3: holds a SQLite
+# lock from another process; iproute2 + util-linux: network namespaces, tmpfs mounts.
+packages=(bind9-dnsutils knot-dnsutils ddclient python3 iproute2 util-linux)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing Debian packages: ${missing[*]} (run as root, or install them first)" >&2
+        exit 1
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+exec cargo test --workspace --locked "$@"
