@@ -291,6 +291,69 @@ pub async fn query_addresses(
     }
 }
 
+/// The authoritative name servers of the zone that holds `name`, found through a recursive
+/// `resolver`: the NS records of the closest enclosing name that has them, and the addresses of
+/// those servers (port 53). Used to check what the world sees for a record.
+pub async fn authoritative_servers(
+    resolver: SocketAddr,
+    name: &str,
+    timeout: Duration,
+) -> Result<Vec<SocketAddr>, DetectError> {
+    let qname = parse_name(name).map_err(|reason| DetectError::Dns(format!("name: {reason}")))?;
+    let ask = |name: Name, qtype: RecordType| async move {
+        let mut query = build_query(&name, qtype, DNSClass::IN);
+        query.metadata.recursion_desired = true;
+        tokio::time::timeout(timeout, exchange(resolver, &query))
+            .await
+            .map_err(|_| DetectError::Timeout(timeout))?
+    };
+    let mut zone = qname;
+    let ns_names: Vec<Name> = loop {
+        let response = ask(zone.clone(), RecordType::NS).await?;
+        let names: Vec<Name> = response
+            .answers
+            .iter()
+            .filter(|r| r.name == zone)
+            .filter_map(|r| match &r.data {
+                RData::NS(ns) => Some(ns.0.clone()),
+                _ => None,
+            })
+            .collect();
+        if !names.is_empty() {
+            break names;
+        }
+        if zone.num_labels() <= 1 {
+            return Err(DetectError::Dns(format!(
+                "no NS records found above {name}"
+            )));
+        }
+        zone = zone.base_name();
+    };
+    let mut servers = Vec::new();
+    for ns in ns_names.into_iter().take(4) {
+        for family in [Family::V4, Family::V6] {
+            let qtype = if family == Family::V4 {
+                RecordType::A
+            } else {
+                RecordType::AAAA
+            };
+            if let Ok(response) = ask(ns.clone(), qtype).await {
+                servers.extend(
+                    addresses_in(&response, qtype, family)
+                        .into_iter()
+                        .map(|ip| SocketAddr::new(ip, 53)),
+                );
+            }
+        }
+    }
+    if servers.is_empty() {
+        return Err(DetectError::Dns(format!(
+            "the name servers of {zone} have no addresses"
+        )));
+    }
+    Ok(servers)
+}
+
 fn parse_name(name: &str) -> Result<Name, String> {
     let mut parsed =
         Name::from_ascii(name.trim()).map_err(|e| format!("{name:?} is not a domain name: {e}"))?;

@@ -71,6 +71,14 @@ fn redacted_url(url: &str) -> String {
 }
 
 impl WebhookSpec {
+    /// Builds the request as a notification hook (not tied to one record): templates are
+    /// checked against a sample record.
+    pub fn build_notifier(&self) -> Result<WebhookProvider, ProviderConfigError> {
+        let sample = ddns_core::DomainName::parse("host.example.com")
+            .unwrap_or_else(|_| unreachable!("a valid constant name"));
+        self.build(&BuildContext::new(sample, true, true))
+    }
+
     pub(crate) fn build(
         &self,
         context: &BuildContext,
@@ -168,9 +176,17 @@ impl Provider for WebhookProvider {
     }
 
     async fn publish(&self, update: &Update) -> Outcome {
-        let vars = Variables::for_update(update, "webhook", "update");
-        let name = update.hostname.as_str();
-        let url = match http::parse_url("url", &self.url.render(&vars, Context::Url)) {
+        self.send(&Variables::for_update(update, "webhook", "update"))
+            .await
+    }
+}
+
+impl WebhookProvider {
+    /// Renders the request with `vars` and sends it. Notifications use this with their own
+    /// event and message; publishing uses it with the update's variables.
+    pub async fn send(&self, vars: &Variables) -> Outcome {
+        let name = vars.get("name").unwrap_or("the record");
+        let url = match http::parse_url("url", &self.url.render(vars, Context::Url)) {
             Ok(url) => url,
             Err(e) => {
                 return Outcome::fatal(
@@ -184,7 +200,7 @@ impl Provider for WebhookProvider {
         let endpoint = http::endpoint(&url);
         let mut request = self.client.request(self.method.clone(), url);
         for (header, value) in &self.headers {
-            match HeaderValue::from_str(&value.render(&vars, Context::Text)) {
+            match HeaderValue::from_str(&value.render(vars, Context::Text)) {
                 Ok(value) => request = request.header(header, value),
                 Err(_) => {
                     return Outcome::fatal(
@@ -197,7 +213,7 @@ impl Provider for WebhookProvider {
             }
         }
         if let Some(body) = &self.body {
-            request = request.body(body.render(&vars, Context::Text));
+            request = request.body(body.render(vars, Context::Text));
         }
         tracing::debug!(host = name, endpoint = %endpoint, method = %self.method, "calling webhook");
         match http::send(request, &endpoint).await {

@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod dns;
+pub mod fake_http;
 mod server;
 
 pub use server::ServerProcess;

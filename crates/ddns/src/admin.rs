@@ -186,7 +186,9 @@ async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::R
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    store.ensure_zone(&zone, ddns_core::Serial::initial(now)).await?;
+    store
+        .ensure_zone(&zone, ddns_core::Serial::initial(now))
+        .await?;
     let text =
         std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
     let records =

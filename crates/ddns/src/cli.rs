@@ -37,6 +37,45 @@ pub(crate) enum Command {
     /// Zone data in and out.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// Keep records pointing at this network's public addresses.
+    Agent(AgentArgs),
+    /// Show what every address detection source answers, and the verdict.
+    Ip(IpArgs),
+}
+
+#[derive(Args, Debug)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct AgentArgs {
+    /// Agent configuration file (TOML, `version = 1`).
+    #[arg(long, env = "DDNS_AGENT_CONFIG", required = true)]
+    pub(crate) config: Option<PathBuf>,
+    /// Run one round for every record and exit; non-zero when any record failed.
+    #[arg(long)]
+    pub(crate) once: bool,
+    #[command(subcommand)]
+    pub(crate) command: Option<AgentCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AgentCommand {
+    /// Validate a configuration file (providers, sources, templates) without running.
+    CheckConfig {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct IpArgs {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Use the detection settings of this agent configuration (default: built-in sources).
+    #[arg(long, env = "DDNS_AGENT_CONFIG")]
+    pub(crate) config: Option<PathBuf>,
+    /// Only this family.
+    #[arg(long, value_parser = ["ipv4", "ipv6"])]
+    pub(crate) family: Option<String>,
 }
 
 #[derive(Args, Debug)]

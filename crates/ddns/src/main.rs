@@ -2,6 +2,7 @@
 //! to the library crates. Nothing else lives here.
 
 mod admin;
+mod agent;
 mod cli;
 mod server;
 
@@ -15,10 +16,12 @@ use crate::cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // The agent is idle most of the time: one thread keeps its memory and wake-ups small.
+    let mut builder = match cli.command {
+        Command::Agent(_) | Command::Ip(_) => tokio::runtime::Builder::new_current_thread(),
+        _ => tokio::runtime::Builder::new_multi_thread(),
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -27,14 +30,16 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Server(args) => server::run(args).await,
-            Command::Token(c) => admin::token(c).await,
-            Command::Host(c) => admin::host(c).await,
-            Command::Zone(c) => admin::zone(c).await,
+            Command::Server(args) => server::run(args).await.map(|()| ExitCode::SUCCESS),
+            Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
+            Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
+            Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
+            Command::Agent(args) => agent::agent(args).await,
+            Command::Ip(args) => agent::ip(args).await,
         }
     });
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
