@@ -545,7 +545,7 @@ fn build_detector(family: Family, spec: Option<&DetectSpec>) -> Result<Detector,
         if let Some(t) = spec.timeout {
             policy.timeout = t.0;
         }
-        policy.allow = spec.allow.clone();
+        policy.allow = spec.allow;
     }
     Ok(Detector {
         family,

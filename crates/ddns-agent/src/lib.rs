@@ -6,7 +6,7 @@
 //! - [`state`]: what was published and what is owed, in an atomically replaced JSON file;
 //! - [`engine`]: the loop (polling with jitter, interface events, retries, reload) and `--once`;
 //! - [`verify`]: checking published records against their authoritative servers;
-//! - [`notify`]: webhooks on change, failure and recovery.
+//! - `notify`: webhooks on change, failure and recovery.
 //!
 //! Address detection is `ddns-detect`'s and publishing is `ddns-providers`'; this crate only
 //! decides when and what.

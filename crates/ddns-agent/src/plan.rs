@@ -17,7 +17,7 @@ use ddns_detect::Family;
 use ddns_providers::Outcome;
 
 use crate::config::LineMode;
-use crate::state::{Addresses, Fatal, LineState, RecordState};
+use crate::state::{Addresses, Fatal, RecordState};
 
 /// The addresses a family should have, from this round's line results (config order).
 /// `None`: leave the family alone (no line has an address).
@@ -33,7 +33,7 @@ pub fn desired_for_family(
         let entry = state
             .lines
             .entry(format!("{line}/{}", family.as_str()))
-            .or_insert_with(LineState::default);
+            .or_default();
         match result {
             Some(address) => {
                 entry.address = Some(*address);

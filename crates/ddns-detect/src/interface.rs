@@ -130,6 +130,20 @@ fn host_addresses(pattern: &NamePattern) -> Vec<InterfaceAddress> {
     out
 }
 
+/// The recursive resolvers the system is configured with (`/etc/resolv.conf` on Unix, the
+/// adapters' DNS servers on Windows), in order, without duplicates.
+pub fn system_resolvers() -> Vec<IpAddr> {
+    let mut out: Vec<IpAddr> = Vec::new();
+    for iface in netdev::get_interfaces() {
+        for server in iface.dns_servers {
+            if !out.contains(&server) {
+                out.push(server);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,18 +187,4 @@ mod tests {
             "{e}"
         );
     }
-}
-
-/// The recursive resolvers the system is configured with (`/etc/resolv.conf` on Unix, the
-/// adapters' DNS servers on Windows), in order, without duplicates.
-pub fn system_resolvers() -> Vec<IpAddr> {
-    let mut out: Vec<IpAddr> = Vec::new();
-    for iface in netdev::get_interfaces() {
-        for server in iface.dns_servers {
-            if !out.contains(&server) {
-                out.push(server);
-            }
-        }
-    }
-    out
 }
