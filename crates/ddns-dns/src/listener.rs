@@ -1,4 +1,4 @@
-//! UDP and TCP listeners: sockets in, [`respond`](crate::respond) in the middle, sockets out.
+//! UDP and TCP listeners: sockets in, [`respond`] in the middle, sockets out.
 //!
 //! Sockets are bound before anything is served so a bad address fails start-up at once; with
 //! port 0 the UDP socket picks the port and TCP takes the same one, so one `--dns-listen` gives
