@@ -45,6 +45,10 @@ die() {
   log "$*"
   exit 1
 }
+usage_error() {
+  log "usage: scripts/windows.sh $*"
+  exit 2
+}
 
 # Wine without a display, quiet, and never offering to download Mono or Gecko.
 wine_env() {
@@ -95,7 +99,7 @@ C
 }
 
 cmd_cargo() {
-  (($# >= 1)) || die "usage: scripts/windows.sh cargo SUBCOMMAND [ARGS…]"
+  (($# >= 1)) || usage_error "cargo SUBCOMMAND [ARGS…]"
   [[ -x /usr/bin/cargo && -x /usr/bin/rustc ]] || die "Debian's cargo/rustc missing: run setup"
   local sub=$1
   shift
@@ -120,7 +124,7 @@ cmd_build() {
 }
 
 cmd_run() {
-  (($# >= 1)) || die "usage: scripts/windows.sh run EXE [ARGS…]"
+  (($# >= 1)) || usage_error "run EXE [ARGS…]"
   local exe=$1
   shift
   [[ -f $exe ]] || die "no such exe: $exe"
@@ -133,7 +137,7 @@ cmd_run() {
 workspace_version() {
   awk '
     /^\[/ { in_pkg = ($0 == "[workspace.package]"); next }
-    in_pkg && $1 == "version" { gsub(/[" ]/, "", $3); print $3; exit }
+    in_pkg && /^[ \t]*version[ \t]*=/ { split($0, q, "\""); print q[2]; exit }
   ' "$ROOT/Cargo.toml"
 }
 
@@ -145,7 +149,7 @@ cmd_smoke() {
   exe=$(cmd_build)
   out=$(cmd_run "$exe" --version) || die "ddns.exe --version exited with $?"
   if [[ $out != "ddns $version" ]]; then
-    die "ddns.exe --version printed '$out', expected 'ddns $version'"
+    die "ddns.exe --version printed $(printf %q "$out"), expected 'ddns $version'"
   fi
   log "ok: $exe ($(stat -c %s "$exe") bytes) prints '$out' under Wine"
 }

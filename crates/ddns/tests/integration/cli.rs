@@ -159,3 +159,33 @@ async fn host_list_and_zone_export_and_import() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("MX records cannot be dynamic"));
 }
+
+#[test]
+fn example_configs_are_valid() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let agent = Command::new(bin())
+        .args(["agent", "check-config"])
+        .arg(root.join("examples/agent.toml"))
+        .env("DDNS_TOKEN", "ddns_example")
+        .env("NOIP_PASSWORD", "example")
+        .output()
+        .unwrap();
+    assert!(
+        agent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&agent.stderr)
+    );
+    let text = std::fs::read_to_string(root.join("examples/server.toml")).unwrap();
+    assert!(ddns_config::ServerConfig::from_toml(&text, "/tmp".into()).is_ok());
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let agent_example = std::fs::read_to_string(root.join("examples/agent.toml")).unwrap();
+    let body: String = agent_example
+        .lines()
+        .skip(2)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert!(
+        readme.contains(&body),
+        "README's agent example and examples/agent.toml differ"
+    );
+}
