@@ -14,6 +14,7 @@
 # `target/` is never touched and rebuilds stay warm across clones on the same machine.
 #
 # Usage: scripts/windows.sh setup | cargo SUBCOMMAND [ARGS…] | build | run EXE [ARGS…] | smoke
+#        | agent-smoke [EXE]
 set -euo pipefail
 
 readonly TARGET=x86_64-pc-windows-gnu
@@ -32,8 +33,10 @@ usage: scripts/windows.sh COMMAND
                          e.g. \`cargo check -p ddns-platform\`
   build                  build ddns.exe (release profile) and print its path
   run EXE [ARGS]         run a Windows exe under Wine; its exit code passes through
-  smoke                  setup, build, and check that \`ddns.exe --version\` prints
-                         \`ddns <workspace version>\` (what CI calls)
+  smoke                  setup, build, check that \`ddns.exe --version\` prints
+                         \`ddns <workspace version>\`, then agent-smoke (what CI calls)
+  agent-smoke [EXE]      \`ddns.exe agent --once\` under Wine publishes to a native server
+                         on loopback (checked with dig); reports the interface watch
 
 environment: WIN_CACHE (default /var/cache/ddns-win) holds the shim, the Wine prefix and
 the target dir (WIN_TARGET_DIR, default \$WIN_CACHE/target).
@@ -152,6 +155,105 @@ cmd_smoke() {
     die "ddns.exe --version printed $(printf %q "$out"), expected 'ddns $version'"
   fi
   log "ok: $exe ($(stat -c %s "$exe") bytes) prints '$out' under Wine"
+  cmd_agent_smoke "$exe"
+}
+
+# The agent under Wine: `ddns.exe agent --once` must publish a record to a native `ddns server`
+# on loopback, with its address from two loopback sources (a scripted HTTP echo service and a
+# fixed value, quorum 2); the answer is checked with dig. Then the agent runs as a daemon for a
+# few seconds with an interface source, to see whether Wine delivers the Windows
+# interface-change notification (reported, not required: Wine is not Windows).
+cmd_agent_smoke() {
+  local exe=${1:-$(exe_path)}
+  [[ -f $exe ]] || die "no $exe: run build first"
+  command -v dig >/dev/null || die "dig is needed (bind9-dnsutils)"
+  (cd "$ROOT" && cargo build --locked --quiet -p ddns --bin ddns) || die "native build failed"
+  local native=${CARGO_TARGET_DIR:-$ROOT/target}/debug/ddns
+  # Globals, not locals: the EXIT trap runs after this function has returned.
+  AGENT_WORK=$(mktemp -d /tmp/ddns-win-agent.XXXXXX)
+  SERVER_PID='' ECHO_PID=''
+  trap 'kill $SERVER_PID $ECHO_PID 2>/dev/null; rm -rf "$AGENT_WORK"' EXIT
+  local work=$AGENT_WORK
+  "$native" server --data-dir "$work/srv" --dns-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+    >"$work/server.out" 2>"$work/server.err" &
+  SERVER_PID=$!
+  local i
+  for i in $(seq 100); do grep -q '^ready' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
+  grep -q '^ready' "$work/server.out" || die "native server did not start: $(cat "$work/server.err")"
+  local http dns token
+  http=$(awk '$1 == "HTTP" {print $2; exit}' "$work/server.out")
+  dns=$(awk '$1 == "DNS" {print $2; exit}' "$work/server.out")
+  token=$("$native" token create --data-dir "$work/srv" --host win.ddns.test)
+  python3 -u -c '
+import http.server
+class Echo(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"198.51.100.77\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
+print(server.server_address[1], flush=True)
+server.serve_forever()' >"$work/echo.port" 2>"$work/echo.err" &
+  ECHO_PID=$!
+  for i in $(seq 50); do [[ -s $work/echo.port ]] && break; sleep 0.1; done
+  local echo_port
+  echo_port=$(head -1 "$work/echo.port")
+  [[ -n $echo_port ]] || die "fake echo service did not start"
+  local win_state="Z:${work//\//\\}\\state.json"
+  cat >"$work/agent.toml" <<TOML
+version = 1
+[agent]
+state_file = '$win_state'
+verify_interval = "0s"
+[detect.ipv4]
+sources = [{ kind = "http", url = "http://127.0.0.1:$echo_port/" }, { kind = "fixed", address = "198.51.100.77" }]
+quorum = 2
+allow = ["documentation"]
+[providers.home]
+type = "ddns"
+url = "$http"
+token = "$token"
+[[record]]
+name = "win.ddns.test"
+provider = "home"
+TOML
+  local win_config="Z:${work//\//\\}\\agent.toml"
+  if ! (cmd_run "$exe" agent --once --config "$win_config") >"$work/agent.out" 2>&1; then
+    cat "$work/agent.out" >&2
+    die "ddns.exe agent --once failed under Wine"
+  fi
+  local answer
+  answer=$(dig +short +norecurse @"${dns%:*}" -p "${dns##*:}" win.ddns.test A)
+  [[ $answer == "198.51.100.77" ]] || die "after ddns.exe agent --once, DNS answers '$answer', expected 198.51.100.77"
+  log "ok: ddns.exe agent --once under Wine published win.ddns.test A 198.51.100.77 (dig agrees)"
+
+  cat >"$work/watch.toml" <<TOML
+version = 1
+[agent]
+state_file = '$win_state'
+verify_interval = "0s"
+[detect.ipv4]
+sources = [{ kind = "interface", name = "*" }]
+allow = ["loopback", "private", "documentation", "link_local", "cgnat"]
+[providers.home]
+type = "ddns"
+url = "$http"
+token = "$token"
+[[record]]
+name = "win.ddns.test"
+provider = "home"
+TOML
+  RUST_LOG=debug timeout 8 "$ROOT/scripts/windows.sh" run "$exe" agent --config "Z:${work//\//\\}\\watch.toml" \
+    >"$work/watch.log" 2>&1 || true
+  if grep -q "agent running" "$work/watch.log" && ! grep -q "cannot watch interface addresses" "$work/watch.log"; then
+    log "interface-change watch started under Wine (NotifyIpInterfaceChange path)"
+  else
+    log "interface-change watch did not start under Wine: $(grep -m1 -E 'cannot watch|error' "$work/watch.log" | sed 's/\x1b\[[0-9;]*m//g')"
+  fi
 }
 
 main() {
@@ -167,6 +269,7 @@ main() {
   build) cmd_build "$@" ;;
   run) cmd_run "$@" ;;
   smoke) cmd_smoke "$@" ;;
+  agent-smoke) cmd_agent_smoke "$@" ;;
   -h | --help | help) usage ;;
   *)
     usage >&2

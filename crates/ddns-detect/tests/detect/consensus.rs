@@ -1,7 +1,7 @@
 //! `detect` over real sources: fakes on loopback, fixed addresses and commands.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ddns_detect::{
     AddressClass, AllowedClasses, DetectError, FailReason, Family, Policy, Source, SourceSpec,
@@ -154,7 +154,7 @@ async fn timeouts_and_empty_answers_count_as_failures() {
         ],
         Family::V4,
     );
-    let started = Instant::now();
+    let started = std::time::Instant::now();
     let report = detect(&list, Family::V4, &policy(2, &[])).await;
     let took = started.elapsed();
     assert!(

@@ -12,6 +12,7 @@ mod bad_input;
 /// The command line: config errors, token/host/zone commands.
 mod cli;
 /// Real clients: ddclient against our DynDNS2 endpoint.
+#[cfg(unix)]
 mod clients;
 /// DNS answers from a running server: flags, sections, TTLs, serials; dig/kdig agreement.
 mod dns;
