@@ -6,15 +6,27 @@
 # (the import is not part of the measured load time); every start copies that directory, so
 # the load time measured is the server reading every host from SQLite and building its
 # snapshot.
+#
+# `dns-candidate.sh --prepare ZONEFILE ORIGIN` only fills the cache (bench/dns-vs-peers.sh does
+# it before the harness starts, so no round's load time includes the import).
 set -euo pipefail
-: "${PORT:?} ${ZONEFILE:?} ${WORKDIR:?} ${ZONE_ORIGIN:?}"
 DDNS=${DDNS_BIN:-$(dirname "$0")/../target/release/ddns}
-cache=/tmp/ddns-bench/cache/$(basename "$ZONEFILE").d
-if [ ! -f "$cache/done" ]; then
-    rm -rf "$cache"; mkdir -p "$cache"
-    "$DDNS" zone import --data-dir "$cache/data" --zone "$ZONE_ORIGIN" "$ZONEFILE" >&2
-    touch "$cache/done"
+prepare() {  # ZONEFILE ORIGIN -> cache directory
+    local cache
+    cache=/tmp/ddns-bench/cache/$(basename "$1").d
+    if [ ! -f "$cache/done" ] || [ "$1" -nt "$cache/done" ]; then
+        rm -rf "$cache"; mkdir -p "$cache"
+        "$DDNS" zone import --data-dir "$cache/data" --zone "$2" "$1" >&2
+        touch "$cache/done"
+    fi
+    echo "$cache"
+}
+if [ "${1:-}" = --prepare ]; then
+    prepare "$2" "$3" >/dev/null
+    exit 0
 fi
+: "${PORT:?} ${ZONEFILE:?} ${WORKDIR:?} ${ZONE_ORIGIN:?}"
+cache=$(prepare "$ZONEFILE" "$ZONE_ORIGIN")
 rm -rf "$WORKDIR/data"; cp -r "$cache/data" "$WORKDIR/data"
 exec "$DDNS" server --data-dir "$WORKDIR/data" --zone "$ZONE_ORIGIN" \
     --dns-listen "127.0.0.1:$PORT" --http-listen 127.0.0.1:0

@@ -15,4 +15,13 @@ export DDNS_BIN=$here/../target/release/ddns
 export CANDIDATE_CMD="$here/dns-candidate.sh"
 export CANDIDATE_NAME=${CANDIDATE_NAME:-ours} CANDIDATE_PORT=${CANDIDATE_PORT:-5399}
 export SERVERS=${SERVERS:-knot} N_LIST=${N_LIST:-100000} THREAD_MODES=${THREAD_MODES:-1} ROUNDS=${ROUNDS:-3}
+export DATA=${DATA:-/tmp/dns-peers/data} ZONE_ORIGIN=${ZONE_ORIGIN:-dyn.example.}
+mkdir -p "$DATA"
+for n in $N_LIST; do
+    zone=$DATA/zone-$n.zone
+    if [ ! -s "$zone" ]; then
+        python3 "$harness/gen-zone.py" "$n" "$zone.tmp" "$ZONE_ORIGIN" && mv "$zone.tmp" "$zone"
+    fi
+    "$here/dns-candidate.sh" --prepare "$zone" "$ZONE_ORIGIN"
+done
 exec "$harness/run-all.sh"

@@ -32,7 +32,7 @@ with open(path, "w") as f:
     for i in range(1, n + 1):
         f.write(f"host{i:06d} A 10.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n")
         if i % 10 == 0:
-            f.write(f"host{i:06d} AAAA fd00::{i:x}\n")
+            f.write(f"host{i:06d} AAAA fd00::{i >> 16:x}:{i & 0xffff:x}\n")
 PY
 t0=$(date +%s.%N)
 "$ddns" zone import --data-dir "$work/full" --zone dyn.example "$work/zone" 2>/dev/null

@@ -169,8 +169,8 @@ pub struct AgentConfig {
     pub resolver: Option<SocketAddr>,
     /// The records.
     pub records: Vec<RecordConfig>,
-    /// The `[detect]` setups (records without their own detection use these).
-    pub detect: BTreeMap<Family, Arc<Detector>>,
+    /// The `[detect]` tables as written, for `ddns ip`.
+    detect_specs: BTreeMap<Family, Option<DetectSpec>>,
     /// Notification hooks.
     pub notify: Vec<Notifier>,
 }
@@ -325,15 +325,24 @@ impl AgentConfig {
             providers.insert(name, (provider, fingerprint_part));
         }
 
+        // The [detect] setups are built only for families some record uses: each HTTP source
+        // holds a TLS client, which an idle agent should not carry for nothing.
         let mut shared: BTreeMap<Family, Arc<Detector>> = BTreeMap::new();
-        for (family, detect) in [
-            (Family::V4, &spec.detect.ipv4),
-            (Family::V6, &spec.detect.ipv6),
-        ] {
-            let detector = build_detector(family, detect.as_ref())
-                .map_err(|m| ConfigError::new(format!("detect.{}: {m}", family.as_str())))?;
-            shared.insert(family, Arc::new(detector));
-        }
+        let mut shared_detector = |family: Family| -> Result<Arc<Detector>, ConfigError> {
+            if let Some(d) = shared.get(&family) {
+                return Ok(Arc::clone(d));
+            }
+            let detect = match family {
+                Family::V4 => spec.detect.ipv4.as_ref(),
+                Family::V6 => spec.detect.ipv6.as_ref(),
+            };
+            let detector = Arc::new(
+                build_detector(family, detect)
+                    .map_err(|m| ConfigError::new(format!("detect.{}: {m}", family.as_str())))?,
+            );
+            shared.insert(family, Arc::clone(&detector));
+            Ok(detector)
+        };
 
         let mut records = Vec::new();
         for spanned in &spec.record {
@@ -390,7 +399,7 @@ impl AgentConfig {
                             build_detector(family, Some(spec))
                                 .map_err(|m| at(&format!("detect.{}", family.as_str()), m))?,
                         ),
-                        None => Arc::clone(&shared[&family]),
+                        None => shared_detector(family)?,
                     };
                     vec![LineConfig {
                         name: "default".into(),
@@ -505,9 +514,22 @@ impl AgentConfig {
             retry_cap: a.retry_cap.map_or(Duration::from_secs(1800), |d| d.0),
             resolver,
             records,
-            detect: shared,
+            detect_specs: [
+                (Family::V4, spec.detect.ipv4.clone()),
+                (Family::V6, spec.detect.ipv6.clone()),
+            ]
+            .into(),
             notify,
         })
+    }
+}
+
+impl AgentConfig {
+    /// The `[detect]` setup for `family` (`ddns ip --config`), built on request.
+    pub fn detector(&self, family: Family) -> Result<Detector, ConfigError> {
+        let spec = self.detect_specs.get(&family).and_then(Option::as_ref);
+        build_detector(family, spec)
+            .map_err(|m| ConfigError::new(format!("detect.{}: {m}", family.as_str())))
     }
 }
 

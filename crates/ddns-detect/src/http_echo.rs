@@ -11,6 +11,7 @@
 //! service would see the proxy's address.
 
 use std::net::IpAddr;
+use std::sync::OnceLock;
 
 use reqwest::header::ACCEPT;
 use reqwest::{Client, Url};
@@ -90,13 +91,21 @@ impl HttpEcho {
 /// An HTTP client whose connections leave over `family` only, without proxies, with our
 /// `User-Agent`. Also used for UPnP.
 pub(crate) fn client(family: Family) -> Result<Client, SpecError> {
-    Client::builder()
-        .local_address(family.unspecified())
-        .no_proxy()
-        .user_agent(USER_AGENT)
-        .redirect(reqwest::redirect::Policy::limited(3))
-        .build()
-        .map_err(|e| SpecError::HttpClient(error_chain(&e)))
+    // One client per family for the whole process: every echo source and the UPnP client
+    // share its connection pool and its TLS roots (loaded once, not once per source).
+    static CLIENTS: [OnceLock<Result<Client, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+    let slot = &CLIENTS[usize::from(family == Family::V6)];
+    slot.get_or_init(|| {
+        Client::builder()
+            .local_address(family.unspecified())
+            .no_proxy()
+            .user_agent(USER_AGENT)
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .map_err(|e| error_chain(&e))
+    })
+    .clone()
+    .map_err(SpecError::HttpClient)
 }
 
 #[cfg(test)]

@@ -49,13 +49,31 @@ pub(crate) fn client(
     user_agent: &str,
     options: &HttpOptions,
 ) -> Result<reqwest::Client, ProviderConfigError> {
-    reqwest::Client::builder()
+    // Providers with the same settings share one client: one connection pool and one set of
+    // TLS roots in memory, however many records the agent has.
+    type Key = (String, Duration, Duration);
+    static CLIENTS: std::sync::Mutex<Vec<(Key, reqwest::Client)>> =
+        std::sync::Mutex::new(Vec::new());
+    let key: Key = (
+        user_agent.to_owned(),
+        options.timeout,
+        options.connect_timeout,
+    );
+    let mut clients = CLIENTS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some((_, client)) = clients.iter().find(|(k, _)| *k == key) {
+        return Ok(client.clone());
+    }
+    let client = reqwest::Client::builder()
         .user_agent(user_agent)
         .timeout(options.timeout)
         .connect_timeout(options.connect_timeout)
         .redirect(reqwest::redirect::Policy::none())
         .build()
-        .map_err(|e| ProviderConfigError::HttpClient(error_chain(&e)))
+        .map_err(|e| ProviderConfigError::HttpClient(error_chain(&e)))?;
+    clients.push((key, client.clone()));
+    Ok(client)
 }
 
 /// A reply, read and bounded.

@@ -3,7 +3,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use ddns_agent::AgentConfig;
@@ -89,9 +88,9 @@ pub(crate) async fn ip(args: IpArgs) -> anyhow::Result<ExitCode> {
     let config = args.config.as_deref().map(AgentConfig::load).transpose()?;
     let mut reports = Vec::new();
     for family in families {
-        let detector: Arc<Detector> = match &config {
-            Some(c) => Arc::clone(&c.detect[&family]),
-            None => Arc::new(ddns_agent::config::default_detector(family)?),
+        let detector: Detector = match &config {
+            Some(c) => c.detector(family)?,
+            None => ddns_agent::config::default_detector(family)?,
         };
         reports.push(ddns_detect::detect(&detector.sources, family, &detector.policy).await);
     }
