@@ -520,21 +520,22 @@ fn ptr(d: &Arc<Detector>) -> usize {
 }
 
 fn to_update(record: &RecordConfig, addresses: &Addresses) -> Update {
-    let v4 = addresses.get(&Family::V4).map(|l| {
-        l.iter()
-            .filter_map(|a| match a {
-                IpAddr::V4(v) => Some(*v),
-                IpAddr::V6(_) => None,
-            })
-            .collect()
+    fn list<T>(
+        addresses: &Addresses,
+        family: Family,
+        pick: fn(&IpAddr) -> Option<T>,
+    ) -> Option<Vec<T>> {
+        addresses
+            .get(&family)
+            .map(|l| l.iter().filter_map(pick).collect())
+    }
+    let v4 = list(addresses, Family::V4, |a| match a {
+        IpAddr::V4(v) => Some(*v),
+        IpAddr::V6(_) => None,
     });
-    let v6 = addresses.get(&Family::V6).map(|l| {
-        l.iter()
-            .filter_map(|a| match a {
-                IpAddr::V6(v) => Some(*v),
-                IpAddr::V4(_) => None,
-            })
-            .collect()
+    let v6 = list(addresses, Family::V6, |a| match a {
+        IpAddr::V6(v) => Some(*v),
+        IpAddr::V4(_) => None,
     });
     let mut update = Update::new(record.name.clone(), v4, v6);
     update.ttl = record.ttl;

@@ -113,12 +113,7 @@ impl Store {
     /// Applies a change set in one transaction. Nothing is written when nothing changes: no
     /// serial bump and no history row for a no-op.
     pub async fn apply(&self, set: &ChangeSet) -> Result<Applied, StoreError> {
-        let _guard = self.writer.lock().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        let (_guard, mut tx) = self.begin_write().await?;
         let applied = apply_in(&mut tx, set).await?;
         tx.commit().await.map_err(StoreError::from_sqlx)?;
         Ok(applied)

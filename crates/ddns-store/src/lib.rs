@@ -94,6 +94,26 @@ impl Store {
         })
     }
 
+    /// Starts a write transaction: queued behind this process's other writers, holding
+    /// SQLite's write lock from the start (`BEGIN IMMEDIATE`).
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<
+        (
+            tokio::sync::MutexGuard<'_, ()>,
+            sqlx::Transaction<'static, sqlx::Sqlite>,
+        ),
+        StoreError,
+    > {
+        let guard = self.writer.lock().await;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        Ok((guard, tx))
+    }
+
     /// Closes the pool, checkpointing the WAL.
     pub async fn close(&self) {
         self.pool.close().await;

@@ -33,12 +33,7 @@ impl Store {
         label: &str,
         scope: &Scope,
     ) -> Result<(), StoreError> {
-        let _guard = self.writer.lock().await;
-        let mut tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        let (_guard, mut tx) = self.begin_write().await?;
         sqlx::query("INSERT INTO tokens (id, secret_sha256, label, admin, created_at) VALUES (?, ?, ?, ?, ?)")
             .bind(&token.id)
             .bind(token.secret_hash.as_slice())
