@@ -161,7 +161,7 @@ impl UpdateRequest {
 
         let (mut v4, mut v6) = (Vec::new(), Vec::new());
         let myip = raw.myip.map(str::trim).unwrap_or("");
-        let myip_given = !myip.is_empty() && !myip.eq_ignore_ascii_case("no");
+        let myip_given = !is_blank_list(myip) && !myip.eq_ignore_ascii_case("no");
         if myip_given {
             split_addresses(myip, &mut v4, &mut v6)?;
         }
@@ -173,7 +173,7 @@ impl UpdateRequest {
                     "IPv6 given in both myip and myipv6".into(),
                 ));
             }
-            for item in myipv6.split(',') {
+            for item in myipv6.split(',').map(str::trim).filter(|i| !i.is_empty()) {
                 v6.push(parse_ipv6(item).map_err(address_error)?);
             }
         }
@@ -185,7 +185,7 @@ impl UpdateRequest {
 
         // An absent or empty myip means "use the connection's address" (ddclient 3.10 sends
         // `myip=` with some settings); `myip=no` / `myipv6=no` leave that family alone.
-        let myip_auto = raw.myip.is_none_or(|v| v.trim().is_empty());
+        let myip_auto = raw.myip.is_none_or(is_blank_list);
         let ipv4 = if !v4.is_empty() {
             AddressChoice::Given(v4)
         } else if myip_auto {
@@ -267,7 +267,9 @@ fn split_addresses(
     v4: &mut Vec<Ipv4Addr>,
     v6: &mut Vec<Ipv6Addr>,
 ) -> Result<(), RequestError> {
-    for item in list.split(',').map(str::trim) {
+    // Routers fill `myip=<ipaddr>,<ip6addr>` from templates; a line without IPv6 leaves the
+    // second one empty (FRITZ!Box), which means "no address", not a malformed one.
+    for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
         if item.contains(':') {
             v6.push(parse_ipv6(item).map_err(address_error)?);
         } else {
@@ -275,6 +277,11 @@ fn split_addresses(
         }
     }
     Ok(())
+}
+
+/// Empty, or only commas and spaces.
+fn is_blank_list(value: &str) -> bool {
+    value.split(',').all(|item| item.trim().is_empty())
 }
 
 fn address_error(e: RecordError) -> RequestError {
@@ -341,6 +348,20 @@ mod tests {
             assert_eq!(v4, Some(vec!["198.51.100.8".parse().unwrap()]));
             assert_eq!(v6, None);
         }
+    }
+
+    #[test]
+    fn empty_template_slots_are_no_address() {
+        let r = UpdateRequest::parse(&raw("h.dyn.example", Some("192.0.2.1,"))).unwrap();
+        assert_eq!(
+            r.ipv4,
+            AddressChoice::Given(vec!["192.0.2.1".parse().unwrap()])
+        );
+        assert_eq!(r.ipv6, AddressChoice::Keep);
+        let r = UpdateRequest::parse(&raw("h.dyn.example", Some(",2001:db8::1"))).unwrap();
+        assert_eq!(r.ipv4, AddressChoice::Keep);
+        let r = UpdateRequest::parse(&raw("h.dyn.example", Some(" , "))).unwrap();
+        assert_eq!(r.ipv4, AddressChoice::FromConnection);
     }
 
     #[test]

@@ -113,10 +113,9 @@ impl Store {
     /// Applies a change set in one transaction. Nothing is written when nothing changes: no
     /// serial bump and no history row for a no-op.
     pub async fn apply(&self, set: &ChangeSet) -> Result<Applied, StoreError> {
-        let (_guard, mut tx) = self.begin_write().await?;
-        let applied = apply_in(&mut tx, set).await?;
-        tx.commit().await.map_err(StoreError::from_sqlx)?;
-        Ok(applied)
+        let mut tx = self.writer.begin().await?;
+        let result = apply_in(tx.conn(), set).await;
+        tx.finish(result).await
     }
 
     /// History rows with id greater than `after`, oldest first, at most `limit`.

@@ -6,14 +6,13 @@
 //! serial of each touched zone, and appends one history row per changed RRset. Other processes
 //! on the same database (the CLI, later other nodes) see those rows and replay them.
 //!
-//! Writers in this process queue on an async mutex rather than in SQLite's busy handler, and
-//! take the write lock up front (`BEGIN IMMEDIATE`), so a transaction never fails half-way
-//! because another one started first.
+//! All writes go through one connection of their own (`writer.rs`); readers use a pool.
 
 mod changes;
 mod error;
 mod hosts;
 mod tokens;
+mod writer;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -28,6 +27,8 @@ pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
 pub use hosts::{HostRecord, StoredRrset};
 pub use tokens::TokenRecord;
+
+use crate::writer::Writer;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "ddns.sqlite3";
@@ -54,7 +55,7 @@ impl Default for StoreOptions {
 #[derive(Debug)]
 pub struct Store {
     pool: SqlitePool,
-    writer: tokio::sync::Mutex<()>,
+    writer: Writer,
 }
 
 impl Store {
@@ -81,7 +82,7 @@ impl Store {
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.busy_timeout + Duration::from_secs(5))
-            .connect_with(connect)
+            .connect_with(connect.clone())
             .await
             .map_err(StoreError::from_sqlx)?;
         sqlx::migrate!("./migrations/sqlite")
@@ -90,28 +91,8 @@ impl Store {
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
         Ok(Self {
             pool,
-            writer: tokio::sync::Mutex::new(()),
+            writer: Writer::new(connect),
         })
-    }
-
-    /// Starts a write transaction: queued behind this process's other writers, holding
-    /// SQLite's write lock from the start (`BEGIN IMMEDIATE`).
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<
-        (
-            tokio::sync::MutexGuard<'_, ()>,
-            sqlx::Transaction<'static, sqlx::Sqlite>,
-        ),
-        StoreError,
-    > {
-        let guard = self.writer.lock().await;
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        Ok((guard, tx))
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -125,20 +106,27 @@ impl Store {
         zone: &DomainName,
         initial: Serial,
     ) -> Result<Serial, StoreError> {
-        let _guard = self.writer.lock().await;
-        sqlx::query("INSERT INTO zones (name, serial, created_at) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING")
+        let mut tx = self.writer.begin().await?;
+        let result = async {
+            sqlx::query(
+                "INSERT INTO zones (name, serial, created_at) VALUES (?, ?, ?) \
+                 ON CONFLICT(name) DO NOTHING",
+            )
             .bind(zone.as_str())
             .bind(i64::from(initial.0))
             .bind(now_text())
-            .execute(&self.pool)
+            .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-        let serial: i64 = sqlx::query_scalar("SELECT serial FROM zones WHERE name = ?")
-            .bind(zone.as_str())
-            .fetch_one(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        serial_from_db(serial)
+            let serial: i64 = sqlx::query_scalar("SELECT serial FROM zones WHERE name = ?")
+                .bind(zone.as_str())
+                .fetch_one(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            serial_from_db(serial)
+        }
+        .await;
+        tx.finish(result).await
     }
 
     /// Every zone known to the database with its serial.

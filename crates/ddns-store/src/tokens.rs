@@ -33,27 +33,36 @@ impl Store {
         label: &str,
         scope: &Scope,
     ) -> Result<(), StoreError> {
-        let (_guard, mut tx) = self.begin_write().await?;
-        sqlx::query("INSERT INTO tokens (id, secret_sha256, label, admin, created_at) VALUES (?, ?, ?, ?, ?)")
+        let mut tx = self.writer.begin().await?;
+        let result = async {
+            sqlx::query(
+                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at) \
+                 VALUES (?, ?, ?, ?, ?)",
+            )
             .bind(&token.id)
             .bind(token.secret_hash.as_slice())
             .bind(label)
             .bind(scope.is_admin())
             .bind(now_text())
-            .execute(&mut *tx)
+            .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-        if let Scope::Hosts(entries) = scope {
-            for entry in entries {
-                sqlx::query("INSERT OR IGNORE INTO token_scopes (token_id, pattern) VALUES (?, ?)")
+            if let Scope::Hosts(entries) = scope {
+                for entry in entries {
+                    sqlx::query(
+                        "INSERT OR IGNORE INTO token_scopes (token_id, pattern) VALUES (?, ?)",
+                    )
                     .bind(&token.id)
                     .bind(entry.to_string())
-                    .execute(&mut *tx)
+                    .execute(tx.conn())
                     .await
                     .map_err(StoreError::from_sqlx)?;
+                }
             }
+            Ok(())
         }
-        tx.commit().await.map_err(StoreError::from_sqlx)
+        .await;
+        tx.finish(result).await
     }
 
     /// One token by id, revoked or not.
@@ -88,14 +97,15 @@ impl Store {
 
     /// Marks a token revoked; it stops working at once.
     pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
-        let _guard = self.writer.lock().await;
+        let mut tx = self.writer.begin().await?;
         let result =
             sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
                 .bind(now_text())
                 .bind(id)
-                .execute(&self.pool)
+                .execute(tx.conn())
                 .await
-                .map_err(StoreError::from_sqlx)?;
+                .map_err(StoreError::from_sqlx);
+        let result = tx.finish(result).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("active token {id}")));
         }

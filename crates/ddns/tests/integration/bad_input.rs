@@ -74,7 +74,7 @@ async fn garbage_http_requests() {
         format!("hostname={long_name}&myip=192.0.2.9"),
         "hostname=home.ddns.test&myip=192.0.2.9&myipv6=::ffff:1.2.3.4".into(),
         "hostname=%ff%fe&myip=192.0.2.9".into(),
-        "hostname=home.ddns.test&myip=192.0.2.9,".into(),
+        "hostname=home.ddns.test&myip=192.0.2.9,,1.2.3".into(),
         "hostname=home..ddns.test&myip=192.0.2.9".into(),
         "hostname=home.ddns.test&myip=::".into(),
     ] {

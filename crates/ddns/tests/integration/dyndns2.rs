@@ -392,14 +392,14 @@ async fn dnserr_for_bad_addresses_and_a_busy_store() {
 
 #[tokio::test]
 async fn server_error_911_when_the_disk_is_full() {
-    // A 1 MiB tmpfs as data directory (CI runs as root; mounting is part of the test).
+    // An 8 MiB tmpfs as data directory (CI runs as root; mounting is part of the test).
     let mount = tempfile::tempdir().unwrap();
     let status = Command::new("mount")
         .args([
             "-t",
             "tmpfs",
             "-o",
-            "size=1m",
+            "size=8m",
             "tmpfs",
             mount.path().to_str().unwrap(),
         ])

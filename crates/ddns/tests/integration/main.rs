@@ -11,7 +11,7 @@ mod agent;
 mod bad_input;
 /// The command line: config errors, token/host/zone commands.
 mod cli;
-/// Real clients: ddclient against our DynDNS2 endpoint.
+/// Real clients (ddclient, inadyn) and router request shapes against our DynDNS2 endpoint.
 #[cfg(unix)]
 mod clients;
 /// DNS answers from a running server: flags, sections, TTLs, serials; dig/kdig agreement.
