@@ -151,6 +151,17 @@ impl Engine {
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
         let config = AgentConfig::load(path)?;
         let state = State::load(&config.state_file)?;
+        // Say once, at start, which records stay parked from an earlier run.
+        for record in &config.records {
+            if let Some(fatal) = state
+                .records
+                .get(&record.key())
+                .and_then(|r| r.fatal.as_ref())
+                && fatal.fingerprint == record.fingerprint
+            {
+                tracing::error!(record = %record.key(), "{}; not retrying until the record's configuration changes", fatal.message);
+            }
+        }
         Ok(Self {
             path: path.to_path_buf(),
             config_hash: Sha256::digest(&text).into(),
