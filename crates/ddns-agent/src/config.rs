@@ -257,7 +257,12 @@ impl AgentConfig {
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
-        Self::parse(&text, &|name| std::env::var(name).ok(), path.parent())
+        Self::from_file_text(&text, path)
+    }
+
+    /// Validates the text of the file at `path` (already read), with the process environment.
+    pub fn from_file_text(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        Self::parse(text, &|name| std::env::var(name).ok(), path.parent())
             .map_err(|e| e.in_file(path))
     }
 

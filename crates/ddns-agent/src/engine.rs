@@ -62,6 +62,8 @@ struct Engine {
     path: PathBuf,
     config: Arc<AgentConfig>,
     config_hash: [u8; 32],
+    /// Modification time and length when last read: the file is only read again when they move.
+    config_stamp: Option<(SystemTime, u64)>,
     rejected_hash: Option<[u8; 32]>,
     state: State,
     notifications: tokio::task::JoinSet<()>,
@@ -147,9 +149,10 @@ async fn next_event(
 
 impl Engine {
     fn load(path: &Path) -> Result<Self, AgentError> {
-        let text = std::fs::read(path)
+        let stamp = file_stamp(path);
+        let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
-        let config = AgentConfig::load(path)?;
+        let config = AgentConfig::from_file_text(&text, path)?;
         let state = State::load(&config.state_file)?;
         // Say once, at start, which records stay parked from an earlier run.
         for record in &config.records {
@@ -165,6 +168,7 @@ impl Engine {
         Ok(Self {
             path: path.to_path_buf(),
             config_hash: Sha256::digest(&text).into(),
+            config_stamp: stamp,
             config: Arc::new(config),
             rejected_hash: None,
             state,
@@ -192,14 +196,19 @@ impl Engine {
 
     /// Applies a changed configuration file if it is valid; keeps the running one otherwise.
     fn reload_if_changed(&mut self) -> bool {
-        let Ok(text) = std::fs::read(&self.path) else {
+        let stamp = file_stamp(&self.path);
+        if stamp.is_some() && stamp == self.config_stamp {
+            return false;
+        }
+        self.config_stamp = stamp;
+        let Ok(text) = std::fs::read_to_string(&self.path) else {
             return false;
         };
         let hash: [u8; 32] = Sha256::digest(&text).into();
         if hash == self.config_hash || Some(hash) == self.rejected_hash {
             return false;
         }
-        match AgentConfig::load(&self.path) {
+        match AgentConfig::from_file_text(&text, &self.path) {
             Ok(config) => {
                 tracing::info!(config = %self.path.display(), records = config.records.len(), "configuration reloaded");
                 let keep: Vec<String> = config.records.iter().map(RecordConfig::key).collect();
@@ -560,6 +569,11 @@ fn show(addresses: &Addresses) -> String {
         .map(ToString::to_string)
         .collect::<Vec<_>>()
         .join(",")
+}
+
+fn file_stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
 }
 
 fn unix_now() -> u64 {

@@ -28,6 +28,19 @@ pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// GET `url` with a bearer token and decode the JSON reply.
+pub(crate) async fn get_json(url: String, token: &str) -> serde_json::Value {
+    http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// GET a DynDNS2 URL with Basic auth (user `user`, password = token); returns (status, body).
 pub(crate) async fn nic(server: &ServerProcess, token: Option<&str>, query: &str) -> (u16, String) {
     nic_at(server, "/nic/update", token, query, None).await

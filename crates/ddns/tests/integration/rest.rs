@@ -167,15 +167,7 @@ async fn etags_stop_lost_updates() {
     let ttl = dns::udp(s.dns, "home.ddns.test.", RecordType::A).answers[0].ttl;
     assert_eq!(ttl, 120, "an address update keeps the TTL someone set");
 
-    let history: Value = http()
-        .get(s.url("/api/v1/hosts/home.ddns.test/history"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(s.url("/api/v1/hosts/home.ddns.test/history"), &token).await;
     let rows = history.as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["new"]["values"], json!(["192.0.2.4"]));
@@ -234,29 +226,13 @@ async fn admin_tokens_manage_tokens_and_hosts() {
         .await
         .unwrap();
     assert_eq!(denied.status().as_u16(), 403);
-    let list: Value = http()
-        .get(s.url("/api/v1/tokens"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = get_json(s.url("/api/v1/tokens"), &admin).await;
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert!(
         list.to_string().find(&host_token[5..]).is_none(),
         "secrets are never listed"
     );
-    let hosts: Value = http()
-        .get(s.url("/api/v1/hosts"))
-        .bearer_auth(&host_token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let hosts: Value = get_json(s.url("/api/v1/hosts"), &host_token).await;
     assert_eq!(hosts.as_array().unwrap().len(), 1);
     let id = created["id"].as_str().unwrap();
     let revoked = http()

@@ -37,15 +37,7 @@ async fn restart_and_crash_keep_every_acknowledged_update() {
         );
     }
     assert_eq!(serial(&s), serial_before, "the serial survives");
-    let history: Value = http()
-        .get(s.url("/api/v1/hosts/h1.ddns.test/history"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let history: Value = get_json(s.url("/api/v1/hosts/h1.ddns.test/history"), &token).await;
     assert_eq!(
         history.as_array().unwrap().len(),
         2,
