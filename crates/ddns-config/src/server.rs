@@ -61,7 +61,9 @@ struct DnsSpec {
     listen: Option<Vec<Spanned<String>>>,
     udp_payload: Option<Spanned<u16>>,
     tcp_idle_timeout: Option<ConfigDuration>,
+    tcp_write_timeout: Option<ConfigDuration>,
     max_tcp_connections: Option<usize>,
+    max_tcp_connections_per_ip: Option<usize>,
 }
 
 #[derive(Deserialize, Default)]
@@ -83,6 +85,8 @@ struct Dyndns2Spec {
 #[serde(deny_unknown_fields)]
 struct StoreSpec {
     busy_timeout: Option<ConfigDuration>,
+    journal_max_entries: Option<Spanned<u32>>,
+    journal_max_age: Option<ConfigDuration>,
 }
 
 #[derive(Deserialize)]
@@ -127,6 +131,17 @@ pub struct ServerConfig {
     pub dyndns2: Dyndns2Config,
     /// How long a write waits for another process's lock.
     pub store_busy_timeout: Duration,
+    /// How much of each zone's change journal is kept (what IXFR can serve).
+    pub journal: JournalConfig,
+}
+
+/// Retention of each zone's change journal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalConfig {
+    /// Entries kept per zone at most (`[store] journal_max_entries`).
+    pub max_entries: u32,
+    /// Entries older than this are removed (`[store] journal_max_age`).
+    pub max_age: Duration,
 }
 
 /// One authoritative zone.
@@ -153,6 +168,10 @@ pub struct DnsConfig {
     pub udp_payload: u16,
     /// Idle TCP connections are closed after this long (RFC 7766 §6.2.3).
     pub tcp_idle_timeout: Duration,
+    /// A TCP client that does not read an answer within this long is disconnected.
+    pub tcp_write_timeout: Duration,
+    /// Concurrent TCP connections from one client address.
+    pub max_tcp_connections_per_ip: usize,
     /// Concurrent TCP connections before new ones are refused.
     pub max_tcp_connections: usize,
 }
@@ -206,7 +225,9 @@ impl ServerConfig {
                 ],
                 udp_payload: 1232,
                 tcp_idle_timeout: Duration::from_secs(10),
+                tcp_write_timeout: Duration::from_secs(5),
                 max_tcp_connections: 512,
+                max_tcp_connections_per_ip: 32,
             },
             http: HttpConfig {
                 listen: vec![
@@ -222,6 +243,10 @@ impl ServerConfig {
                 updates_per_host_per_minute: 30,
             },
             store_busy_timeout: Duration::from_secs(5),
+            journal: JournalConfig {
+                max_entries: 10_000,
+                max_age: Duration::from_secs(14 * 86_400),
+            },
         }
     }
 
@@ -267,6 +292,12 @@ impl ServerConfig {
         if let Some(d) = spec.dns.tcp_idle_timeout {
             config.dns.tcp_idle_timeout = d.0;
         }
+        if let Some(d) = spec.dns.tcp_write_timeout {
+            config.dns.tcp_write_timeout = d.0;
+        }
+        if let Some(n) = spec.dns.max_tcp_connections_per_ip {
+            config.dns.max_tcp_connections_per_ip = n.max(1);
+        }
         if let Some(n) = spec.dns.max_tcp_connections {
             config.dns.max_tcp_connections = n.max(1);
         }
@@ -303,6 +334,20 @@ impl ServerConfig {
         }
         if let Some(d) = spec.store.busy_timeout {
             config.store_busy_timeout = d.0;
+        }
+        if let Some(n) = &spec.store.journal_max_entries {
+            if *n.get_ref() == 0 {
+                return Err(ConfigError::at(
+                    text,
+                    Some(n.span()),
+                    "store.journal_max_entries",
+                    "must be at least 1 (the newest entry is always kept)",
+                ));
+            }
+            config.journal.max_entries = *n.get_ref();
+        }
+        if let Some(d) = spec.store.journal_max_age {
+            config.journal.max_age = d.0;
         }
         if !spec.zone.is_empty() {
             config.zones = spec
@@ -362,6 +407,13 @@ impl ServerConfig {
                 .collect::<Result<_, _>>()?;
         }
         Ok(())
+    }
+}
+
+impl ZoneConfig {
+    /// A zone with every setting at its default (name server `ns1.<zone>`).
+    pub fn defaults(name: &DomainName) -> Self {
+        zone_defaults(name)
     }
 }
 
@@ -453,10 +505,7 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError
                 "no record in this line".into(),
             ));
         }
-        if parsed
-            .iter()
-            .any(|r| r.rtype == ddns_core::snapshot::rtype::SOA)
-        {
+        if parsed.iter().any(|r| r.rtype == ddns_core::Rtype::SOA) {
             return Err(at(
                 record.span(),
                 "zone.records",

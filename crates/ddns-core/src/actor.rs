@@ -12,6 +12,8 @@ pub enum Actor {
     Token(String),
     /// The `ddns` command line run by an operator on the server's data directory.
     Cli,
+    /// The server's configuration file: its static records and SOA, applied at start.
+    Config,
 }
 
 impl fmt::Display for Actor {
@@ -19,6 +21,7 @@ impl fmt::Display for Actor {
         match self {
             Self::Token(id) => write!(f, "token:{id}"),
             Self::Cli => f.write_str("cli"),
+            Self::Config => f.write_str("config"),
         }
     }
 }

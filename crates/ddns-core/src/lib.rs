@@ -1,9 +1,13 @@
 //! Pure types and rules of ddns, with no I/O: the vocabulary every other crate speaks.
 //!
 //! - [`name`]: validated domain names;
-//! - [`record`]: the dynamic record types and their values;
+//! - [`rtype`]: RR types and response codes;
+//! - [`rdata`]: RDATA of every type, validated, in wire form, with its presentation form;
+//! - [`record`]: record sets;
+//! - [`journal`]: one zone's change sets, one serial step each (replay and IXFR);
+//! - [`zone_file`]: a streaming RFC 1035 §5 master-file reader and a line writer;
 //! - [`snapshot`]: immutable zone snapshots in DNS wire form, the DNS read path's data;
-//! - [`zone_text`]: RFC 1035 master-file text in and out;
+//! - [`zone_text`]: master-file text as record sets, and whole zones written out;
 //! - [`serial`]: RFC 1982 serial arithmetic;
 //! - [`dyndns2`]: the DynDNS2 request and its return codes;
 //! - [`scope`]: what a token may change;
@@ -12,16 +16,22 @@
 
 pub mod actor;
 pub mod dyndns2;
+pub mod journal;
 pub mod name;
+pub mod rdata;
 pub mod record;
+pub mod rtype;
 pub mod scope;
 pub mod serial;
 pub mod snapshot;
 pub mod token;
+pub mod zone_file;
 pub mod zone_text;
 
 pub use actor::{Actor, Origin};
 pub use name::{DomainName, NameError};
-pub use record::{RecordData, RecordError, RecordSet, RecordType};
+pub use rdata::{Rdata, RdataError};
+pub use record::{RecordError, RecordSet};
+pub use rtype::{CLASS_ANY, CLASS_IN, CLASS_NONE, Rcode, Rtype};
 pub use scope::{Scope, ScopeEntry};
 pub use serial::Serial;

@@ -1,82 +1,46 @@
-//! Dynamic record sets: the record types clients may change and their validated values.
+//! Record sets: one owner's records of one type, validated once and kept in wire form.
 //!
-//! Clients change whole RRsets (RFC 2181 §5): all A records of a name, all its TXT records…
-//! Values are kept sorted and de-duplicated so that "is this update a change?" is a plain
-//! equality test, independent of the order a client sent them in.
+//! Writers change whole RRsets (RFC 2181 §5): all A records of a name, all its MX records…
+//! The records are kept sorted and de-duplicated, so "is this update a change?" is a plain
+//! equality test, independent of the order a client sent them in. Every record's RDATA is an
+//! [`Rdata`], valid for its type, so no later code parses it again.
 
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use crate::name::{DomainName, NameError};
+use crate::rdata::{Rdata, RdataError};
+use crate::rtype::Rtype;
 
 /// TTL of dynamic records unless the zone or the request says otherwise.
 pub const DEFAULT_DYNAMIC_TTL: u32 = 60;
-/// Highest TTL a client may ask for (one week).
+/// Highest TTL a record may have (one week).
 pub const MAX_TTL: u32 = 604_800;
-/// Most values one dynamic RRset may hold.
+/// Most values one RRset written through the HTTP APIs may hold.
 pub const MAX_VALUES: usize = 32;
-/// Longest TXT value, in octets (split into 255-octet character-strings on the wire).
-pub const MAX_TXT_LEN: usize = 2048;
+/// Largest RRset in wire form (every record's TYPE, CLASS, TTL, RDLENGTH and RDATA plus a
+/// two-octet owner pointer). An RRset larger than this could not be answered in one DNS message
+/// beside a question, a CNAME chain and the SOA, so it is refused when written.
+pub const MAX_RRSET_WIRE: usize = 32 * 1024;
 
-/// The record types that the update APIs may change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum RecordType {
-    /// IPv4 address (RFC 1035).
-    A,
-    /// IPv6 address (RFC 3596).
-    Aaaa,
-    /// Text, mostly ACME DNS-01 challenges (RFC 8555 §8.4).
-    Txt,
-    /// Alias (RFC 1034 §3.6.2).
-    Cname,
-}
-
-impl RecordType {
-    /// All dynamic types, in presentation order.
-    pub const ALL: [Self; 4] = [Self::A, Self::Aaaa, Self::Txt, Self::Cname];
-
-    /// The RR TYPE code on the wire.
-    pub fn code(self) -> u16 {
-        match self {
-            Self::A => 1,
-            Self::Aaaa => 28,
-            Self::Txt => 16,
-            Self::Cname => 5,
-        }
-    }
-
-    /// The mnemonic, as in zone files.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A => "A",
-            Self::Aaaa => "AAAA",
-            Self::Txt => "TXT",
-            Self::Cname => "CNAME",
-        }
-    }
-
-    /// Parses a mnemonic, case-insensitively.
-    pub fn parse(text: &str) -> Result<Self, RecordError> {
-        Self::ALL
-            .into_iter()
-            .find(|t| t.as_str().eq_ignore_ascii_case(text))
-            .ok_or_else(|| RecordError::UnsupportedType(text.to_owned()))
-    }
-}
-
-impl fmt::Display for RecordType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Why a value cannot be stored in a dynamic record.
+/// Why a record set cannot be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum RecordError {
-    /// A type the update APIs do not manage.
-    #[error("record type {0:?} cannot be changed through updates (A, AAAA, TXT, CNAME can)")]
-    UnsupportedType(String),
+    /// A value that is not valid RDATA for its type.
+    #[error("{rtype} value {value:?}: {error}")]
+    BadValue {
+        /// The type.
+        rtype: Rtype,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        error: RdataError,
+    },
+    /// RDATA in wire form that is not valid for its type.
+    #[error("{rtype} record: {0}", rtype = .1)]
+    BadRdata(RdataError, Rtype),
+    /// A type name that is not known.
+    #[error(transparent)]
+    UnknownType(RdataError),
     /// Not an IPv4 address in dotted-quad form.
     #[error("{0:?} is not an IPv4 address")]
     BadIpv4(String),
@@ -86,17 +50,14 @@ pub enum RecordError {
     /// An address that no host can have (unspecified, broadcast, multicast, IPv4-mapped).
     #[error("{0} cannot be a host's address")]
     UnusableAddress(String),
-    /// A TXT value that is too long or has control characters.
-    #[error("TXT value rejected: {0}")]
-    BadTxt(&'static str),
-    /// A CNAME target that is not a valid name.
-    #[error("CNAME target rejected: {0}")]
-    BadTarget(#[from] NameError),
+    /// A type that is not zone data or that the server maintains itself.
+    #[error("{0} records cannot be written: {why}", why = not_writable_reason(*.0))]
+    NotWritable(Rtype),
     /// More than one CNAME target.
     #[error("a CNAME record set holds exactly one target")]
     CnameCount,
     /// Too many values.
-    #[error("a record set holds at most {MAX_VALUES} values")]
+    #[error("a record set holds at most {MAX_VALUES} values here")]
     TooManyValues,
     /// No value at all (use a delete instead).
     #[error("a record set needs at least one value")]
@@ -104,154 +65,218 @@ pub enum RecordError {
     /// TTL out of range.
     #[error("TTL {0} is out of range 1..={MAX_TTL}")]
     BadTtl(u32),
+    /// The RRset would not fit in a DNS message.
+    #[error(
+        "the record set is {0} octets in DNS wire form; at most {MAX_RRSET_WIRE} can be served"
+    )]
+    TooLarge(usize),
 }
 
-/// The values of one dynamic RRset.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum RecordData {
-    /// IPv4 addresses.
-    A(Vec<Ipv4Addr>),
-    /// IPv6 addresses.
-    Aaaa(Vec<Ipv6Addr>),
-    /// TXT values (each one record).
-    Txt(Vec<String>),
-    /// The alias target.
-    Cname(DomainName),
+fn not_writable_reason(rtype: Rtype) -> &'static str {
+    match rtype {
+        Rtype::SOA => "the server maintains the SOA record itself",
+        Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM => {
+            "DNSSEC signatures and proofs are made by a signer, not written as data"
+        }
+        _ => "it is a meta type, not zone data",
+    }
 }
 
-impl RecordData {
-    /// Parses presentation-form values for `rtype` (`"192.0.2.1"`, `"2001:db8::1"`, free text,
-    /// a name). The result is sorted and de-duplicated.
-    pub fn parse<S: AsRef<str>>(rtype: RecordType, values: &[S]) -> Result<Self, RecordError> {
+/// One RRset: type, TTL and records.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct RecordSet {
+    rtype: Rtype,
+    ttl: u32,
+    rdatas: Vec<Rdata>,
+}
+
+impl RecordSet {
+    /// Builds a record set from validated RDATAs: sorted, de-duplicated, size-checked.
+    pub fn new(rtype: Rtype, ttl: u32, mut rdatas: Vec<Rdata>) -> Result<Self, RecordError> {
+        if rdatas.is_empty() {
+            return Err(RecordError::NoValues);
+        }
+        // RFC 2181 §8: a TTL is an unsigned number below 2^31. Updates are held to MAX_TTL
+        // in `from_values`; the configuration and imports may use longer ones.
+        if ttl > crate::zone_file::MAX_TTL {
+            return Err(RecordError::BadTtl(ttl));
+        }
+        rdatas.sort_unstable();
+        rdatas.dedup();
+        if rtype == Rtype::CNAME && rdatas.len() != 1 {
+            return Err(RecordError::CnameCount);
+        }
+        let set = Self { rtype, ttl, rdatas };
+        let size = set.wire_size();
+        if size > MAX_RRSET_WIRE {
+            return Err(RecordError::TooLarge(size));
+        }
+        Ok(set)
+    }
+
+    /// Refuses types that updates may never write (SOA, DNSSEC records, meta types).
+    pub fn check_writable(rtype: Rtype) -> Result<(), RecordError> {
+        let forbidden = rtype.is_meta()
+            || matches!(
+                rtype,
+                Rtype::SOA | Rtype::RRSIG | Rtype::NSEC | Rtype::NSEC3 | Rtype::NSEC3PARAM
+            );
+        if forbidden {
+            Err(RecordError::NotWritable(rtype))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Address records of a host.
+    pub fn ipv4(ttl: u32, addrs: &[Ipv4Addr]) -> Result<Self, RecordError> {
+        Self::new(
+            Rtype::A,
+            ttl,
+            addrs.iter().map(|a| Rdata::ipv4(*a)).collect(),
+        )
+    }
+
+    /// IPv6 address records of a host.
+    pub fn ipv6(ttl: u32, addrs: &[Ipv6Addr]) -> Result<Self, RecordError> {
+        Self::new(
+            Rtype::AAAA,
+            ttl,
+            addrs.iter().map(|a| Rdata::ipv6(*a)).collect(),
+        )
+    }
+
+    /// A record set from the values of the HTTP APIs: addresses as text (each one a host may
+    /// have), TXT values as raw text, every other type in presentation form with relative names
+    /// completed by `origin` (lower-case wire). At most [`MAX_VALUES`] values; TTL 1..=MAX_TTL.
+    pub fn from_values<S: AsRef<str>>(
+        rtype: Rtype,
+        ttl: u32,
+        values: &[S],
+        origin: &[u8],
+    ) -> Result<Self, RecordError> {
+        Self::check_writable(rtype)?;
         if values.is_empty() {
             return Err(RecordError::NoValues);
         }
         if values.len() > MAX_VALUES {
             return Err(RecordError::TooManyValues);
         }
-        let data = match rtype {
-            RecordType::A => Self::A(
-                values
-                    .iter()
-                    .map(|v| parse_ipv4(v.as_ref()))
-                    .collect::<Result<_, _>>()?,
-            ),
-            RecordType::Aaaa => Self::Aaaa(
-                values
-                    .iter()
-                    .map(|v| parse_ipv6(v.as_ref()))
-                    .collect::<Result<_, _>>()?,
-            ),
-            RecordType::Txt => Self::Txt(
-                values
-                    .iter()
-                    .map(|v| check_txt(v.as_ref()).map(str::to_owned))
-                    .collect::<Result<_, _>>()?,
-            ),
-            RecordType::Cname => {
-                if values.len() != 1 {
-                    return Err(RecordError::CnameCount);
-                }
-                Self::Cname(DomainName::parse(values[0].as_ref())?)
-            }
-        };
-        Ok(data.normalised())
-    }
-
-    /// Values from wire-form RDATA of `rtype` (zone import). Unsupported types give `None`.
-    pub fn from_rdatas<'a>(
-        rtype_code: u16,
-        rdatas: impl IntoIterator<Item = &'a [u8]>,
-    ) -> Option<Result<Self, RecordError>> {
-        let rtype = RecordType::ALL
-            .into_iter()
-            .find(|t| t.code() == rtype_code)?;
-        let mut values = Vec::new();
-        for rdata in rdatas {
-            let text = match rtype {
-                RecordType::A => <[u8; 4]>::try_from(rdata)
-                    .ok()
-                    .map(|b| Ipv4Addr::from(b).to_string()),
-                RecordType::Aaaa => <[u8; 16]>::try_from(rdata)
-                    .ok()
-                    .map(|b| Ipv6Addr::from(b).to_string()),
-                RecordType::Txt => txt_text(rdata),
-                RecordType::Cname => Some(crate::name::wire_to_text(rdata)),
-            };
-            match text {
-                Some(t) => values.push(t),
-                None => return Some(Err(RecordError::BadTxt("malformed RDATA"))),
-            }
-        }
-        Some(Self::parse(rtype, &values))
-    }
-
-    /// The type of these values.
-    pub fn rtype(&self) -> RecordType {
-        match self {
-            Self::A(_) => RecordType::A,
-            Self::Aaaa(_) => RecordType::Aaaa,
-            Self::Txt(_) => RecordType::Txt,
-            Self::Cname(_) => RecordType::Cname,
-        }
-    }
-
-    fn normalised(mut self) -> Self {
-        match &mut self {
-            Self::A(v) => {
-                v.sort_unstable();
-                v.dedup();
-            }
-            Self::Aaaa(v) => {
-                v.sort_unstable();
-                v.dedup();
-            }
-            Self::Txt(v) => {
-                v.sort_unstable();
-                v.dedup();
-            }
-            Self::Cname(_) => {}
-        }
-        self
-    }
-
-    /// Values in presentation form (as stored and shown by the API).
-    pub fn to_strings(&self) -> Vec<String> {
-        match self {
-            Self::A(v) => v.iter().map(ToString::to_string).collect(),
-            Self::Aaaa(v) => v.iter().map(ToString::to_string).collect(),
-            Self::Txt(v) => v.clone(),
-            Self::Cname(n) => vec![n.to_fqdn()],
-        }
-    }
-
-    /// RDATA of each record in wire form (names uncompressed).
-    pub fn to_rdatas(&self) -> Vec<Vec<u8>> {
-        match self {
-            Self::A(v) => v.iter().map(|a| a.octets().to_vec()).collect(),
-            Self::Aaaa(v) => v.iter().map(|a| a.octets().to_vec()).collect(),
-            Self::Txt(v) => v.iter().map(|t| txt_rdata(t)).collect(),
-            Self::Cname(n) => vec![n.to_wire()],
-        }
-    }
-}
-
-/// A dynamic RRset: TTL and values.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RecordSet {
-    /// Time to live, seconds.
-    pub ttl: u32,
-    /// The records.
-    pub data: RecordData,
-}
-
-impl RecordSet {
-    /// Builds a record set, checking the TTL.
-    pub fn new(ttl: u32, data: RecordData) -> Result<Self, RecordError> {
         if ttl == 0 || ttl > MAX_TTL {
             return Err(RecordError::BadTtl(ttl));
         }
-        Ok(Self { ttl, data })
+        let mut rdatas = Vec::with_capacity(values.len());
+        for value in values {
+            let value = value.as_ref();
+            let rdata = match rtype {
+                Rtype::A => Ok(Rdata::ipv4(parse_ipv4(value)?)),
+                Rtype::AAAA => Ok(Rdata::ipv6(parse_ipv6(value)?)),
+                Rtype::TXT => Rdata::txt_from_value(value),
+                _ => Rdata::parse(rtype, value, origin),
+            }
+            .map_err(|error| RecordError::BadValue {
+                rtype,
+                value: value.to_owned(),
+                error,
+            })?;
+            rdatas.push(rdata);
+        }
+        Self::new(rtype, ttl, rdatas)
+    }
+
+    /// The type.
+    pub fn rtype(&self) -> Rtype {
+        self.rtype
+    }
+    /// Time to live, seconds.
+    pub fn ttl(&self) -> u32 {
+        self.ttl
+    }
+    /// The records' RDATA, in canonical order.
+    pub fn rdatas(&self) -> &[Rdata] {
+        &self.rdatas
+    }
+
+    /// The same records with another TTL.
+    pub fn with_ttl(mut self, ttl: u32) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// IPv4 addresses of an A set (empty for other types).
+    pub fn ipv4_addrs(&self) -> Vec<Ipv4Addr> {
+        self.rdatas.iter().filter_map(Rdata::as_ipv4).collect()
+    }
+
+    /// IPv6 addresses of an AAAA set (empty for other types).
+    pub fn ipv6_addrs(&self) -> Vec<Ipv6Addr> {
+        self.rdatas.iter().filter_map(Rdata::as_ipv6).collect()
+    }
+
+    /// Values as the HTTP APIs show them: TXT as raw text (when it is UTF-8), everything else
+    /// in presentation form.
+    pub fn values(&self) -> Vec<String> {
+        self.rdatas
+            .iter()
+            .map(|r| match self.rtype {
+                Rtype::TXT => r.txt_value().unwrap_or_else(|| r.to_text(self.rtype)),
+                _ => r.to_text(self.rtype),
+            })
+            .collect()
+    }
+
+    /// Size in wire form, as answered with a compressed owner.
+    pub fn wire_size(&self) -> usize {
+        self.rdatas.iter().map(|r| 2 + 10 + r.len()).sum()
+    }
+
+    /// The records for storage: each RDATA behind its 16-bit length.
+    pub fn encode_rdatas(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.rdatas.iter().map(|r| 2 + r.len()).sum());
+        for r in &self.rdatas {
+            // RDATA is at most 65535 octets, checked by `Rdata`.
+            out.extend_from_slice(&(r.len() as u16).to_be_bytes());
+            out.extend_from_slice(r.as_wire());
+        }
+        out
+    }
+
+    /// The inverse of [`Self::encode_rdatas`], validating every RDATA again (storage is input).
+    pub fn decode(rtype: Rtype, ttl: u32, blob: &[u8]) -> Result<Self, RecordError> {
+        let mut rdatas = Vec::new();
+        let mut pos = 0usize;
+        while pos < blob.len() {
+            let len = blob
+                .get(pos..pos + 2)
+                .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+                .ok_or_else(|| truncated(rtype))?;
+            let wire = blob
+                .get(pos + 2..pos + 2 + len)
+                .ok_or_else(|| truncated(rtype))?;
+            rdatas
+                .push(Rdata::from_wire(rtype, wire).map_err(|e| RecordError::BadRdata(e, rtype))?);
+            pos += 2 + len;
+        }
+        Self::new(rtype, ttl, rdatas)
+    }
+}
+
+fn truncated(rtype: Rtype) -> RecordError {
+    RecordError::BadRdata(
+        RdataError::Generic("stored records are truncated".into()),
+        rtype,
+    )
+}
+
+impl fmt::Display for RecordSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {} {}",
+            self.rtype,
+            self.ttl,
+            self.values().join(", ")
+        )
     }
 }
 
@@ -279,51 +304,23 @@ pub fn parse_ipv6(text: &str) -> Result<Ipv6Addr, RecordError> {
     Ok(addr)
 }
 
-fn check_txt(text: &str) -> Result<&str, RecordError> {
-    if text.len() > MAX_TXT_LEN {
-        return Err(RecordError::BadTxt("longer than 2048 octets"));
-    }
-    if text.chars().any(char::is_control) {
-        return Err(RecordError::BadTxt("control characters are not allowed"));
-    }
-    Ok(text)
-}
-
-/// The character-strings of TXT RDATA joined into one value (inverse of [`txt_rdata`]).
-fn txt_text(rdata: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(rdata.len());
-    let mut pos = 0usize;
-    while pos < rdata.len() {
-        let len = usize::from(rdata[pos]);
-        out.extend_from_slice(rdata.get(pos + 1..pos + 1 + len)?);
-        pos += 1 + len;
-    }
-    String::from_utf8(out).ok()
-}
-
-/// TXT RDATA: the text split into character-strings of at most 255 octets (RFC 1035 §3.3.14).
-fn txt_rdata(text: &str) -> Vec<u8> {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len() + bytes.len() / 255 + 1);
-    if bytes.is_empty() {
-        out.push(0);
-    }
-    for chunk in bytes.chunks(255) {
-        out.push(chunk.len() as u8);
-        out.extend_from_slice(chunk);
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const ORIGIN: &[u8] = b"\x03dyn\x07example\x00";
+
     #[test]
     fn parses_and_normalises() {
-        let a = RecordData::parse(RecordType::A, &["192.0.2.9", "192.0.2.1", "192.0.2.9"]).unwrap();
-        assert_eq!(a.to_strings(), vec!["192.0.2.1", "192.0.2.9"]);
-        let b = RecordData::parse(RecordType::A, &["192.0.2.1", "192.0.2.9"]).unwrap();
+        let a = RecordSet::from_values(
+            Rtype::A,
+            60,
+            &["192.0.2.9", "192.0.2.1", "192.0.2.9"],
+            ORIGIN,
+        )
+        .unwrap();
+        assert_eq!(a.values(), vec!["192.0.2.1", "192.0.2.9"]);
+        let b = RecordSet::from_values(Rtype::A, 60, &["192.0.2.1", "192.0.2.9"], ORIGIN).unwrap();
         assert_eq!(a, b);
     }
 
@@ -361,52 +358,79 @@ mod tests {
     }
 
     #[test]
-    fn txt_is_split_into_character_strings() {
+    fn txt_values_are_raw_text() {
         let long = "x".repeat(300);
-        let data = RecordData::parse(RecordType::Txt, &[long.as_str()]).unwrap();
-        let rdata = &data.to_rdatas()[0];
+        let set = RecordSet::from_values(Rtype::TXT, 60, &[long.as_str()], ORIGIN).unwrap();
+        let rdata = set.rdatas()[0].as_wire();
         assert_eq!(rdata[0], 255);
         assert_eq!(rdata[256], 45);
-        assert_eq!(rdata.len(), 302);
-        assert!(RecordData::parse(RecordType::Txt, &["a\nb"]).is_err());
+        assert_eq!(set.values(), vec![long]);
+        assert!(RecordSet::from_values(Rtype::TXT, 60, &["a\nb"], ORIGIN).is_err());
     }
 
     #[test]
-    fn from_wire_round_trips() {
-        for (rtype, values) in [
-            (RecordType::A, vec!["192.0.2.1", "192.0.2.2"]),
-            (RecordType::Aaaa, vec!["2001:db8::1"]),
-            (RecordType::Txt, vec!["x".repeat(300).leak() as &str]),
-            (RecordType::Cname, vec!["target.example."]),
-        ] {
-            let data = RecordData::parse(rtype, &values).unwrap();
-            let wire = data.to_rdatas();
-            let back = RecordData::from_rdatas(rtype.code(), wire.iter().map(Vec::as_slice))
-                .unwrap()
-                .unwrap();
-            assert_eq!(back, data);
-        }
-        assert!(
-            RecordData::from_rdatas(15, [&b"\x00\x0a\x00"[..]]).is_none(),
-            "MX is not dynamic"
+    fn other_types_in_presentation_form() {
+        let mx = RecordSet::from_values(Rtype::MX, 300, &["10 mail", "5 mx.example.net."], ORIGIN)
+            .unwrap();
+        // Canonical RDATA order (RFC 4034 §6.3): by octets, so preference 5 first.
+        assert_eq!(
+            mx.values(),
+            vec!["5 mx.example.net.", "10 mail.dyn.example."]
         );
+        assert!(matches!(
+            RecordSet::from_values(Rtype::MX, 300, &["ten mail"], ORIGIN),
+            Err(RecordError::BadValue { .. })
+        ));
+        assert!(matches!(
+            RecordSet::from_values(Rtype::SOA, 300, &["a. b. 1 2 3 4 5"], ORIGIN),
+            Err(RecordError::NotWritable(Rtype::SOA))
+        ));
+    }
+
+    #[test]
+    fn storage_round_trips() {
+        for (rtype, values) in [
+            (Rtype::A, vec!["192.0.2.1", "192.0.2.2"]),
+            (Rtype::AAAA, vec!["2001:db8::1"]),
+            (Rtype::TXT, vec!["x".repeat(300).leak() as &str, ""]),
+            (Rtype::CNAME, vec!["target.example."]),
+            (Rtype::SRV, vec!["0 5 445 files"]),
+        ] {
+            let set = RecordSet::from_values(rtype, 60, &values, ORIGIN).unwrap();
+            let back = RecordSet::decode(rtype, 60, &set.encode_rdatas()).unwrap();
+            assert_eq!(back, set);
+        }
+        assert!(RecordSet::decode(Rtype::A, 60, b"\x00\x05\x01\x02").is_err());
     }
 
     #[test]
     fn cname_has_one_target() {
         assert_eq!(
-            RecordData::parse(RecordType::Cname, &["a.example.", "b.example."]),
+            RecordSet::from_values(Rtype::CNAME, 60, &["a.example.", "b.example."], ORIGIN),
             Err(RecordError::CnameCount)
         );
-        let c = RecordData::parse(RecordType::Cname, &["Target.Example.com."]).unwrap();
-        assert_eq!(c.to_strings(), vec!["target.example.com."]);
+        let c = RecordSet::from_values(Rtype::CNAME, 60, &["Target.Example.com."], ORIGIN).unwrap();
+        assert_eq!(c.values(), vec!["target.example.com."]);
     }
 
     #[test]
-    fn ttl_range() {
-        let data = RecordData::parse(RecordType::A, &["192.0.2.1"]).unwrap();
-        assert!(RecordSet::new(0, data.clone()).is_err());
-        assert!(RecordSet::new(MAX_TTL + 1, data.clone()).is_err());
-        assert!(RecordSet::new(60, data).is_ok());
+    fn bounds() {
+        assert!(RecordSet::from_values(Rtype::A, 0, &["192.0.2.1"], ORIGIN).is_err());
+        assert!(RecordSet::from_values(Rtype::A, MAX_TTL + 1, &["192.0.2.1"], ORIGIN).is_err());
+        // 32 TXT values of 2048 octets fit no DNS message: refused when written.
+        let big = "x".repeat(2048);
+        let values: Vec<&str> = (0..32).map(|_| big.as_str()).collect();
+        let mut distinct: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{i}{v}"))
+            .collect();
+        for v in &mut distinct {
+            v.truncate(2048);
+        }
+        assert!(matches!(
+            RecordSet::from_values(Rtype::TXT, 60, &distinct, ORIGIN),
+            Err(RecordError::TooLarge(_))
+        ));
     }
 }

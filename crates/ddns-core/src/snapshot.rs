@@ -14,41 +14,19 @@ use std::hash::{BuildHasher, Hasher};
 use std::sync::Arc;
 
 use crate::name::{DomainName, wire_to_text};
+use crate::rdata::Rdata;
+use crate::record::{RecordError, RecordSet};
+use crate::rtype::{CLASS_IN, Rtype};
 use crate::serial::Serial;
 
 /// Number of shards of a zone's name table.
 pub const SHARDS: usize = 256;
 
-/// RR TYPE codes the snapshot code itself needs.
-pub mod rtype {
-    /// A
-    pub const A: u16 = 1;
-    /// NS
-    pub const NS: u16 = 2;
-    /// CNAME
-    pub const CNAME: u16 = 5;
-    /// SOA
-    pub const SOA: u16 = 6;
-    /// MX
-    pub const MX: u16 = 15;
-    /// TXT
-    pub const TXT: u16 = 16;
-    /// AAAA
-    pub const AAAA: u16 = 28;
-    /// SRV
-    pub const SRV: u16 = 33;
-    /// DS
-    pub const DS: u16 = 43;
-}
-
-/// CLASS IN.
-pub const CLASS_IN: u16 = 1;
-
 /// One RRset in wire form: every record as `TYPE CLASS TTL RDLENGTH RDATA` (the owner name is
 /// written by the responder, usually as a pointer to the question).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Rrset {
-    rtype: u16,
+    rtype: Rtype,
     ttl: u32,
     count: u16,
     dynamic: bool,
@@ -59,7 +37,7 @@ impl Rrset {
     /// Builds an RRset from the RDATA of its records. RDATA longer than 65535 octets is a bug in
     /// the caller and is cut off rather than panicking.
     pub fn new<'a>(
-        rtype: u16,
+        rtype: Rtype,
         ttl: u32,
         rdatas: impl IntoIterator<Item = &'a [u8]>,
         dynamic: bool,
@@ -68,7 +46,7 @@ impl Rrset {
         let mut count: u16 = 0;
         for rdata in rdatas {
             let len = rdata.len().min(usize::from(u16::MAX));
-            wire.extend_from_slice(&rtype.to_be_bytes());
+            wire.extend_from_slice(&rtype.0.to_be_bytes());
             wire.extend_from_slice(&CLASS_IN.to_be_bytes());
             wire.extend_from_slice(&ttl.to_be_bytes());
             wire.extend_from_slice(&(len as u16).to_be_bytes());
@@ -84,8 +62,8 @@ impl Rrset {
         }
     }
 
-    /// RR TYPE code.
-    pub fn rtype(&self) -> u16 {
+    /// RR TYPE.
+    pub fn rtype(&self) -> Rtype {
         self.rtype
     }
     /// TTL of every record.
@@ -132,6 +110,29 @@ impl Rrset {
     }
 }
 
+impl Rrset {
+    /// The snapshot form of a record set.
+    pub fn from_set(set: &RecordSet, dynamic: bool) -> Self {
+        Self::new(
+            set.rtype(),
+            set.ttl(),
+            set.rdatas().iter().map(Rdata::as_wire),
+            dynamic,
+        )
+    }
+
+    /// The records as a validated record set.
+    pub fn to_set(&self) -> Result<RecordSet, RecordError> {
+        let rdatas = self
+            .rdatas()
+            .map(|r| {
+                Rdata::from_wire(self.rtype, r).map_err(|e| RecordError::BadRdata(e, self.rtype))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        RecordSet::new(self.rtype, self.ttl, rdatas)
+    }
+}
+
 /// The RRsets at one owner name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Node {
@@ -141,7 +142,7 @@ pub struct Node {
 
 impl Node {
     /// The RRset of `rtype`, if any.
-    pub fn rrset(&self, rtype: u16) -> Option<&Rrset> {
+    pub fn rrset(&self, rtype: Rtype) -> Option<&Rrset> {
         self.rrsets.iter().find(|r| r.rtype == rtype)
     }
     /// All RRsets, in the order they were added.
@@ -177,7 +178,34 @@ pub struct SoaParams {
 }
 
 impl SoaParams {
-    fn rdata(&self, serial: Serial) -> Vec<u8> {
+    /// The parameters and serial of SOA RDATA (the inverse of [`Self::rdata`]).
+    pub fn from_rdata(rdata: &[u8], ttl: u32) -> Option<(Self, Serial)> {
+        let mname_len = wire_name_len(rdata)?;
+        let rname_len = wire_name_len(&rdata[mname_len..])?;
+        let numbers = rdata.get(mname_len + rname_len..)?;
+        if numbers.len() != 20 {
+            return None;
+        }
+        let n = |i: usize| {
+            u32::from_be_bytes([numbers[i], numbers[i + 1], numbers[i + 2], numbers[i + 3]])
+        };
+        let name = |w: &[u8]| DomainName::parse(&wire_to_text(w)).ok();
+        Some((
+            Self {
+                mname: name(&rdata[..mname_len])?,
+                rname: name(&rdata[mname_len..mname_len + rname_len])?,
+                refresh: n(4),
+                retry: n(8),
+                expire: n(12),
+                minimum: n(16),
+                ttl,
+            },
+            Serial(n(0)),
+        ))
+    }
+
+    /// SOA RDATA at `serial`.
+    pub fn rdata(&self, serial: Serial) -> Vec<u8> {
         let mut out = self.mname.to_wire();
         self.rname.write_wire(&mut out);
         for v in [
@@ -198,8 +226,8 @@ impl SoaParams {
 pub struct RrsetChange {
     /// Lower-case wire form of the owner name; must be in the zone.
     pub owner: Box<[u8]>,
-    /// RR TYPE code.
-    pub rtype: u16,
+    /// RR TYPE.
+    pub rtype: Rtype,
     /// The new RRset, or `None` to remove it.
     pub rrset: Option<Rrset>,
 }
@@ -265,7 +293,7 @@ impl Zone {
         };
         let apex = zone.origin_wire.clone();
         let soa_rrset = zone.soa_rrset();
-        zone.put_rrset(&apex, rtype::SOA, Some(soa_rrset));
+        zone.put_rrset(&apex, Rtype::SOA, Some(soa_rrset));
         zone
     }
 
@@ -273,7 +301,7 @@ impl Zone {
         // RFC 2308 §3: the TTL of the SOA in a negative answer is min(SOA TTL, SOA MINIMUM).
         let rdata = soa.rdata(serial);
         Rrset::new(
-            rtype::SOA,
+            Rtype::SOA,
             soa.ttl.min(soa.minimum),
             [rdata.as_slice()],
             false,
@@ -282,7 +310,7 @@ impl Zone {
 
     fn soa_rrset(&self) -> Rrset {
         let rdata = self.soa.rdata(self.serial);
-        Rrset::new(rtype::SOA, self.soa.ttl, [rdata.as_slice()], false)
+        Rrset::new(Rtype::SOA, self.soa.ttl, [rdata.as_slice()], false)
     }
 
     /// The zone's origin.
@@ -336,13 +364,19 @@ impl Zone {
             && is_label_boundary(key, key.len() - self.origin_wire.len())
     }
 
+    /// Sets new SOA parameters and serial, and rewrites the SOA records.
+    pub fn set_soa(&mut self, soa: SoaParams, serial: Serial) {
+        self.soa = soa;
+        self.set_serial(serial);
+    }
+
     /// Sets a new serial (after a change) and rewrites the SOA records.
     pub fn set_serial(&mut self, serial: Serial) {
         self.serial = serial;
         self.negative_soa = Self::negative_soa_rrset(&self.soa, serial);
         let apex = self.origin_wire.clone();
         let soa_rrset = self.soa_rrset();
-        self.put_rrset(&apex, rtype::SOA, Some(soa_rrset));
+        self.put_rrset(&apex, Rtype::SOA, Some(soa_rrset));
     }
 
     /// Applies RRset changes. Nodes and empty non-terminals appear and disappear as needed.
@@ -365,18 +399,18 @@ impl Zone {
         Ok(())
     }
 
-    fn put_rrset(&mut self, owner: &[u8], rtype: u16, rrset: Option<Rrset>) {
+    fn put_rrset(&mut self, owner: &[u8], rtype: Rtype, rrset: Option<Rrset>) {
         let shard_index = self.shard_of(owner);
         let old = self.shards[shard_index].get(owner).cloned();
         let existed = old.as_ref().is_some_and(|n| n.exists());
         let mut node = old.map(|n| (*n).clone()).unwrap_or_default();
-        let had_ns = node.rrset(rtype::NS).is_some();
+        let had_ns = node.rrset(Rtype::NS).is_some();
         node.rrsets.retain(|r| r.rtype != rtype);
         if let Some(r) = rrset.filter(|r| r.count > 0) {
             node.rrsets.push(r);
         }
         let is_apex = owner == &*self.origin_wire;
-        let has_ns = node.rrset(rtype::NS).is_some();
+        let has_ns = node.rrset(Rtype::NS).is_some();
         if !is_apex && had_ns != has_ns {
             if has_ns {
                 self.delegations += 1;
@@ -462,6 +496,11 @@ impl ZoneSet {
         Self { zones }
     }
 
+    /// The index in [`Self::zones`] of the zone that `qname` (lower-case wire) falls in.
+    pub fn find_index(&self, qname: &[u8]) -> Option<usize> {
+        self.zones.iter().position(|z| z.contains(qname))
+    }
+
     /// The zone that `qname` (lower-case wire) falls in, if any.
     pub fn find(&self, qname: &[u8]) -> Option<&Arc<Zone>> {
         self.zones.iter().find(|z| z.contains(qname))
@@ -501,6 +540,21 @@ fn is_label_boundary(name: &[u8], pos: usize) -> bool {
         at += 1 + usize::from(name[at]);
     }
     at == pos
+}
+
+/// Length of the uncompressed wire name at the start of `wire`.
+fn wire_name_len(wire: &[u8]) -> Option<usize> {
+    let mut at = 0usize;
+    loop {
+        let len = usize::from(*wire.get(at)?);
+        if len == 0 {
+            return Some(at + 1);
+        }
+        if len > 63 || at + 1 + len > crate::name::MAX_WIRE_LEN {
+            return None;
+        }
+        at += 1 + len;
+    }
 }
 
 /// True for a well-formed uncompressed wire name.
@@ -572,12 +626,12 @@ mod tests {
     fn a(owner: &str, addr: [u8; 4]) -> RrsetChange {
         RrsetChange {
             owner: name(owner).to_wire().into(),
-            rtype: rtype::A,
-            rrset: Some(Rrset::new(rtype::A, 60, [addr.as_slice()], true)),
+            rtype: Rtype::A,
+            rrset: Some(Rrset::new(Rtype::A, 60, [addr.as_slice()], true)),
         }
     }
 
-    fn remove(owner: &str, t: u16) -> RrsetChange {
+    fn remove(owner: &str, t: Rtype) -> RrsetChange {
         RrsetChange {
             owner: name(owner).to_wire().into(),
             rtype: t,
@@ -589,7 +643,7 @@ mod tests {
     fn soa_at_apex_and_negative_ttl() {
         let z = zone();
         let apex = z.node(z.origin_wire()).unwrap();
-        let soa = apex.rrset(rtype::SOA).unwrap();
+        let soa = apex.rrset(Rtype::SOA).unwrap();
         assert_eq!(soa.ttl(), 3600);
         assert_eq!(z.negative_soa().ttl(), 300);
         let rdata = soa.rdatas().next().unwrap();
@@ -607,10 +661,10 @@ mod tests {
         assert!(z.node(&c).unwrap().is_empty_non_terminal());
         assert_eq!(z.name_count(), 4); // apex, c, b.c, a.b.c
         z.apply(a("x.c.dyn.example", [192, 0, 2, 2])).unwrap();
-        z.apply(remove("a.b.c.dyn.example", rtype::A)).unwrap();
+        z.apply(remove("a.b.c.dyn.example", Rtype::A)).unwrap();
         assert!(z.node(&b_c).is_none());
         assert!(z.node(&c).is_some(), "x.c still below c");
-        z.apply(remove("x.c.dyn.example", rtype::A)).unwrap();
+        z.apply(remove("x.c.dyn.example", Rtype::A)).unwrap();
         assert!(z.node(&c).is_none());
         assert_eq!(z.name_count(), 1);
     }
@@ -622,8 +676,8 @@ mod tests {
         let published = z.clone();
         z.apply(a("h.dyn.example", [192, 0, 2, 9])).unwrap();
         let key = name("h.dyn.example").to_wire();
-        let old = published.node(&key).unwrap().rrset(rtype::A).unwrap();
-        let new = z.node(&key).unwrap().rrset(rtype::A).unwrap();
+        let old = published.node(&key).unwrap().rrset(Rtype::A).unwrap();
+        let new = z.node(&key).unwrap().rrset(Rtype::A).unwrap();
         assert_eq!(old.rdatas().next().unwrap(), &[192, 0, 2, 1]);
         assert_eq!(new.rdatas().next().unwrap(), &[192, 0, 2, 9]);
     }

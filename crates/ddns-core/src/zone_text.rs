@@ -1,101 +1,44 @@
-//! RFC 1035 master-file text in and out: static records from the configuration, zone import
-//! and `ddns zone export`.
+//! Master-file text as record sets: static records of the configuration, `ddns zone import`,
+//! and whole zones written out for `ddns zone export`.
 //!
-//! Parsing and RDATA presentation are hickory-proto's; this module turns its records into the
-//! snapshot's wire form (owner lower-cased, names in RDATA uncompressed) and back.
+//! Reading and writing single records is [`crate::zone_file`]'s; this module groups records
+//! into RRsets (RFC 2181 §5) and walks a snapshot in canonical order.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Read as _;
 
-use hickory_proto::rr::{Name, RData, RecordType as HickoryType};
-use hickory_proto::serialize::binary::{
-    BinDecoder, BinEncodable, BinEncoder, NameEncoding, Restrict,
-};
-use hickory_proto::serialize::txt::Parser;
-
-use crate::name::{DomainName, wire_to_text};
-use crate::snapshot::{Rrset, RrsetChange, Zone, rtype};
+use crate::name::DomainName;
+use crate::rdata::Rdata;
+use crate::record::{RecordError, RecordSet};
+use crate::rtype::Rtype;
+use crate::snapshot::{Rrset, RrsetChange, Zone};
+use crate::zone_file::{ZoneEntry, ZoneFileError, ZoneFileReader, write_entry};
 
 /// One record read from master-file text.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TextRecord {
-    /// Lower-case wire owner name.
-    pub owner: Vec<u8>,
-    /// RR TYPE code.
-    pub rtype: u16,
-    /// TTL.
-    pub ttl: u32,
-    /// RDATA in wire form, names uncompressed.
-    pub rdata: Vec<u8>,
-}
+pub type TextRecord = ZoneEntry;
 
-/// Master-file text that could not be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ZoneTextError {
-    /// The parser rejected the text.
-    #[error("zone text: {0}")]
-    Parse(String),
-    /// A record outside the zone.
-    #[error("record owner {owner} is outside zone {zone}")]
-    OutOfZone {
-        /// Owner as text.
-        owner: String,
-        /// The zone.
-        zone: String,
-    },
-    /// A record type that cannot be zone data.
-    #[error("{rtype} records cannot be given here: {why}")]
-    Forbidden {
-        /// Type mnemonic.
-        rtype: String,
-        /// Reason.
-        why: &'static str,
-    },
-}
-
-/// Parses master-file text relative to `origin`; records without a TTL get `default_ttl`.
+/// Parses master-file text relative to `origin`; records without a TTL get `default_ttl`
+/// (as if the text began with `$TTL default_ttl`), unless a `$TTL` line says otherwise.
 pub fn parse_zone_text(
     origin: &DomainName,
     text: &str,
     default_ttl: u32,
-) -> Result<Vec<TextRecord>, ZoneTextError> {
-    let origin_name =
-        Name::from_ascii(origin.to_fqdn()).map_err(|e| ZoneTextError::Parse(e.to_string()))?;
-    let input = format!("$TTL {default_ttl}\n{text}\n");
-    let (_, sets) = Parser::new(input, None, Some(origin_name.clone()))
-        .parse()
-        .map_err(|e| ZoneTextError::Parse(e.to_string()))?;
-    let origin_wire = origin.to_wire();
-    let mut out = Vec::new();
-    for set in sets.values() {
-        for record in set.records_without_rrsigs() {
-            let owner = lower_wire(&record.name)?;
-            if !(owner.ends_with(&origin_wire) && origin_name.zone_of(&record.name)) {
-                return Err(ZoneTextError::OutOfZone {
-                    owner: record.name.to_string(),
-                    zone: origin.to_fqdn(),
-                });
-            }
-            let rtype: u16 = record.record_type().into();
-            match record.record_type() {
-                HickoryType::OPT | HickoryType::TSIG | HickoryType::AXFR | HickoryType::IXFR => {
-                    return Err(ZoneTextError::Forbidden {
-                        rtype: record.record_type().to_string(),
-                        why: "it is not zone data",
-                    });
-                }
-                _ => {}
-            }
-            out.push(TextRecord {
-                owner,
-                rtype,
-                ttl: record.ttl,
-                rdata: rdata_wire(&record.data)?,
-            });
-        }
-    }
-    Ok(out)
+) -> Result<Vec<TextRecord>, ZoneFileError> {
+    let header = format!("$TTL {default_ttl}\n");
+    ZoneFileReader::new(header.as_bytes().chain(text.as_bytes()), origin, None)
+        .map(|entry| {
+            entry
+                .map(|mut e| {
+                    e.line -= 1;
+                    e
+                })
+                .map_err(|mut e| {
+                    e.line = e.line.saturating_sub(1);
+                    e
+                })
+        })
+        .collect()
 }
 
 /// The records of one owner and type, as one RRset.
@@ -103,17 +46,28 @@ pub fn parse_zone_text(
 pub struct GroupedRrset<'a> {
     /// Lower-case wire owner.
     pub owner: &'a [u8],
-    /// RR TYPE code.
-    pub rtype: u16,
+    /// RR TYPE.
+    pub rtype: Rtype,
     /// The lowest TTL of the records (RFC 2181 §5.2: one TTL per RRset).
     pub ttl: u32,
     /// Distinct RDATAs, in file order.
-    pub rdatas: Vec<&'a [u8]>,
+    pub rdatas: Vec<&'a Rdata>,
+}
+
+impl GroupedRrset<'_> {
+    /// As a validated record set.
+    pub fn to_set(&self) -> Result<RecordSet, RecordError> {
+        RecordSet::new(
+            self.rtype,
+            self.ttl,
+            self.rdatas.iter().map(|r| (*r).clone()).collect(),
+        )
+    }
 }
 
 /// Groups records into RRsets, ordered by owner and type.
 pub fn group_rrsets(records: &[TextRecord]) -> Vec<GroupedRrset<'_>> {
-    let mut grouped: BTreeMap<(&[u8], u16), GroupedRrset<'_>> = BTreeMap::new();
+    let mut grouped: BTreeMap<(&[u8], Rtype), GroupedRrset<'_>> = BTreeMap::new();
     for r in records {
         let entry = grouped
             .entry((r.owner.as_slice(), r.rtype))
@@ -124,7 +78,7 @@ pub fn group_rrsets(records: &[TextRecord]) -> Vec<GroupedRrset<'_>> {
                 rdatas: Vec::new(),
             });
         entry.ttl = entry.ttl.min(r.ttl);
-        if !entry.rdatas.contains(&r.rdata.as_slice()) {
+        if !entry.rdatas.contains(&&r.rdata) {
             entry.rdatas.push(&r.rdata);
         }
     }
@@ -138,88 +92,14 @@ pub fn into_changes(records: &[TextRecord], dynamic: bool) -> Vec<RrsetChange> {
         .map(|g| RrsetChange {
             owner: g.owner.into(),
             rtype: g.rtype,
-            rrset: Some(Rrset::new(g.rtype, g.ttl, g.rdatas, dynamic)),
+            rrset: Some(Rrset::new(
+                g.rtype,
+                g.ttl,
+                g.rdatas.iter().map(|r| r.as_wire()),
+                dynamic,
+            )),
         })
         .collect()
-}
-
-fn lower_wire(name: &Name) -> Result<Vec<u8>, ZoneTextError> {
-    let mut out = Vec::new();
-    let mut enc = BinEncoder::new(&mut out);
-    enc.set_name_encoding(NameEncoding::Uncompressed);
-    name.to_lowercase()
-        .emit(&mut enc)
-        .map_err(|e| ZoneTextError::Parse(e.to_string()))?;
-    Ok(out)
-}
-
-fn rdata_wire(data: &RData) -> Result<Vec<u8>, ZoneTextError> {
-    let mut out = Vec::new();
-    let mut enc = BinEncoder::new(&mut out);
-    enc.set_name_encoding(NameEncoding::Uncompressed);
-    data.emit(&mut enc)
-        .map_err(|e| ZoneTextError::Parse(e.to_string()))?;
-    Ok(out)
-}
-
-/// Presentation form of one RDATA, or `\# len hex` (RFC 3597 §5) when it cannot be decoded.
-pub fn rdata_to_text(rtype_code: u16, rdata: &[u8]) -> String {
-    if rtype_code == rtype::TXT
-        && let Some(text) = txt_to_text(rdata)
-    {
-        return text;
-    }
-    let mut decoder = BinDecoder::new(rdata);
-    let len = u16::try_from(rdata.len()).unwrap_or(u16::MAX);
-    match RData::read(
-        &mut decoder,
-        HickoryType::from(rtype_code),
-        Restrict::new(len),
-    ) {
-        Ok(data) => data.to_string(),
-        Err(_) => {
-            let mut hex = String::new();
-            for b in rdata {
-                let _ = write!(hex, "{b:02x}");
-            }
-            format!("\\# {} {hex}", rdata.len())
-        }
-    }
-}
-
-/// TXT RDATA as quoted character-strings (RFC 1035 §5.1); hickory's `Display` leaves the
-/// quotes out, which would not read back as one string.
-fn txt_to_text(rdata: &[u8]) -> Option<String> {
-    let mut out = String::new();
-    let mut pos = 0usize;
-    while pos < rdata.len() {
-        let len = usize::from(rdata[pos]);
-        let chunk = rdata.get(pos + 1..pos + 1 + len)?;
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push('"');
-        for &b in chunk {
-            match b {
-                b'"' | b'\\' => {
-                    out.push('\\');
-                    out.push(b as char);
-                }
-                0x20..=0x7e => out.push(b as char),
-                _ => {
-                    let _ = write!(out, "\\{b:03}");
-                }
-            }
-        }
-        out.push('"');
-        pos += 1 + len;
-    }
-    Some(out)
-}
-
-/// Type mnemonic for a code (`TYPE65280` for unknown ones, RFC 3597 §5).
-pub fn rtype_to_text(code: u16) -> String {
-    HickoryType::from(code).to_string()
 }
 
 /// The whole zone as master-file text: SOA first, then every RRset in canonical name order.
@@ -228,13 +108,13 @@ pub fn export_zone(zone: &Zone) -> String {
     let _ = writeln!(out, "$ORIGIN {}", zone.origin().to_fqdn());
     let origin_wire = zone.origin_wire();
     if let Some(apex) = zone.node(origin_wire)
-        && let Some(soa) = apex.rrset(rtype::SOA)
+        && let Some(soa) = apex.rrset(Rtype::SOA)
     {
         write_rrset(&mut out, origin_wire, soa);
     }
     for (owner, node) in zone.nodes_sorted() {
         for rrset in node.rrsets() {
-            if owner == origin_wire && rrset.rtype() == rtype::SOA {
+            if owner == origin_wire && rrset.rtype() == Rtype::SOA {
                 continue;
             }
             write_rrset(&mut out, owner, rrset);
@@ -244,15 +124,13 @@ pub fn export_zone(zone: &Zone) -> String {
 }
 
 fn write_rrset(out: &mut String, owner: &[u8], rrset: &Rrset) {
-    let owner = wire_to_text(owner);
-    let rtype = rtype_to_text(rrset.rtype());
     for rdata in rrset.rdatas() {
-        let _ = writeln!(
-            out,
-            "{owner}\t{}\tIN\t{rtype}\t{}",
-            rrset.ttl(),
-            rdata_to_text(rrset.rtype(), rdata)
-        );
+        // Snapshot RDATA was validated when it entered; fall back to the generic form anyway.
+        let rdata = Rdata::from_wire(rrset.rtype(), rdata)
+            .or_else(|_| Rdata::from_wire(Rtype(0xff00), rdata));
+        if let Ok(rdata) = rdata {
+            let _ = write_entry(out, owner, rrset.ttl(), rrset.rtype(), &rdata);
+        }
     }
 }
 
@@ -271,27 +149,24 @@ mod tests {
         let text = "www 300 IN CNAME host\n@ MX 10 mail.example.net.\nNs1 A 192.0.2.53";
         let recs = parse_zone_text(&origin(), text, 3600).unwrap();
         assert_eq!(recs.len(), 3);
-        let a = recs.iter().find(|r| r.rtype == rtype::A).unwrap();
+        let a = recs.iter().find(|r| r.rtype == Rtype::A).unwrap();
         assert_eq!(a.owner, b"\x03ns1\x03dyn\x07example\x00");
         assert_eq!(a.ttl, 3600);
-        let cname = recs.iter().find(|r| r.rtype == rtype::CNAME).unwrap();
-        assert_eq!(cname.rdata, b"\x04host\x03dyn\x07example\x00");
+        let cname = recs.iter().find(|r| r.rtype == Rtype::CNAME).unwrap();
+        assert_eq!(cname.rdata.as_wire(), b"\x04host\x03dyn\x07example\x00");
     }
 
     #[test]
-    fn rejects_out_of_zone_and_soa() {
-        assert!(matches!(
-            parse_zone_text(&origin(), "x.other.example. A 192.0.2.1", 60),
-            Err(ZoneTextError::OutOfZone { .. })
-        ));
-        assert!(matches!(
-            parse_zone_text(&origin(), "@ 60 IN OPT", 60),
-            Err(ZoneTextError::Parse(_) | ZoneTextError::Forbidden { .. })
-        ));
-        assert!(matches!(
-            parse_zone_text(&origin(), "x A not-an-address", 60),
-            Err(ZoneTextError::Parse(_))
-        ));
+    fn rejects_out_of_zone_and_meta() {
+        let err = parse_zone_text(&origin(), "x.other.example. A 192.0.2.1", 60).unwrap_err();
+        assert_eq!(err.line, 1);
+        assert!(parse_zone_text(&origin(), "@ 60 IN OPT \\# 0", 60).is_err());
+        assert!(
+            parse_zone_text(&origin(), "\n\nx A not-an-address", 60)
+                .unwrap_err()
+                .line
+                == 3
+        );
     }
 
     #[test]
@@ -306,7 +181,9 @@ mod tests {
             ttl: 3600,
         };
         let mut zone = Zone::new(origin(), soa, Serial(42));
-        let text = "@ NS ns1\nns1 A 192.0.2.53\nwww CNAME ns1\nt TXT \"hello world\"";
+        let text = "@ NS ns1\nns1 A 192.0.2.53\nwww CNAME ns1\nt TXT \"hello world\"\n\
+                    _sip._tcp SRV 0 5 5060 ns1\n@ CAA 0 issue \"ca.example\"\n\
+                    h HTTPS 1 . alpn=h2,h3 port=8443\nx TYPE65280 \\# 2 abcd";
         let recs = parse_zone_text(&origin(), text, 300).unwrap();
         for change in into_changes(&recs, false) {
             zone.apply(change).unwrap();
@@ -315,17 +192,17 @@ mod tests {
         assert!(exported.starts_with("$ORIGIN dyn.example.\ndyn.example.\t3600\tIN\tSOA\t"));
         assert!(exported.contains("ns1.dyn.example.\t300\tIN\tA\t192.0.2.53\n"));
         assert!(exported.contains("t.dyn.example.\t300\tIN\tTXT\t\"hello world\"\n"));
-        // Re-import the export (minus SOA) and compare record sets.
         let body: String = exported
             .lines()
             .filter(|l| !l.contains("\tSOA\t"))
             .map(|l| format!("{l}\n"))
             .collect();
         let again = parse_zone_text(&origin(), &body, 1).unwrap();
-        let mut a = recs.clone();
-        let mut b = again;
-        a.sort_by(|x, y| (&x.owner, x.rtype).cmp(&(&y.owner, y.rtype)));
-        b.sort_by(|x, y| (&x.owner, x.rtype).cmp(&(&y.owner, y.rtype)));
+        let key = |r: &TextRecord| (r.owner.clone(), r.rtype, r.rdata.clone(), r.ttl);
+        let mut a: Vec<_> = recs.iter().map(key).collect();
+        let mut b: Vec<_> = again.iter().map(key).collect();
+        a.sort();
+        b.sort();
         assert_eq!(a, b);
     }
 }

@@ -1,8 +1,9 @@
 //! Authoritative answers, written straight into a wire buffer from a zone snapshot.
 //!
-//! One function, [`respond`], turns a query packet into a response packet. It is pure (no I/O,
-//! no locks, no allocation besides the output buffer growing) so the listeners stay trivial and
-//! the behaviour can be tested and fuzzed packet in, packet out.
+//! One function, [`respond`], turns a [`Request`] into a response packet and an [`Outcome`]
+//! saying what it did. It is pure (no I/O, no locks, no allocation besides the output buffer
+//! growing) so the listeners stay trivial and the behaviour can be tested and fuzzed packet
+//! in, packet out.
 //!
 //! Behaviour follows what BIND and Knot do for an authoritative-only server:
 //! - AA on answers from our zones; REFUSED without AA for names outside them (no recursion);
@@ -15,53 +16,47 @@
 //!   kept (RFC 4343 §4.1);
 //! - EDNS(0): OPT echoed with our payload size, BADVERS for versions above 0, DO copied
 //!   (RFC 6891, RFC 3225); UDP answers that do not fit are sent empty with TC=1 (RFC 2181 §9);
-//! - ANY over UDP answers one RRset (RFC 8482 §4.1); over TCP, all of them.
+//! - ANY over UDP answers one RRset (RFC 8482 §4.1); over TCP, all of them; ANY at a CNAME
+//!   owner is the CNAME alone (RFC 1034 §4.3.2 step 3a).
 
-use ddns_core::snapshot::{Node, Rrset, Zone, ZoneSet, rtype};
+use ddns_core::snapshot::{Node, Rrset, Zone, ZoneSet};
+use ddns_core::{CLASS_IN, Rcode, Rtype};
 
-use crate::query::{self, Edns, HEADER_LEN, Query, Rejection, qtype};
+use crate::query::{self, Edns, HEADER_LEN, OPCODE_QUERY, Query, Rejection};
+use crate::request::{Outcome, Request, Transport};
 
-/// How the query arrived: it decides the size limit and the ANY policy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
-    /// UDP: 512 octets, or the EDNS payload size.
-    Udp,
-    /// TCP: up to 65535 octets.
-    Tcp,
-}
-
-/// Response codes (RFC 1035 §4.1.1, RFC 2136, RFC 6891).
+/// Response codes used here.
 mod rcode {
-    pub(super) const NOERROR: u8 = 0;
-    pub(super) const FORMERR: u8 = 1;
-    pub(super) const NXDOMAIN: u8 = 3;
-    pub(super) const NOTIMP: u8 = 4;
-    pub(super) const REFUSED: u8 = 5;
-    pub(super) const NOTAUTH: u8 = 9;
-    /// Extended: upper 8 bits go in the OPT TTL.
-    pub(super) const BADVERS: u16 = 16;
+    use ddns_core::Rcode;
+    pub(super) const NOERROR: Rcode = Rcode::NOERROR;
+    pub(super) const FORMERR: Rcode = Rcode::FORMERR;
+    pub(super) const NXDOMAIN: Rcode = Rcode::NXDOMAIN;
+    pub(super) const NOTIMP: Rcode = Rcode::NOTIMP;
+    pub(super) const REFUSED: Rcode = Rcode::REFUSED;
+    pub(super) const NOTAUTH: Rcode = Rcode::NOTAUTH;
+    pub(super) const BADVERS: Rcode = Rcode::BADVERS;
 }
 
-const CLASS_IN: u16 = 1;
 const MAX_CNAME_CHAIN: usize = 8;
 const OPT_LEN: usize = 11;
 
 /// The answer could not be written within the size limit.
 struct Full;
 
-/// Writes the response to `packet` into `out` (cleared first). Returns `false` when the packet
-/// deserves no answer at all (not a query, or too short to carry an ID).
+/// Answers one request from `zones` into `out` (cleared first), dispatching on OPCODE and
+/// QTYPE: QUERY is answered here; AXFR/IXFR, UPDATE and NOTIFY get their answers here too
+/// until their handlers land (REFUSED, NOTIMP).
 pub fn respond(
     zones: &ZoneSet,
-    packet: &[u8],
-    transport: Transport,
+    request: &Request<'_>,
     max_udp_payload: u16,
     out: &mut Vec<u8>,
-) -> bool {
+) -> Outcome {
     out.clear();
+    let packet = request.message;
     let query = match query::parse(packet) {
         Ok(q) => q,
-        Err(Rejection::Drop) => return false,
+        Err(Rejection::Drop) => return Outcome::dropped(),
         Err(Rejection::FormErr {
             id,
             opcode,
@@ -71,62 +66,54 @@ pub fn respond(
             let question =
                 question_len.map_or(&[][..], |len| &packet[HEADER_LEN..HEADER_LEN + len]);
             write_header(out, id, opcode, recursion_desired, false, question);
-            out[3] |= rcode::FORMERR;
-            return true;
+            out[3] |= rcode::FORMERR.low4();
+            return Outcome::reply(opcode, rcode::FORMERR, out, false);
         }
     };
-    let limit = match (transport, query.edns) {
+    let limit = match (request.transport, query.edns) {
         (Transport::Tcp, _) => usize::from(u16::MAX),
         (Transport::Udp, None) => 512,
         (Transport::Udp, Some(e)) => usize::from(e.payload.min(max_udp_payload).max(512)),
     };
     let mut r = Response::begin(out, &query, limit);
+    let opcode = query.opcode;
+    let reply = |r: Response<'_>, code, aa| r.finish(code, aa, &query, max_udp_payload);
 
-    if query.opcode != 0 {
-        r.finish(rcode::NOTIMP, false, &query, max_udp_payload);
-        return true;
+    if opcode != OPCODE_QUERY {
+        // NOTIFY to a primary and UPDATE (RFC 2136) are not offered yet.
+        return reply(r, rcode::NOTIMP, false);
     }
     if query.edns.is_some_and(|e| e.version > 0) {
-        r.finish_ext(rcode::BADVERS, &query, max_udp_payload);
-        return true;
+        return reply(r, rcode::BADVERS, false);
     }
     if query.signed {
         // TSIG keys arrive with zone transfers and RFC 2136; until then no key is known.
-        r.finish(rcode::NOTAUTH, false, &query, max_udp_payload);
-        return true;
+        return reply(r, rcode::NOTAUTH, false);
     }
     match query.qtype {
-        qtype::OPT | qtype::TSIG => {
-            r.finish(rcode::FORMERR, false, &query, max_udp_payload);
-            return true;
-        }
-        qtype::MAILA | qtype::MAILB | qtype::TKEY => {
-            r.finish(rcode::NOTIMP, false, &query, max_udp_payload);
-            return true;
-        }
+        Rtype::OPT | Rtype::TSIG => return reply(r, rcode::FORMERR, false),
+        Rtype::MAILA | Rtype::MAILB | Rtype::TKEY => return reply(r, rcode::NOTIMP, false),
         _ => {}
     }
-    let zone = match zones.find(query.qname()) {
-        Some(zone) if query.qclass == CLASS_IN => zone,
-        _ => {
-            r.finish(rcode::REFUSED, false, &query, max_udp_payload);
-            return true;
-        }
+    let Some(zone_index) = zones
+        .find_index(query.qname())
+        .filter(|_| query.qclass == CLASS_IN)
+    else {
+        return reply(r, rcode::REFUSED, false);
     };
-    if matches!(query.qtype, qtype::AXFR | qtype::IXFR) {
+    let zone = &zones.zones()[zone_index];
+    if matches!(query.qtype, Rtype::AXFR | Rtype::IXFR) {
         // Zone transfers are not offered yet: refuse as a primary without an ACL would.
-        r.finish(rcode::REFUSED, false, &query, max_udp_payload);
-        return true;
+        return reply(r, rcode::REFUSED, false).in_zone(zone_index);
     }
-    let (code, authoritative) = match answer(zone, &query, transport, &mut r) {
+    let (code, authoritative) = match answer(zone, &query, request.transport, &mut r) {
         Ok(result) => result,
         Err(Full) => {
             r.truncate();
             (rcode::NOERROR, true)
         }
     };
-    r.finish(code, authoritative, &query, max_udp_payload);
-    true
+    reply(r, code, authoritative).in_zone(zone_index)
 }
 
 /// How a record's owner name is written.
@@ -196,22 +183,34 @@ impl<'o> Response<'o> {
         self.truncated = true;
     }
 
-    fn finish(self, code: u8, authoritative: bool, query: &Query<'_>, max_udp_payload: u16) {
-        self.finish_with(u16::from(code), authoritative, query.edns, max_udp_payload);
+    fn finish(
+        self,
+        code: Rcode,
+        authoritative: bool,
+        query: &Query<'_>,
+        max_udp_payload: u16,
+    ) -> Outcome {
+        let truncated = self.truncated;
+        let out = self.finish_with(code, authoritative, query.edns, max_udp_payload);
+        let mut outcome = Outcome::reply(query.opcode, code, out, truncated);
+        outcome.qtype = Some(query.qtype);
+        outcome
     }
 
-    fn finish_ext(self, code: u16, query: &Query<'_>, max_udp_payload: u16) {
-        self.finish_with(code, false, query.edns, max_udp_payload);
-    }
-
-    fn finish_with(self, code: u16, authoritative: bool, edns: Option<Edns>, max_udp_payload: u16) {
+    fn finish_with(
+        self,
+        code: Rcode,
+        authoritative: bool,
+        edns: Option<Edns>,
+        max_udp_payload: u16,
+    ) -> &'o [u8] {
         let out = self.out;
         let mut additional = self.counts[ADDITIONAL];
         if let Some(edns) = edns {
             out.push(0); // root owner
-            out.extend_from_slice(&qtype::OPT.to_be_bytes());
+            out.extend_from_slice(&Rtype::OPT.0.to_be_bytes());
             out.extend_from_slice(&max_udp_payload.to_be_bytes());
-            out.push((code >> 4) as u8); // extended RCODE
+            out.push(code.high8()); // extended RCODE
             out.push(0); // version
             out.push(if edns.dnssec_ok { 0x80 } else { 0 });
             out.push(0);
@@ -224,10 +223,11 @@ impl<'o> Response<'o> {
         if self.truncated {
             out[2] |= 0x02;
         }
-        out[3] |= (code & 0x0f) as u8;
+        out[3] |= code.low4();
         out[6..8].copy_from_slice(&self.counts[ANSWER].to_be_bytes());
         out[8..10].copy_from_slice(&self.counts[AUTHORITY].to_be_bytes());
         out[10..12].copy_from_slice(&additional.to_be_bytes());
+        out
     }
 }
 
@@ -315,7 +315,7 @@ fn answer(
     q: &Query<'_>,
     transport: Transport,
     r: &mut Response<'_>,
-) -> Result<(u8, bool), Full> {
+) -> Result<(Rcode, bool), Full> {
     let qname_ptr = Owner::Ptr(HEADER_LEN);
     let apex_skip = q.label_count() - zone.origin_labels();
     let apex = Owner::Ptr(HEADER_LEN + q.label_start(apex_skip));
@@ -325,9 +325,9 @@ fn answer(
             let Some(node) = zone.node(q.suffix(skip)) else {
                 break;
             };
-            if let Some(ns) = node.rrset(rtype::NS) {
+            if let Some(ns) = node.rrset(Rtype::NS) {
                 // The parent side answers DS at the cut (RFC 4035 §3.1.4.1).
-                if skip == 0 && q.qtype == rtype::DS {
+                if skip == 0 && q.qtype == Rtype::DS {
                     break;
                 }
                 let cut = Owner::Ptr(HEADER_LEN + q.label_start(skip));
@@ -346,12 +346,16 @@ fn answer(
         }
     };
 
-    if q.qtype != rtype::CNAME
-        && let Some(cname) = node.rrset(rtype::CNAME)
+    // RFC 1034 §4.3.2 step 3a: "If the data at the node is a CNAME, and QTYPE doesn't match
+    // CNAME, copy the CNAME RR into the answer section ... and go back to step 1." ANY matches
+    // CNAME, so ANY at an alias is answered with the CNAME alone, as BIND and Knot do.
+    if q.qtype != Rtype::CNAME
+        && q.qtype != Rtype::ANY
+        && let Some(cname) = node.rrset(Rtype::CNAME)
     {
         return follow_cname(zone, q, r, cname, apex);
     }
-    if q.qtype == qtype::ANY && !node.rrsets().is_empty() {
+    if q.qtype == Rtype::ANY && !node.rrsets().is_empty() {
         for rrset in node.rrsets() {
             r.push(ANSWER, qname_ptr, rrset)?;
             if transport == Transport::Udp {
@@ -379,7 +383,7 @@ fn follow_cname(
     r: &mut Response<'_>,
     first: &Rrset,
     apex: Owner<'_>,
-) -> Result<(u8, bool), Full> {
+) -> Result<(Rcode, bool), Full> {
     let mut cname = first;
     let mut owner = Owner::Ptr(HEADER_LEN);
     for _ in 0..MAX_CNAME_CHAIN {
@@ -404,17 +408,12 @@ fn follow_cname(
                 return Ok((rcode::NXDOMAIN, true));
             }
         };
-        if let Some(next) = node.rrset(rtype::CNAME) {
+        if let Some(next) = node.rrset(Rtype::CNAME) {
             cname = next;
             owner = target_owner;
             continue;
         }
-        let wanted = if q.qtype == qtype::ANY {
-            node.rrsets().first()
-        } else {
-            node.rrset(q.qtype)
-        };
-        match wanted {
+        match node.rrset(q.qtype) {
             Some(rrset) => {
                 let start = r.push(ANSWER, target_owner, rrset)?;
                 add_target_glue(zone, r, rrset, start, target_owner);
@@ -437,9 +436,9 @@ fn add_target_glue(
     owner: Owner<'_>,
 ) {
     let name_at = match rrset.rtype() {
-        rtype::NS => 0,
-        rtype::MX => 2,
-        rtype::SRV => 6,
+        Rtype::NS => 0,
+        Rtype::MX => 2,
+        Rtype::SRV => 6,
         _ => return,
     };
     let mut record_start = start;
@@ -461,7 +460,7 @@ fn add_target_glue(
             continue;
         };
         let glue_owner = owner_at(rdata_offset + name_at, &target[..lower.len()]);
-        for t in [rtype::A, rtype::AAAA] {
+        for t in [Rtype::A, Rtype::AAAA] {
             if let Some(addresses) = node.rrset(t) {
                 r.push_additional(glue_owner, addresses);
             }

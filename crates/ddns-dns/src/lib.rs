@@ -1,6 +1,7 @@
 //! Authoritative DNS for ddns.
 //!
-//! - [`answer`]: query packet in, response packet out, from an immutable zone snapshot;
+//! - [`request`]: the seam between listeners and the handler: [`Request`] in, [`Outcome`] out;
+//! - [`answer`]: request in, response packet out, from an immutable zone snapshot;
 //! - [`listener`]: UDP and TCP sockets around it.
 //!
 //! **Architecture invariant:** this crate never touches the store. Each query loads the
@@ -10,6 +11,8 @@
 pub mod answer;
 pub mod listener;
 mod query;
+pub mod request;
 
-pub use answer::{Transport, respond};
+pub use answer::respond;
 pub use listener::{DnsListeners, DnsSettings};
+pub use request::{Action, Outcome, Request, Transport};

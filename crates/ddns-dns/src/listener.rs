@@ -3,7 +3,9 @@
 //! Sockets are bound before anything is served so a bad address fails start-up at once; with
 //! port 0 the UDP socket picks the port and TCP takes the same one, so one `--dns-listen` gives
 //! one address for both transports. TCP follows RFC 7766: length-prefixed messages, several
-//! queries per connection, idle connections closed, a cap on concurrent connections.
+//! queries per connection, idle connections closed, answers that the client does not read
+//! within a write timeout end the connection, and caps on concurrent connections overall and
+//! per client address. Every message becomes a [`Request`] with its peer and transport.
 
 use std::io;
 use std::net::SocketAddr;
@@ -17,7 +19,8 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::answer::{Transport, respond};
+use crate::answer::respond;
+use crate::request::{Request, Transport};
 
 /// Listener settings.
 #[derive(Clone, Debug)]
@@ -30,6 +33,11 @@ pub struct DnsSettings {
     pub max_tcp_connections: usize,
     /// Tasks receiving on each UDP socket.
     pub udp_workers: usize,
+    /// A response not written within this long closes the connection (clients that send
+    /// queries and never read cannot hold a connection slot).
+    pub tcp_write_timeout: Duration,
+    /// Concurrent TCP connections from one address; more are closed at once.
+    pub max_tcp_connections_per_ip: usize,
 }
 
 /// Bound, not yet serving, sockets.
@@ -133,14 +141,15 @@ async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSe
                 continue;
             }
         };
-        let answered = respond(
-            &zones.load(),
-            &buf[..len],
-            Transport::Udp,
-            payload,
-            &mut out,
-        );
-        if answered && let Err(e) = socket.send_to(&out, peer).await {
+        let request = Request {
+            message: &buf[..len],
+            peer,
+            transport: Transport::Udp,
+        };
+        let outcome = respond(&zones.load(), &request, payload, &mut out);
+        if outcome.replies()
+            && let Err(e) = socket.send_to(&out, peer).await
+        {
             tracing::debug!(%peer, error = %e, "UDP send failed");
         }
     }
@@ -152,6 +161,7 @@ async fn serve_tcp(
     settings: DnsSettings,
     connections: Arc<Semaphore>,
 ) {
+    let per_ip = Arc::new(PerIp::default());
     loop {
         let (stream, peer) = match listener.accept().await {
             Ok(accepted) => accepted,
@@ -165,11 +175,17 @@ async fn serve_tcp(
             tracing::debug!(%peer, "too many TCP connections; closing");
             continue;
         };
+        let Some(slot) = PerIp::enter(&per_ip, peer.ip(), settings.max_tcp_connections_per_ip)
+        else {
+            tracing::debug!(%peer, "too many TCP connections from this address; closing");
+            continue;
+        };
         let zones = Arc::clone(&zones);
         let settings = settings.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            if let Err(e) = serve_connection(stream, zones, &settings).await {
+            let _slot = slot;
+            if let Err(e) = serve_connection(stream, peer, zones, &settings).await {
                 tracing::debug!(%peer, error = %e, "TCP connection ended");
             }
         });
@@ -178,6 +194,7 @@ async fn serve_tcp(
 
 async fn serve_connection(
     mut stream: tokio::net::TcpStream,
+    peer: SocketAddr,
     zones: Arc<ArcSwap<ZoneSet>>,
     settings: &DnsSettings,
 ) -> io::Result<()> {
@@ -200,18 +217,69 @@ async fn serve_connection(
             }
             Err(_) => return Ok(()),
         }
-        if !respond(
-            &zones.load(),
-            &query,
-            Transport::Tcp,
-            settings.udp_payload,
-            &mut out,
-        ) {
+        let request = Request {
+            message: &query,
+            peer,
+            transport: Transport::Tcp,
+        };
+        if !respond(&zones.load(), &request, settings.udp_payload, &mut out).replies() {
             return Ok(());
         }
         framed.clear();
         framed.extend_from_slice(&u16::try_from(out.len()).unwrap_or(u16::MAX).to_be_bytes());
         framed.extend_from_slice(&out);
-        stream.write_all(&framed).await?;
+        match tokio::time::timeout(settings.tcp_write_timeout, stream.write_all(&framed)).await {
+            Ok(written) => written?,
+            Err(_) => {
+                tracing::debug!(%peer, "TCP client does not read its answers; closing");
+                return Ok(());
+            }
+        }
+    }
+}
+
+/// Open TCP connections per client address.
+#[derive(Default)]
+struct PerIp {
+    counts: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerIp`], given back when dropped.
+struct PerIpSlot {
+    table: Arc<PerIp>,
+    ip: std::net::IpAddr,
+}
+
+impl PerIp {
+    fn enter(table: &Arc<Self>, ip: std::net::IpAddr, max: usize) -> Option<PerIpSlot> {
+        let mut counts = table
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let count = counts.entry(ip).or_insert(0);
+        if *count >= max.max(1) {
+            return None;
+        }
+        *count += 1;
+        Some(PerIpSlot {
+            table: Arc::clone(table),
+            ip,
+        })
+    }
+}
+
+impl Drop for PerIpSlot {
+    fn drop(&mut self) {
+        let mut counts = self
+            .table
+            .counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(count) = counts.get_mut(&self.ip) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.ip);
+            }
+        }
     }
 }

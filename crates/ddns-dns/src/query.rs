@@ -17,17 +17,10 @@ pub(crate) const HEADER_LEN: usize = 12;
 const MAX_NAME: usize = 255;
 const MAX_LABELS: usize = 128;
 
-/// RR TYPE codes handled specially in questions and the additional section.
-pub(crate) mod qtype {
-    pub(crate) const OPT: u16 = 41;
-    pub(crate) const TKEY: u16 = 249;
-    pub(crate) const TSIG: u16 = 250;
-    pub(crate) const IXFR: u16 = 251;
-    pub(crate) const AXFR: u16 = 252;
-    pub(crate) const MAILB: u16 = 253;
-    pub(crate) const MAILA: u16 = 254;
-    pub(crate) const ANY: u16 = 255;
-}
+use ddns_core::Rtype;
+
+/// OPCODE of a standard query (RFC 1035 §4.1.1).
+pub(crate) const OPCODE_QUERY: u8 = 0;
 
 /// EDNS(0) parameters of a query (RFC 6891 §6.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,7 +48,7 @@ pub(crate) struct Query<'a> {
     /// Start offset of each label within QNAME, leftmost first.
     label_starts: [u8; MAX_LABELS],
     label_count: usize,
-    pub(crate) qtype: u16,
+    pub(crate) qtype: Rtype,
     pub(crate) qclass: u16,
     pub(crate) edns: Option<Edns>,
     /// A TSIG record was present (we cannot verify it yet).
@@ -184,7 +177,7 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query<'_>, Rejection> {
         let owner_start = pos;
         let (next, rtype) = skip_record(packet, pos).ok_or_else(formerr_q)?;
         let fixed = skip_name(packet, owner_start).ok_or_else(formerr_q)?;
-        if rtype == qtype::OPT {
+        if rtype == Rtype::OPT.0 {
             // RFC 6891 §6.1.2: the OPT owner is the root; one OPT per message.
             if edns.is_some() || packet[owner_start] != 0 {
                 return Err(formerr_q());
@@ -198,7 +191,7 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query<'_>, Rejection> {
                 version,
                 dnssec_ok: flags & 0x8000 != 0,
             });
-        } else if rtype == qtype::TSIG {
+        } else if rtype == Rtype::TSIG.0 {
             // RFC 8945 §5.1: TSIG is the last record of the additional section.
             if index + 1 != arcount {
                 return Err(formerr_q());
@@ -220,7 +213,7 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query<'_>, Rejection> {
         lower_len: name_len,
         label_starts,
         label_count,
-        qtype,
+        qtype: Rtype(qtype),
         qclass,
         edns,
         signed,

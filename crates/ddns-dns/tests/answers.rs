@@ -8,9 +8,41 @@ use std::str::FromStr;
 use ddns_core::snapshot::{Zone, ZoneSet};
 use ddns_core::zone_text::{into_changes, parse_zone_text};
 use ddns_core::{DomainName, Serial};
-use ddns_dns::{Transport, respond};
+use ddns_dns::{Outcome, Request, Transport, respond};
 use hickory_proto::op::{Edns, Message, MessageType, OpCode, Query, ResponseCode};
 use hickory_proto::rr::{DNSClass, Name, Record, RecordType};
+
+/// Runs one packet through the handler as if it came from 192.0.2.200; true when answered.
+fn answer_raw(
+    zones: &ZoneSet,
+    packet: &[u8],
+    transport: Transport,
+    payload: u16,
+    out: &mut Vec<u8>,
+) -> bool {
+    outcome(zones, packet, transport, payload, out).replies()
+}
+
+fn outcome(
+    zones: &ZoneSet,
+    packet: &[u8],
+    transport: Transport,
+    payload: u16,
+    out: &mut Vec<u8>,
+) -> Outcome {
+    let request = Request {
+        message: packet,
+        peer: "192.0.2.200:5353".parse().unwrap(),
+        transport,
+    };
+    let outcome = respond(zones, &request, payload, out);
+    assert_eq!(
+        outcome.len,
+        out.len(),
+        "the outcome tells the response size"
+    );
+    outcome
+}
 
 const ZONE: &str = r#"
 @        NS    ns1
@@ -108,7 +140,7 @@ impl Ask {
     }
     fn run(&self) -> (Vec<u8>, Message) {
         let mut out = Vec::new();
-        assert!(respond(
+        assert!(answer_raw(
             &zones(),
             &self.packet(),
             self.transport,
@@ -460,6 +492,65 @@ fn minimal_any_over_udp_full_over_tcp() {
 }
 
 #[test]
+fn any_at_an_alias_is_the_cname_alone() {
+    // RFC 1034 §4.3.2 step 3a: ANY matches CNAME, so the chain is not followed (BIND, Knot).
+    for ask in [
+        ask("www.dyn.example.", RecordType::ANY),
+        ask("www.dyn.example.", RecordType::ANY).tcp(),
+    ] {
+        let (_, msg) = ask.run();
+        assert_eq!(msg.metadata.response_code, ResponseCode::NoError);
+        assert_eq!(msg.answers.len(), 1, "{:?}", msg.answers);
+        assert_eq!(msg.answers[0].record_type(), RecordType::CNAME);
+        assert!(msg.metadata.authoritative);
+    }
+}
+
+#[test]
+fn the_outcome_says_what_was_answered() {
+    let z = zones();
+    let mut out = Vec::new();
+    let o = outcome(
+        &z,
+        &ask("host.dyn.example.", RecordType::A).packet(),
+        Transport::Udp,
+        1232,
+        &mut out,
+    );
+    assert_eq!(
+        (o.rcode, o.zone, o.truncated, o.opcode),
+        (ddns_core::Rcode::NOERROR, Some(0), false, 0)
+    );
+    assert_eq!(o.qtype, Some(ddns_core::Rtype::A));
+    let o = outcome(
+        &z,
+        &ask("nothere.dyn.example.", RecordType::A).packet(),
+        Transport::Udp,
+        1232,
+        &mut out,
+    );
+    assert_eq!((o.rcode, o.zone), (ddns_core::Rcode::NXDOMAIN, Some(0)));
+    let o = outcome(
+        &z,
+        &ask("big.dyn.example.", RecordType::TXT).packet(),
+        Transport::Udp,
+        1232,
+        &mut out,
+    );
+    assert!(o.truncated);
+    let o = outcome(
+        &z,
+        &ask("example.org.", RecordType::A).packet(),
+        Transport::Udp,
+        1232,
+        &mut out,
+    );
+    assert_eq!((o.rcode, o.zone), (ddns_core::Rcode::REFUSED, None));
+    let o = outcome(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out);
+    assert!(!o.replies());
+}
+
+#[test]
 fn truncation_and_edns_payload() {
     let (raw, udp) = ask("big.dyn.example.", RecordType::TXT).run();
     assert!(raw.len() <= 512);
@@ -511,25 +602,25 @@ fn malformed_packets() {
     let mut out = Vec::new();
     let z = zones();
     assert!(
-        !respond(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out),
+        !answer_raw(&z, &[1, 2, 3], Transport::Udp, 1232, &mut out),
         "too short: dropped"
     );
     let mut response = ask("host.dyn.example.", RecordType::A).packet();
     response[2] |= 0x80;
     assert!(
-        !respond(&z, &response, Transport::Udp, 1232, &mut out),
+        !answer_raw(&z, &response, Transport::Udp, 1232, &mut out),
         "responses are never answered"
     );
     let mut trailing = ask("host.dyn.example.", RecordType::A).packet();
     trailing.extend_from_slice(b"junk");
-    assert!(respond(&z, &trailing, Transport::Udp, 1232, &mut out));
+    assert!(answer_raw(&z, &trailing, Transport::Udp, 1232, &mut out));
     let msg = Message::from_vec(&out).unwrap();
     assert_eq!(msg.metadata.response_code, ResponseCode::FormErr);
     assert_eq!(msg.metadata.id, 0xbeef);
     let mut no_question = ask("host.dyn.example.", RecordType::A).packet();
     no_question.truncate(12);
     no_question[5] = 0;
-    assert!(respond(&z, &no_question, Transport::Udp, 1232, &mut out));
+    assert!(answer_raw(&z, &no_question, Transport::Udp, 1232, &mut out));
     assert_eq!(
         Message::from_vec(&out).unwrap().metadata.response_code,
         ResponseCode::FormErr
@@ -556,7 +647,7 @@ fn random_bytes_never_panic() {
         if seed.is_multiple_of(3) {
             p.truncate((seed as usize >> 8) % p.len());
         }
-        if respond(&z, &p, Transport::Udp, 1232, &mut out) {
+        if answer_raw(&z, &p, Transport::Udp, 1232, &mut out) {
             assert!(out.len() >= 12 && out.len() <= 1232);
         }
     }

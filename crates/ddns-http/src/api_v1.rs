@@ -11,9 +11,8 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ddns_core::{DomainName, Origin, RecordData, RecordType, Scope, ScopeEntry};
-use ddns_store::{HistoryRow, HostRecord};
-use ddns_zones::{Principal, RrsetIntent};
+use ddns_core::{DomainName, Origin, Rtype, Scope, ScopeEntry};
+use ddns_zones::{HistoryRow, HostFilter, HostRecord, Principal, RrsetIntent};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -41,9 +40,9 @@ fn host_json(host: &HostRecord) -> Value {
         "zone": host.zone.as_str(),
         "version": host.version,
         "records": host.rrsets.iter().map(|s| json!({
-            "type": s.data.rtype().as_str(),
-            "ttl": s.ttl,
-            "values": s.data.to_strings(),
+            "type": s.rtype().to_string(),
+            "ttl": s.ttl(),
+            "values": s.values(),
         })).collect::<Vec<_>>(),
         "created_at": host.created_at,
         "updated_at": host.updated_at,
@@ -53,14 +52,14 @@ fn host_json(host: &HostRecord) -> Value {
 fn history_json(row: &HistoryRow) -> Value {
     let set = |s: &Option<ddns_core::RecordSet>| {
         s.as_ref()
-            .map(|s| json!({"ttl": s.ttl, "values": s.data.to_strings()}))
+            .map(|s| json!({"ttl": s.ttl(), "values": s.values()}))
     };
     json!({
         "id": row.id,
         "at": row.at,
         "zone": row.zone.as_str(),
         "name": row.name.as_str(),
-        "type": row.rtype.as_str(),
+        "type": row.rtype.to_string(),
         "old": set(&row.old),
         "new": set(&row.new),
         "serial": row.serial.0,
@@ -76,6 +75,10 @@ fn with_etag(status: StatusCode, host: &HostRecord) -> Response {
         response.headers_mut().insert(header::ETAG, v);
     }
     response
+}
+
+fn parse_rtype(text: &str) -> Result<Rtype, ApiError> {
+    Rtype::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
 fn parse_name(text: &str) -> Result<DomainName, ApiError> {
@@ -133,7 +136,6 @@ fn if_match(headers: &HeaderMap, current: Option<i64>) -> Result<Option<i64>, Ap
 async fn load_host(state: &AppState, name: &DomainName) -> Result<HostRecord, ApiError> {
     state
         .zones
-        .store()
         .host(name)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("host {name} does not exist")))
@@ -154,11 +156,20 @@ pub(crate) async fn list_zones(
     let snapshot = state.zones.snapshot();
     let zones: Vec<Value> = state
         .zones
-        .configs()
+        .policies()
         .iter()
         .map(|z| {
-            let serial = snapshot.get(&z.name).map(|s| s.serial().0);
-            json!({"name": z.name.as_str(), "serial": serial, "ttl": z.dynamic_ttl, "ns": z.ns.iter().map(DomainName::as_str).collect::<Vec<_>>()})
+            let zone = snapshot.get(&z.name);
+            let ns: Vec<String> = zone
+                .and_then(|s| s.node(s.origin_wire()))
+                .and_then(|apex| apex.rrset(Rtype::NS))
+                .map(|ns| {
+                    ns.rdatas()
+                        .map(|r| ddns_core::name::wire_to_text(r).trim_end_matches('.').to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            json!({"name": z.name.as_str(), "serial": zone.map(|s| s.serial().0), "ttl": z.dynamic_ttl, "ns": ns})
         })
         .collect();
     Ok(Json(json!(zones)))
@@ -186,19 +197,59 @@ pub(crate) async fn export_zone(
         .into_response())
 }
 
+/// Hosts per page of `GET /api/v1/hosts` unless `limit` says fewer.
+const HOSTS_PAGE: u32 = 100;
+/// Most hosts per page.
+const HOSTS_PAGE_MAX: u32 = 1000;
+/// History rows per page unless `limit` says fewer, and the most per page.
+const HISTORY_PAGE: u32 = 100;
+const HISTORY_PAGE_MAX: u32 = 1000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct HostsQuery {
+    limit: Option<u32>,
+    after: Option<String>,
+}
+
+/// `GET /api/v1/hosts?limit=N&after=NAME`: a page of the hosts the token may see, filtered
+/// and paginated in the store; the `Link: <…>; rel="next"` header gives the next page.
 pub(crate) async fn list_hosts(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+    Query(query): Query<HostsQuery>,
+) -> Result<Response, ApiError> {
     let principal = state.authenticate(&headers).await?;
-    let hosts = state.zones.store().hosts().await?;
-    Ok(Json(json!(
-        hosts
-            .iter()
-            .filter(|h| principal.scope.permits(&h.name))
-            .map(host_json)
-            .collect::<Vec<_>>()
-    )))
+    let filter = match &principal.scope {
+        Scope::Admin => HostFilter::All,
+        Scope::Hosts(entries) => HostFilter::Scope {
+            exact: entries
+                .iter()
+                .filter_map(|e| e.exact_name().cloned())
+                .collect(),
+            below: entries
+                .iter()
+                .filter_map(|e| match e {
+                    ScopeEntry::Below(n) => Some(n.clone()),
+                    ScopeEntry::Name(_) => None,
+                })
+                .collect(),
+        },
+    };
+    let after = query.after.as_deref().map(parse_name).transpose()?;
+    let limit = query.limit.unwrap_or(HOSTS_PAGE).clamp(1, HOSTS_PAGE_MAX);
+    let hosts = state.zones.hosts(&filter, after.as_ref(), limit).await?;
+    let mut response = Json(json!(hosts.iter().map(host_json).collect::<Vec<_>>())).into_response();
+    if hosts.len() == limit as usize
+        && let Some(last) = hosts.last()
+        && let Ok(link) = HeaderValue::from_str(&format!(
+            "</api/v1/hosts?limit={limit}&after={}>; rel=\"next\"",
+            last.name
+        ))
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -217,7 +268,7 @@ pub(crate) async fn create_host(
     state
         .zones
         .authorize(&principal, std::slice::from_ref(&name))?;
-    if state.zones.store().host(&name).await?.is_some() {
+    if state.zones.host(&name).await?.is_some() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "conflict",
@@ -252,7 +303,7 @@ pub(crate) async fn delete_host(
     let principal = state.authenticate(&headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
-    let current = state.zones.store().host(&name).await?.map(|h| h.version);
+    let current = state.zones.host(&name).await?.map(|h| h.version);
     let expected = if_match(&headers, current)?;
     state
         .zones
@@ -275,9 +326,17 @@ pub(crate) async fn put_rrset(
     Path((name, rtype)): Path<(String, String)>,
     Json(body): Json<RrsetBody>,
 ) -> Result<Response, ApiError> {
-    let rtype = RecordType::parse(&rtype)?;
-    let data = RecordData::parse(rtype, &body.values)?;
-    change_rrset(&state, peer, &headers, &name, rtype, Some(data), body.ttl).await
+    let rtype = parse_rtype(&rtype)?;
+    change_rrset(
+        &state,
+        peer,
+        &headers,
+        &name,
+        rtype,
+        Some(body.values),
+        body.ttl,
+    )
+    .await
 }
 
 pub(crate) async fn delete_rrset(
@@ -286,7 +345,7 @@ pub(crate) async fn delete_rrset(
     headers: HeaderMap,
     Path((name, rtype)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let rtype = RecordType::parse(&rtype)?;
+    let rtype = parse_rtype(&rtype)?;
     change_rrset(&state, peer, &headers, &name, rtype, None, None).await
 }
 
@@ -295,22 +354,22 @@ async fn change_rrset(
     peer: SocketAddr,
     headers: &HeaderMap,
     name: &str,
-    rtype: RecordType,
-    data: Option<RecordData>,
+    rtype: Rtype,
+    values: Option<Vec<String>>,
     ttl: Option<u32>,
 ) -> Result<Response, ApiError> {
     let principal = state.authenticate(headers).await?;
     let name = parse_name(name)?;
     require_scope(&principal, &name)?;
-    let current = state.zones.store().host(&name).await?.map(|h| h.version);
-    if data.is_none() && current.is_none() {
+    let current = state.zones.host(&name).await?.map(|h| h.version);
+    if values.is_none() && current.is_none() {
         return Err(ApiError::not_found(format!("host {name} does not exist")));
     }
     let expected = if_match(headers, current)?;
     let intent = RrsetIntent {
         name: name.clone(),
         rtype,
-        data,
+        values,
         ttl,
     };
     state
@@ -326,8 +385,11 @@ async fn change_rrset(
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct HistoryQuery {
     limit: Option<u32>,
+    /// Rows older than this id (the `id` of the last row of the previous page).
+    before: Option<i64>,
 }
 
 pub(crate) async fn host_history(
@@ -339,11 +401,11 @@ pub(crate) async fn host_history(
     let principal = state.authenticate(&headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
-    let rows = state
-        .zones
-        .store()
-        .history_of(&name, query.limit.unwrap_or(100).min(1000))
-        .await?;
+    let limit = query
+        .limit
+        .unwrap_or(HISTORY_PAGE)
+        .clamp(1, HISTORY_PAGE_MAX);
+    let rows = state.zones.history_of(&name, query.before, limit).await?;
     Ok(Json(json!(
         rows.iter().map(history_json).collect::<Vec<_>>()
     )))
@@ -363,7 +425,7 @@ pub(crate) async fn list_tokens(
 ) -> Result<Json<Value>, ApiError> {
     let principal = state.authenticate(&headers).await?;
     require_admin(&principal)?;
-    let tokens = state.zones.store().tokens().await?;
+    let tokens = state.zones.tokens().await?;
     Ok(Json(json!(
         tokens.iter().map(token_json).collect::<Vec<_>>()
     )))
@@ -406,10 +468,11 @@ pub(crate) async fn create_token(
                 .collect::<Result<_, _>>()?,
         )
     };
-    let token =
-        ddns_zones::create_token(state.zones.store(), &body.label, &scope, principal.actor())
-            .await?;
-    let record = state.zones.store().token(&token.id).await?.ok_or_else(|| {
+    let token = state
+        .zones
+        .create_token(&body.label, &scope, principal.actor())
+        .await?;
+    let record = state.zones.token(&token.id).await?.ok_or_else(|| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -428,6 +491,6 @@ pub(crate) async fn revoke_token(
 ) -> Result<StatusCode, ApiError> {
     let principal = state.authenticate(&headers).await?;
     require_admin(&principal)?;
-    state.zones.store().revoke_token(&id).await?;
+    state.zones.revoke_token(&id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -96,7 +96,9 @@ impl From<UpdateError> for ApiError {
             UpdateError::Reserved { .. } | UpdateError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
-            UpdateError::BadRecord(_) => Self::bad_request(e.to_string()),
+            UpdateError::BadRecord(_) | UpdateError::BadZoneFile(_) => {
+                Self::bad_request(e.to_string())
+            }
             UpdateError::VersionMismatch { .. } => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",
@@ -104,7 +106,6 @@ impl From<UpdateError> for ApiError {
             ),
             UpdateError::NotFound(_) => Self::not_found(e.to_string()),
             UpdateError::Store(s) => s.into(),
-            _ => Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()),
         }
     }
 }

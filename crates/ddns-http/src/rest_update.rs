@@ -17,7 +17,7 @@ use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use ddns_core::record::{parse_ipv4, parse_ipv6};
-use ddns_core::{DomainName, Origin, RecordData, RecordType};
+use ddns_core::{DomainName, Origin, Rtype};
 use ddns_zones::RrsetIntent;
 use serde::Deserialize;
 
@@ -111,24 +111,30 @@ pub(crate) async fn rest_update(
     let mut shown: Vec<String> = Vec::new();
     if !v4.is_empty() {
         shown.extend(v4.iter().map(ToString::to_string));
-        intents.push(intent(&name, RecordData::A(v4), body.ttl)?);
+        intents.push(intent(
+            &name,
+            Rtype::A,
+            v4.iter().map(ToString::to_string).collect(),
+            body.ttl,
+        ));
     }
     if !v6.is_empty() {
         shown.extend(v6.iter().map(ToString::to_string));
-        intents.push(intent(&name, RecordData::Aaaa(v6), body.ttl)?);
+        intents.push(intent(
+            &name,
+            Rtype::AAAA,
+            v6.iter().map(ToString::to_string).collect(),
+            body.ttl,
+        ));
     }
     match body.txt.as_deref() {
         Some("") => intents.push(RrsetIntent {
             name: name.clone(),
-            rtype: RecordType::Txt,
-            data: None,
+            rtype: Rtype::TXT,
+            values: None,
             ttl: None,
         }),
-        Some(text) => intents.push(intent(
-            &name,
-            RecordData::parse(RecordType::Txt, &[text])?,
-            body.ttl,
-        )?),
+        Some(text) => intents.push(intent(&name, Rtype::TXT, vec![text.to_owned()], body.ttl)),
         None => {}
     }
     let origin = Origin {
@@ -153,15 +159,13 @@ pub(crate) async fn rest_update(
     Ok(Json(reply))
 }
 
-fn intent(name: &DomainName, data: RecordData, ttl: Option<u32>) -> Result<RrsetIntent, ApiError> {
-    // Normalise (sort, de-duplicate) as every stored RRset is.
-    let data = RecordData::parse(data.rtype(), &data.to_strings())?;
-    Ok(RrsetIntent {
+fn intent(name: &DomainName, rtype: Rtype, values: Vec<String>, ttl: Option<u32>) -> RrsetIntent {
+    RrsetIntent {
         name: name.clone(),
-        rtype: data.rtype(),
-        data: Some(data),
+        rtype,
+        values: Some(values),
         ttl,
-    })
+    }
 }
 
 impl From<ddns_core::RecordError> for ApiError {

@@ -1,26 +1,50 @@
-//! The one write path: a change set applied in a single transaction with its history rows.
+//! The one write path of the store: a change set applied in a single transaction with its
+//! history rows and, per zone it touches, one journal entry and one serial step.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use ddns_core::{Actor, DomainName, Origin, RecordSet, RecordType, Serial};
+use ddns_core::journal::{JournalEntry, RrsetDelta, SoaRecord};
+use ddns_core::snapshot::SoaParams;
+use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
 use sqlx::{Row, SqliteConnection};
 
 use crate::{
-    Store, StoreError, ip_from_db, name_from_db, now_text, rdata_to_db, rrset_from_db,
-    serial_from_db,
+    Store, StoreError, ip_from_db, name_from_db, now_text, rtype_from_db, serial_from_db,
+    set_from_db,
 };
 
-/// Set (or, with `new == None`, remove) one RRset of one host.
+/// Set (or, with `new == None`, remove) one RRset.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RrsetWrite {
-    /// The zone the host is in (must exist in the database).
+    /// The zone the owner is in (must exist in the database).
     pub zone: DomainName,
-    /// The host.
+    /// The owner.
     pub name: DomainName,
     /// Which RRset.
-    pub rtype: RecordType,
+    pub rtype: Rtype,
     /// Its new content.
     pub new: Option<RecordSet>,
+    /// A static RRset of the configuration (no host; replaces a dynamic one of the same owner
+    /// and type). Dynamic writes never replace a static RRset.
+    pub is_static: bool,
+}
+
+impl RrsetWrite {
+    /// A dynamic write (updates, CLI).
+    pub fn dynamic(
+        zone: DomainName,
+        name: DomainName,
+        rtype: Rtype,
+        new: Option<RecordSet>,
+    ) -> Self {
+        Self {
+            zone,
+            name,
+            rtype,
+            new,
+            is_static: false,
+        }
+    }
 }
 
 /// Everything one request changes, applied atomically.
@@ -34,6 +58,11 @@ pub struct ChangeSet {
     pub delete_hosts: Vec<DomainName>,
     /// Optimistic concurrency: the transaction fails unless each host is at this version.
     pub if_match: Vec<(DomainName, i64)>,
+    /// New SOA parameters for zones (configuration changes); a change is a serial step.
+    pub soa: Vec<(DomainName, SoaParams)>,
+    /// Zones rewritten wholesale (imports): their journal entry is a reload marker instead of
+    /// the list of every RRset.
+    pub reload: Vec<DomainName>,
     /// Who asks.
     pub actor: Actor,
     /// From where.
@@ -48,6 +77,8 @@ impl ChangeSet {
             register: Vec::new(),
             delete_hosts: Vec::new(),
             if_match: Vec::new(),
+            soa: Vec::new(),
+            reload: Vec::new(),
             actor,
             origin,
         }
@@ -63,8 +94,6 @@ pub struct Applied {
     pub serials: Vec<(DomainName, Serial)>,
     /// Current version of every host the change set named (absent: the host is gone).
     pub versions: BTreeMap<DomainName, i64>,
-    /// Id of the last history row written (0 when nothing changed).
-    pub last_history_id: i64,
 }
 
 impl Applied {
@@ -77,23 +106,23 @@ impl Applied {
 /// One history row: one RRset change.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HistoryRow {
-    /// Increasing id (commit order).
+    /// Increasing id (commit order on this database).
     pub id: i64,
     /// When (RFC 3339, UTC).
     pub at: String,
     /// Zone.
     pub zone: DomainName,
-    /// Host.
+    /// Owner.
     pub name: DomainName,
     /// Type.
-    pub rtype: RecordType,
+    pub rtype: Rtype,
     /// Before (`None`: did not exist).
     pub old: Option<RecordSet>,
     /// After (`None`: removed).
     pub new: Option<RecordSet>,
     /// The zone's serial after the change set.
     pub serial: Serial,
-    /// Who (`token:<id>`, `cli`).
+    /// Who (`token:<id>`, `cli`, `config`).
     pub actor: String,
     /// Client address.
     pub source_ip: Option<std::net::IpAddr>,
@@ -101,73 +130,77 @@ pub struct HistoryRow {
     pub user_agent: Option<String>,
 }
 
-struct PendingHistory {
-    zone: DomainName,
-    name: DomainName,
-    rtype: RecordType,
-    old: Option<RecordSet>,
-    new: Option<RecordSet>,
+/// A stored RRset as the write path sees it.
+struct Current {
+    set: RecordSet,
+    is_static: bool,
+}
+
+/// Per-zone bookkeeping inside one transaction.
+struct ZoneChange {
+    id: i64,
+    deltas: Vec<RrsetDelta>,
 }
 
 impl Store {
     /// Applies a change set in one transaction. Nothing is written when nothing changes: no
-    /// serial bump and no history row for a no-op.
+    /// serial step, no journal entry and no history row for a no-op.
     pub async fn apply(&self, set: &ChangeSet) -> Result<Applied, StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = apply_in(tx.conn(), set).await;
         tx.finish(result).await
     }
 
-    /// History rows with id greater than `after`, oldest first, at most `limit`.
-    pub async fn history_since(
-        &self,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<HistoryRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent FROM history WHERE id > ? ORDER BY id LIMIT ?",
-        )
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        rows.iter().map(history_from_row).collect()
-    }
-
-    /// The newest history rows of one host, newest first.
+    /// The newest history rows of one owner, newest first, at most `limit`, older than
+    /// `before` (a row id) when given.
     pub async fn history_of(
         &self,
         name: &DomainName,
+        before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<HistoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent FROM history WHERE name = ? ORDER BY id DESC LIMIT ?",
+             actor, source_ip, user_agent FROM history WHERE name = ? AND id < ? \
+             ORDER BY id DESC LIMIT ?",
         )
         .bind(name.as_str())
+        .bind(before.unwrap_or(i64::MAX))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
         rows.iter().map(history_from_row).collect()
     }
+}
 
-    /// Id of the newest history row (0 when there is none).
-    pub async fn last_history_id(&self) -> Result<i64, StoreError> {
-        sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM history")
-            .fetch_one(&self.pool)
+async fn zone_row(
+    conn: &mut SqliteConnection,
+    zone: &DomainName,
+) -> Result<(i64, Serial, i64, Option<SoaRecord>), StoreError> {
+    let row: Option<(i64, i64, i64, Option<Vec<u8>>, Option<i64>)> =
+        sqlx::query_as("SELECT id, serial, journal_seq, soa, soa_ttl FROM zones WHERE name = ?")
+            .bind(zone.as_str())
+            .fetch_optional(&mut *conn)
             .await
-            .map_err(StoreError::from_sqlx)
-    }
+            .map_err(StoreError::from_sqlx)?;
+    let (id, serial, seq, soa, soa_ttl) =
+        row.ok_or_else(|| StoreError::UnknownZone(zone.to_string()))?;
+    let soa = match (soa, soa_ttl) {
+        (Some(rdata), Some(ttl)) => Some(SoaRecord {
+            ttl: u32::try_from(ttl).unwrap_or(0),
+            rdata,
+        }),
+        _ => None,
+    };
+    Ok((id, serial_from_db(serial)?, seq, soa))
 }
 
 async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applied, StoreError> {
     let now = now_text();
     let mut applied = Applied::default();
-    let mut pending: Vec<PendingHistory> = Vec::new();
-    let mut touched_hosts: BTreeSet<DomainName> = BTreeSet::new();
+    let mut zones: BTreeMap<DomainName, ZoneChange> = BTreeMap::new();
+    let mut touched: BTreeSet<(i64, DomainName)> = BTreeSet::new();
 
     for (name, expected) in &set.if_match {
         let current = host_version(conn, name)
@@ -187,136 +220,185 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
     }
 
     for write in &set.writes {
-        let host_id = match host_id(conn, &write.name).await? {
-            Some(id) => Some(id),
-            None if write.new.is_some() => {
-                Some(ensure_host(conn, &write.zone, &write.name, &now).await?)
-            }
-            None => None,
+        let zone_id = zone_id_cached(conn, &mut zones, &write.zone).await?;
+        let current = current_rrset(conn, zone_id, &write.name, write.rtype).await?;
+        if current.as_ref().is_some_and(|c| c.is_static) && !write.is_static {
+            return Err(StoreError::Conflict(format!(
+                "{} {} is defined by the configuration",
+                write.name, write.rtype
+            )));
+        }
+        let unchanged = match (&current, &write.new) {
+            (Some(c), Some(new)) => &c.set == new && c.is_static == write.is_static,
+            (None, None) => true,
+            _ => false,
         };
-        let Some(host_id) = host_id else {
-            applied.changed.push(false);
-            continue;
-        };
-        let old = current_rrset(conn, host_id, write.rtype).await?;
-        if old == write.new {
+        if unchanged {
             applied.changed.push(false);
             continue;
         }
+        let host_id = if write.is_static {
+            None
+        } else {
+            match host_id(conn, &write.name).await? {
+                Some(id) => Some(id),
+                None => Some(ensure_host(conn, &write.zone, &write.name, &now).await?),
+            }
+        };
         match &write.new {
             Some(new) => {
                 sqlx::query(
-                    "INSERT INTO rrsets (host_id, rtype, ttl, rdata, updated_at) VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT(host_id, rtype) DO UPDATE SET ttl = excluded.ttl, \
-                     rdata = excluded.rdata, updated_at = excluded.updated_at",
+                    "INSERT INTO records (zone_id, owner, rtype, ttl, rdata, static, host_id, \
+                     updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                     ON CONFLICT(zone_id, owner, rtype) DO UPDATE SET ttl = excluded.ttl, \
+                     rdata = excluded.rdata, static = excluded.static, host_id = excluded.host_id, \
+                     updated_at = excluded.updated_at",
                 )
+                .bind(zone_id)
+                .bind(write.name.as_str())
+                .bind(i64::from(write.rtype.0))
+                .bind(i64::from(new.ttl()))
+                .bind(new.encode_rdatas())
+                .bind(write.is_static)
                 .bind(host_id)
-                .bind(write.rtype.as_str())
-                .bind(i64::from(new.ttl))
-                .bind(rdata_to_db(new))
                 .bind(&now)
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::from_sqlx)?;
             }
             None => {
-                sqlx::query("DELETE FROM rrsets WHERE host_id = ? AND rtype = ?")
-                    .bind(host_id)
-                    .bind(write.rtype.as_str())
+                sqlx::query("DELETE FROM records WHERE zone_id = ? AND owner = ? AND rtype = ?")
+                    .bind(zone_id)
+                    .bind(write.name.as_str())
+                    .bind(i64::from(write.rtype.0))
                     .execute(&mut *conn)
                     .await
                     .map_err(StoreError::from_sqlx)?;
             }
         }
-        bump_host(conn, host_id, &now).await?;
-        touched_hosts.insert(write.name.clone());
+        if let Some(host_id) = host_id {
+            bump_host(conn, host_id, &now).await?;
+        }
+        touched.insert((zone_id, write.name.clone()));
         applied.changed.push(true);
-        pending.push(PendingHistory {
-            zone: write.zone.clone(),
-            name: write.name.clone(),
-            rtype: write.rtype,
-            old,
-            new: write.new.clone(),
-        });
+        push_delta(
+            &mut zones,
+            &write.zone,
+            RrsetDelta {
+                owner: write.name.clone(),
+                rtype: write.rtype,
+                old: current.map(|c| c.set),
+                new: write.new.clone(),
+                is_static: write.is_static,
+            },
+        );
     }
 
     for name in &set.delete_hosts {
-        let Some(host_id) = host_id(conn, name).await? else {
-            return Err(StoreError::NotFound(name.to_string()));
-        };
-        let zone: String = sqlx::query_scalar(
-            "SELECT z.name FROM hosts h JOIN zones z ON z.id = h.zone_id WHERE h.id = ?",
-        )
-        .bind(host_id)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        let zone = name_from_db(&zone)?;
-        for rtype in RecordType::ALL {
-            if let Some(old) = current_rrset(conn, host_id, rtype).await? {
-                pending.push(PendingHistory {
-                    zone: zone.clone(),
-                    name: name.clone(),
-                    rtype,
-                    old: Some(old),
-                    new: None,
-                });
-            }
-        }
-        sqlx::query("DELETE FROM hosts WHERE id = ?")
-            .bind(host_id)
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        delete_host(conn, &mut zones, name).await?;
     }
 
-    for name in &touched_hosts {
-        check_cname_exclusive(conn, name).await?;
+    for (zone_id, name) in &touched {
+        check_cname_exclusive(conn, *zone_id, name).await?;
     }
 
-    // One serial step per zone per change set: secondaries see one version per request.
-    let zones: BTreeSet<&DomainName> = pending.iter().map(|p| &p.zone).collect();
-    let mut serials: BTreeMap<DomainName, Serial> = BTreeMap::new();
-    for zone in zones {
-        let current: Option<i64> = sqlx::query_scalar("SELECT serial FROM zones WHERE name = ?")
-            .bind(zone.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        let current = current.ok_or_else(|| StoreError::UnknownZone(zone.to_string()))?;
-        let next = serial_from_db(current)?.next();
-        sqlx::query("UPDATE zones SET serial = ? WHERE name = ?")
-            .bind(i64::from(next.0))
-            .bind(zone.as_str())
-            .execute(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-        serials.insert(zone.clone(), next);
+    for zone in set.soa.iter().map(|(z, _)| z).chain(&set.reload) {
+        zone_id_cached(conn, &mut zones, zone).await?;
     }
+    let soa_updates: BTreeMap<&DomainName, &SoaParams> =
+        set.soa.iter().map(|(z, p)| (z, p)).collect();
+    let reloads: BTreeSet<&DomainName> = set.reload.iter().collect();
 
     let source_ip = set.origin.source_ip.map(|ip| ip.to_string());
     let actor = set.actor.to_string();
-    for p in &pending {
-        let result = sqlx::query(
-            "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, \
-             serial, actor, source_ip, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    for (zone, change) in &zones {
+        let (_, serial, seq, stored_soa) = zone_row(conn, zone).await?;
+        let soa_before = stored_soa.unwrap_or_else(|| SoaRecord {
+            ttl: 0,
+            rdata: Vec::new(),
+        });
+        let params = match soa_updates.get(zone) {
+            Some(p) => Some((*p).clone()),
+            None => SoaParams::from_rdata(&soa_before.rdata, soa_before.ttl).map(|(p, _)| p),
+        };
+        let soa_changed = soa_updates
+            .get(zone)
+            .is_some_and(|p| p.rdata(serial) != soa_before.rdata || p.ttl != soa_before.ttl);
+        if change.deltas.is_empty() && !soa_changed && !reloads.contains(zone) {
+            continue;
+        }
+        let next = serial.next();
+        let soa_after = match params {
+            Some(p) => SoaRecord {
+                ttl: p.ttl,
+                rdata: p.rdata(next),
+            },
+            None => {
+                return Err(StoreError::Conflict(format!(
+                    "zone {zone} has no SOA yet; start the server with it configured first"
+                )));
+            }
+        };
+        let entry = JournalEntry {
+            seq: seq + 1,
+            serial_before: serial,
+            serial_after: next,
+            soa_before,
+            soa_after: soa_after.clone(),
+            reload: reloads.contains(zone),
+            deltas: if reloads.contains(zone) {
+                Vec::new()
+            } else {
+                change.deltas.clone()
+            },
+        };
+        sqlx::query(
+            "INSERT INTO journal (zone_id, seq, serial_before, serial_after, at, body) \
+             VALUES (?, ?, ?, ?, ?, ?)",
         )
+        .bind(change.id)
+        .bind(entry.seq)
+        .bind(i64::from(serial.0))
+        .bind(i64::from(next.0))
         .bind(&now)
-        .bind(p.zone.as_str())
-        .bind(p.name.as_str())
-        .bind(p.rtype.as_str())
-        .bind(p.old.as_ref().map(|s| i64::from(s.ttl)))
-        .bind(p.old.as_ref().map(rdata_to_db))
-        .bind(p.new.as_ref().map(|s| i64::from(s.ttl)))
-        .bind(p.new.as_ref().map(rdata_to_db))
-        .bind(serials.get(&p.zone).map(|s| i64::from(s.0)))
-        .bind(&actor)
-        .bind(&source_ip)
-        .bind(&set.origin.user_agent)
+        .bind(entry.encode_body())
         .execute(&mut *conn)
         .await
         .map_err(StoreError::from_sqlx)?;
-        applied.last_history_id = result.last_insert_rowid();
+        sqlx::query(
+            "UPDATE zones SET serial = ?, journal_seq = ?, soa = ?, soa_ttl = ? WHERE id = ?",
+        )
+        .bind(i64::from(next.0))
+        .bind(entry.seq)
+        .bind(&soa_after.rdata)
+        .bind(i64::from(soa_after.ttl))
+        .bind(change.id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        for d in &change.deltas {
+            sqlx::query(
+                "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
+                 new_rdata, serial, actor, source_ip, user_agent) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&now)
+            .bind(zone.as_str())
+            .bind(d.owner.as_str())
+            .bind(d.rtype.to_string())
+            .bind(d.old.as_ref().map(|s| i64::from(s.ttl())))
+            .bind(d.old.as_ref().map(RecordSet::encode_rdatas))
+            .bind(d.new.as_ref().map(|s| i64::from(s.ttl())))
+            .bind(d.new.as_ref().map(RecordSet::encode_rdatas))
+            .bind(i64::from(next.0))
+            .bind(&actor)
+            .bind(&source_ip)
+            .bind(&set.origin.user_agent)
+            .execute(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        }
+        applied.serials.push((zone.clone(), next));
     }
 
     let named = set
@@ -330,8 +412,82 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
             applied.versions.insert(name.clone(), version);
         }
     }
-    applied.serials = serials.into_iter().collect();
     Ok(applied)
+}
+
+async fn zone_id_cached(
+    conn: &mut SqliteConnection,
+    zones: &mut BTreeMap<DomainName, ZoneChange>,
+    zone: &DomainName,
+) -> Result<i64, StoreError> {
+    if let Some(z) = zones.get(zone) {
+        return Ok(z.id);
+    }
+    let (id, ..) = zone_row(conn, zone).await?;
+    zones.insert(
+        zone.clone(),
+        ZoneChange {
+            id,
+            deltas: Vec::new(),
+        },
+    );
+    Ok(id)
+}
+
+fn push_delta(zones: &mut BTreeMap<DomainName, ZoneChange>, zone: &DomainName, d: RrsetDelta) {
+    if let Some(z) = zones.get_mut(zone) {
+        z.deltas.push(d);
+    }
+}
+
+async fn delete_host(
+    conn: &mut SqliteConnection,
+    zones: &mut BTreeMap<DomainName, ZoneChange>,
+    name: &DomainName,
+) -> Result<(), StoreError> {
+    let row: Option<(i64, String)> = sqlx::query_as(
+        "SELECT h.id, z.name FROM hosts h JOIN zones z ON z.id = h.zone_id WHERE h.name = ?",
+    )
+    .bind(name.as_str())
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    let Some((host_id, zone)) = row else {
+        return Err(StoreError::NotFound(name.to_string()));
+    };
+    let zone = name_from_db(&zone)?;
+    zone_id_cached(conn, zones, &zone).await?;
+    let rows: Vec<(i64, i64, Vec<u8>)> =
+        sqlx::query_as("SELECT rtype, ttl, rdata FROM records WHERE host_id = ? ORDER BY rtype")
+            .bind(host_id)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    for (rtype, ttl, rdata) in rows {
+        let rtype = rtype_from_db(rtype)?;
+        push_delta(
+            zones,
+            &zone,
+            RrsetDelta {
+                owner: name.clone(),
+                rtype,
+                old: Some(set_from_db(rtype, ttl, &rdata)?),
+                new: None,
+                is_static: false,
+            },
+        );
+    }
+    sqlx::query("DELETE FROM records WHERE host_id = ?")
+        .bind(host_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    sqlx::query("DELETE FROM hosts WHERE id = ?")
+        .bind(host_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
 }
 
 async fn host_id(
@@ -396,36 +552,49 @@ async fn bump_host(conn: &mut SqliteConnection, host_id: i64, now: &str) -> Resu
 
 async fn current_rrset(
     conn: &mut SqliteConnection,
-    host_id: i64,
-    rtype: RecordType,
-) -> Result<Option<RecordSet>, StoreError> {
-    let row: Option<(i64, String)> =
-        sqlx::query_as("SELECT ttl, rdata FROM rrsets WHERE host_id = ? AND rtype = ?")
-            .bind(host_id)
-            .bind(rtype.as_str())
-            .fetch_optional(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-    row.map(|(ttl, rdata)| rrset_from_db(rtype.as_str(), ttl, &rdata))
-        .transpose()
+    zone_id: i64,
+    owner: &DomainName,
+    rtype: Rtype,
+) -> Result<Option<Current>, StoreError> {
+    let row: Option<(i64, Vec<u8>, bool)> = sqlx::query_as(
+        "SELECT ttl, rdata, static FROM records WHERE zone_id = ? AND owner = ? AND rtype = ?",
+    )
+    .bind(zone_id)
+    .bind(owner.as_str())
+    .bind(i64::from(rtype.0))
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    row.map(|(ttl, rdata, is_static)| {
+        Ok(Current {
+            set: set_from_db(rtype, ttl, &rdata)?,
+            is_static,
+        })
+    })
+    .transpose()
 }
 
 /// RFC 1034 §3.6.2 / RFC 2181 §10.1: a name with a CNAME has no other data.
 async fn check_cname_exclusive(
     conn: &mut SqliteConnection,
+    zone_id: i64,
     name: &DomainName,
 ) -> Result<(), StoreError> {
-    let types: Vec<String> = sqlx::query_scalar(
-        "SELECT r.rtype FROM rrsets r JOIN hosts h ON h.id = r.host_id WHERE h.name = ?",
-    )
-    .bind(name.as_str())
-    .fetch_all(&mut *conn)
-    .await
-    .map_err(StoreError::from_sqlx)?;
-    if types.len() > 1 && types.iter().any(|t| t == RecordType::Cname.as_str()) {
+    let types: Vec<i64> =
+        sqlx::query_scalar("SELECT rtype FROM records WHERE zone_id = ? AND owner = ?")
+            .bind(zone_id)
+            .bind(name.as_str())
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+    if types.len() > 1 && types.contains(&i64::from(Rtype::CNAME.0)) {
+        let names: Vec<String> = types
+            .iter()
+            .map(|t| Rtype(u16::try_from(*t).unwrap_or(0)).to_string())
+            .collect();
         return Err(StoreError::Conflict(format!(
             "{name} would have a CNAME and other records ({}); a CNAME must stand alone",
-            types.join(", ")
+            names.join(", ")
         )));
     }
     Ok(())
@@ -433,10 +602,12 @@ async fn check_cname_exclusive(
 
 fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
     let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
-    let rtype: String = row.try_get("rtype").map_err(get_err)?;
-    let set = |ttl: Option<i64>, rdata: Option<String>| -> Result<Option<RecordSet>, StoreError> {
+    let rtype_text: String = row.try_get("rtype").map_err(get_err)?;
+    let rtype =
+        Rtype::parse(&rtype_text).map_err(|e| StoreError::Corrupt(format!("history: {e}")))?;
+    let set = |ttl: Option<i64>, rdata: Option<Vec<u8>>| -> Result<Option<RecordSet>, StoreError> {
         match (ttl, rdata) {
-            (Some(ttl), Some(rdata)) => rrset_from_db(&rtype, ttl, &rdata).map(Some),
+            (Some(ttl), Some(rdata)) => set_from_db(rtype, ttl, &rdata).map(Some),
             _ => Ok(None),
         }
     };
@@ -445,7 +616,7 @@ fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreEr
         at: row.try_get("at").map_err(get_err)?,
         zone: name_from_db(&row.try_get::<String, _>("zone").map_err(get_err)?)?,
         name: name_from_db(&row.try_get::<String, _>("name").map_err(get_err)?)?,
-        rtype: RecordType::parse(&rtype).map_err(|e| StoreError::Corrupt(e.to_string()))?,
+        rtype,
         old: set(
             row.try_get("old_ttl").map_err(get_err)?,
             row.try_get("old_rdata").map_err(get_err)?,

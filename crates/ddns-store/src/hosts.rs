@@ -1,8 +1,8 @@
-//! Reading hosts and their record sets.
+//! Reading hosts, their record sets and whole zones.
 
 use ddns_core::{DomainName, RecordSet};
 
-use crate::{Store, StoreError, name_from_db, rrset_from_db};
+use crate::{Store, StoreError, name_from_db, rtype_from_db, set_from_db};
 
 /// A host with its records.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,38 +21,70 @@ pub struct HostRecord {
     pub updated_at: String,
 }
 
-/// One stored RRset with its place, for building snapshots.
+/// One stored RRset with its owner, for building snapshots.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredRrset {
-    /// Zone.
-    pub zone: DomainName,
     /// Owner.
     pub name: DomainName,
     /// Content.
     pub set: RecordSet,
+    /// From the configuration.
+    pub is_static: bool,
+}
+
+/// Every RRset of a zone, and the rows that could not be read (reported, never fatal).
+#[derive(Clone, Debug, Default)]
+pub struct ZoneRecords {
+    /// The readable RRsets.
+    pub rrsets: Vec<StoredRrset>,
+    /// One line per unreadable row.
+    pub skipped: Vec<String>,
+}
+
+/// Which hosts a listing shows: names a token's scope covers, evaluated in SQL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostFilter {
+    /// Every host.
+    All,
+    /// These exact names, and every name strictly below the `below` names.
+    Scope {
+        /// Exact names.
+        exact: Vec<DomainName>,
+        /// Subtrees.
+        below: Vec<DomainName>,
+    },
 }
 
 type HostRow = (i64, String, String, i64, String, String);
 
 impl Store {
-    /// Every stored RRset (to build the DNS snapshot at start-up).
-    pub async fn all_rrsets(&self) -> Result<Vec<StoredRrset>, StoreError> {
-        let rows: Vec<(String, String, String, i64, String)> = sqlx::query_as(
-            "SELECT z.name, h.name, r.rtype, r.ttl, r.rdata FROM rrsets r \
-             JOIN hosts h ON h.id = r.host_id JOIN zones z ON z.id = h.zone_id",
+    /// Every RRset of `zone` (to build its DNS snapshot).
+    pub async fn zone_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
+        let rows: Vec<(String, i64, i64, Vec<u8>, bool)> = sqlx::query_as(
+            "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
+             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?",
         )
+        .bind(zone.as_str())
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-        rows.into_iter()
-            .map(|(zone, name, rtype, ttl, rdata)| {
+        let mut out = ZoneRecords::default();
+        out.rrsets.reserve(rows.len());
+        for (owner, rtype, ttl, rdata, is_static) in rows {
+            let read = || -> Result<StoredRrset, StoreError> {
+                let rtype = rtype_from_db(rtype)?;
                 Ok(StoredRrset {
-                    zone: name_from_db(&zone)?,
-                    name: name_from_db(&name)?,
-                    set: rrset_from_db(&rtype, ttl, &rdata)?,
+                    name: name_from_db(&owner)?,
+                    set: set_from_db(rtype, ttl, &rdata)?,
+                    is_static,
                 })
-            })
-            .collect()
+            };
+            match read() {
+                Ok(r) => out.rrsets.push(r),
+                Err(e) => out.skipped.push(format!("{owner} type {rtype}: {e}")),
+            }
+        }
+        Ok(out)
     }
 
     /// One host.
@@ -65,48 +97,97 @@ impl Store {
         .fetch_optional(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-        match row {
-            Some(row) => Ok(Some(self.host_with_rrsets(row).await?)),
-            None => Ok(None),
-        }
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let mut hosts = self.with_rrsets(vec![row]).await?;
+        Ok(hosts.pop())
     }
 
-    /// All hosts, by name.
-    pub async fn hosts(&self) -> Result<Vec<HostRecord>, StoreError> {
-        let rows: Vec<HostRow> = sqlx::query_as(
+    /// Hosts that `filter` lets through, by name, after `after`, at most `limit`: two queries
+    /// whatever the page size.
+    pub async fn hosts(
+        &self,
+        filter: &HostFilter,
+        after: Option<&DomainName>,
+        limit: u32,
+    ) -> Result<Vec<HostRecord>, StoreError> {
+        let mut sql = String::from(
             "SELECT h.id, z.name, h.name, h.version, h.created_at, h.updated_at FROM hosts h \
-             JOIN zones z ON z.id = h.zone_id ORDER BY h.name",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.host_with_rrsets(row).await?);
+             JOIN zones z ON z.id = h.zone_id WHERE h.name > ?",
+        );
+        let mut binds: Vec<String> = vec![after.map(|a| a.as_str().to_owned()).unwrap_or_default()];
+        if let HostFilter::Scope { exact, below } = filter {
+            let mut alternatives = Vec::new();
+            for name in exact {
+                alternatives.push("h.name = ?");
+                binds.push(name.as_str().to_owned());
+            }
+            for name in below {
+                // `_` and `%` cannot occur in names besides `_`, which is escaped.
+                alternatives.push("h.name LIKE ? ESCAPE '\\'");
+                binds.push(format!("%.{}", name.as_str().replace('_', "\\_")));
+            }
+            if alternatives.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(" AND (");
+            sql.push_str(&alternatives.join(" OR "));
+            sql.push(')');
         }
-        Ok(out)
+        sql.push_str(" ORDER BY h.name LIMIT ?");
+        // Only placeholders are spliced in; every value is bound.
+        let mut query = sqlx::query_as::<_, HostRow>(sqlx::AssertSqlSafe(sql));
+        for b in &binds {
+            query = query.bind(b);
+        }
+        let rows = query
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        self.with_rrsets(rows).await
     }
 
-    async fn host_with_rrsets(&self, row: HostRow) -> Result<HostRecord, StoreError> {
-        let (id, zone, name, version, created_at, updated_at) = row;
-        let sets: Vec<(String, i64, String)> =
-            sqlx::query_as("SELECT rtype, ttl, rdata FROM rrsets WHERE host_id = ? ORDER BY rtype")
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
-        let mut rrsets = sets
-            .into_iter()
-            .map(|(rtype, ttl, rdata)| rrset_from_db(&rtype, ttl, &rdata))
-            .collect::<Result<Vec<_>, _>>()?;
-        rrsets.sort_by_key(|s| s.data.rtype());
-        Ok(HostRecord {
-            zone: name_from_db(&zone)?,
-            name: name_from_db(&name)?,
-            version,
-            rrsets,
-            created_at,
-            updated_at,
-        })
+    async fn with_rrsets(&self, rows: Vec<HostRow>) -> Result<Vec<HostRecord>, StoreError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One query for the records of every host of the page (pages are at most a few
+        // thousand hosts, far below SQLite's limit of bound parameters).
+        let placeholders = vec!["?"; rows.len()].join(", ");
+        let sql = format!(
+            "SELECT host_id, rtype, ttl, rdata FROM records WHERE host_id IN ({placeholders}) \
+             ORDER BY rtype"
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, Vec<u8>)>(sqlx::AssertSqlSafe(sql));
+        for row in &rows {
+            query = query.bind(row.0);
+        }
+        let sets = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let mut by_host: std::collections::HashMap<i64, Vec<RecordSet>> =
+            std::collections::HashMap::new();
+        for (host_id, rtype, ttl, rdata) in sets {
+            let rtype = rtype_from_db(rtype)?;
+            by_host
+                .entry(host_id)
+                .or_default()
+                .push(set_from_db(rtype, ttl, &rdata)?);
+        }
+        rows.into_iter()
+            .map(|(id, zone, name, version, created_at, updated_at)| {
+                Ok(HostRecord {
+                    zone: name_from_db(&zone)?,
+                    name: name_from_db(&name)?,
+                    version,
+                    rrsets: by_host.remove(&id).unwrap_or_default(),
+                    created_at,
+                    updated_at,
+                })
+            })
+            .collect()
     }
 }

@@ -2,15 +2,18 @@
 //!
 //! SQLite in WAL mode with `synchronous=FULL`, so a committed change survives a crash or power
 //! loss before anyone is told it succeeded. Every change goes through [`Store::apply`], one
-//! transaction that writes the record sets, bumps the version of each touched host and the
-//! serial of each touched zone, and appends one history row per changed RRset. Other processes
-//! on the same database (the CLI, later other nodes) see those rows and replay them.
+//! transaction that writes the record sets (every type, RDATA in wire form), bumps the version
+//! of each touched host, takes one serial step per touched zone with one journal entry, and
+//! appends one history row per changed RRset. Other processes on the same database (the CLI,
+//! later other nodes) read each zone's journal in order and replay it.
 //!
 //! All writes go through one connection of their own (`writer.rs`); readers use a pool.
 
 mod changes;
 mod error;
 mod hosts;
+mod journal;
+mod legacy;
 mod tokens;
 mod writer;
 
@@ -18,14 +21,16 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use ddns_core::{DomainName, RecordData, RecordSet, RecordType, Serial};
+use ddns_core::snapshot::SoaParams;
+use ddns_core::{DomainName, RecordSet, Rtype, Serial};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
 pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
-pub use hosts::{HostRecord, StoredRrset};
+pub use hosts::{HostFilter, HostRecord, StoredRrset, ZoneRecords};
+pub use journal::{JournalRetention, JournalRow};
 pub use tokens::TokenRecord;
 
 use crate::writer::Writer;
@@ -49,6 +54,19 @@ impl Default for StoreOptions {
             max_connections: 4,
         }
     }
+}
+
+/// A zone as the database knows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZoneRow {
+    /// Origin.
+    pub name: DomainName,
+    /// Current serial.
+    pub serial: Serial,
+    /// Position of the newest journal entry (0: none yet).
+    pub journal_seq: i64,
+    /// SOA fields (`None` until a server configured the zone).
+    pub soa: Option<SoaParams>,
 }
 
 /// The database.
@@ -89,10 +107,12 @@ impl Store {
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
-        Ok(Self {
+        let store = Self {
             pool,
             writer: Writer::new(connect),
-        })
+        };
+        legacy::convert(&store).await?;
+        Ok(store)
     }
 
     /// Closes the pool, checkpointing the WAL.
@@ -100,11 +120,13 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Makes sure a row exists for `zone`; returns its serial (new zones start at `initial`).
+    /// Makes sure a row exists for `zone`; new zones start at `initial` with `soa`, and a zone
+    /// without an SOA yet (made by the CLI or an older version) gets `soa`. Returns the serial.
     pub async fn ensure_zone(
         &self,
         zone: &DomainName,
         initial: Serial,
+        soa: &SoaParams,
     ) -> Result<Serial, StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = async {
@@ -123,22 +145,56 @@ impl Store {
                 .fetch_one(tx.conn())
                 .await
                 .map_err(StoreError::from_sqlx)?;
-            serial_from_db(serial)
+            let serial = serial_from_db(serial)?;
+            sqlx::query("UPDATE zones SET soa = ?, soa_ttl = ? WHERE name = ? AND soa IS NULL")
+                .bind(soa.rdata(serial))
+                .bind(i64::from(soa.ttl))
+                .bind(zone.as_str())
+                .execute(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            Ok(serial)
         }
         .await;
         tx.finish(result).await
     }
 
-    /// Every zone known to the database with its serial.
-    pub async fn zones(&self) -> Result<Vec<(DomainName, Serial)>, StoreError> {
-        let rows: Vec<(String, i64)> =
-            sqlx::query_as("SELECT name, serial FROM zones ORDER BY name")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(StoreError::from_sqlx)?;
+    /// Every zone known to the database.
+    pub async fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+        let rows: Vec<(String, i64, i64, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
+            "SELECT name, serial, journal_seq, soa, soa_ttl FROM zones ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
         rows.into_iter()
-            .map(|(name, serial)| Ok((name_from_db(&name)?, serial_from_db(serial)?)))
+            .map(|(name, serial, seq, soa, soa_ttl)| {
+                let name = name_from_db(&name)?;
+                let soa = match (soa, soa_ttl) {
+                    (Some(rdata), Some(ttl)) => {
+                        let ttl = u32::try_from(ttl)
+                            .map_err(|_| StoreError::Corrupt(format!("zone {name}: SOA TTL")))?;
+                        Some(
+                            SoaParams::from_rdata(&rdata, ttl)
+                                .ok_or_else(|| StoreError::Corrupt(format!("zone {name}: SOA")))?
+                                .0,
+                        )
+                    }
+                    _ => None,
+                };
+                Ok(ZoneRow {
+                    name,
+                    serial: serial_from_db(serial)?,
+                    journal_seq: seq,
+                    soa,
+                })
+            })
             .collect()
+    }
+
+    /// One zone.
+    pub async fn zone(&self, zone: &DomainName) -> Result<Option<ZoneRow>, StoreError> {
+        Ok(self.zones().await?.into_iter().find(|z| &z.name == zone))
     }
 
     /// The deepest zone known to the database that contains `name`.
@@ -147,7 +203,7 @@ impl Store {
             .zones()
             .await?
             .into_iter()
-            .map(|(z, _)| z)
+            .map(|z| z.name)
             .filter(|z| name.is_at_or_below(z))
             .max_by_key(DomainName::label_count))
     }
@@ -169,17 +225,17 @@ pub(crate) fn serial_from_db(value: i64) -> Result<Serial, StoreError> {
         .map_err(|_| StoreError::Corrupt(format!("serial {value} out of range")))
 }
 
-pub(crate) fn rrset_from_db(rtype: &str, ttl: i64, rdata: &str) -> Result<RecordSet, StoreError> {
-    let corrupt = |why: String| StoreError::Corrupt(format!("{rtype} record set: {why}"));
-    let rtype = RecordType::parse(rtype).map_err(|e| corrupt(e.to_string()))?;
-    let values: Vec<String> = serde_json::from_str(rdata).map_err(|e| corrupt(e.to_string()))?;
-    let data = RecordData::parse(rtype, &values).map_err(|e| corrupt(e.to_string()))?;
-    let ttl = u32::try_from(ttl).map_err(|e| corrupt(e.to_string()))?;
-    RecordSet::new(ttl, data).map_err(|e| corrupt(e.to_string()))
+pub(crate) fn rtype_from_db(value: i64) -> Result<Rtype, StoreError> {
+    u16::try_from(value)
+        .map(Rtype)
+        .map_err(|_| StoreError::Corrupt(format!("record type {value} out of range")))
 }
 
-pub(crate) fn rdata_to_db(set: &RecordSet) -> String {
-    serde_json::Value::from(set.data.to_strings()).to_string()
+pub(crate) fn set_from_db(rtype: Rtype, ttl: i64, rdata: &[u8]) -> Result<RecordSet, StoreError> {
+    let ttl = u32::try_from(ttl)
+        .map_err(|_| StoreError::Corrupt(format!("{rtype} record set: TTL {ttl}")))?;
+    RecordSet::decode(rtype, ttl, rdata)
+        .map_err(|e| StoreError::Corrupt(format!("{rtype} record set: {e}")))
 }
 
 /// Parses an IP address stored as text (history rows).

@@ -4,25 +4,35 @@
 
 use std::time::Duration;
 
-use ddns_core::{
-    Actor, DomainName, Origin, RecordData, RecordSet, RecordType, Scope, ScopeEntry, Serial,
-};
-use ddns_store::{ChangeSet, RrsetWrite, Store, StoreError, StoreOptions};
+use ddns_core::snapshot::SoaParams;
+use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Scope, ScopeEntry, Serial};
+use ddns_store::{ChangeSet, HostFilter, RrsetWrite, Store, StoreError, StoreOptions};
 
 fn n(s: &str) -> DomainName {
     DomainName::parse(s).unwrap()
 }
 
 fn a(addr: &str) -> Option<RecordSet> {
-    Some(RecordSet::new(60, RecordData::parse(RecordType::A, &[addr]).unwrap()).unwrap())
+    Some(RecordSet::ipv4(60, &[addr.parse().unwrap()]).unwrap())
 }
 
-fn write(name: &str, rtype: RecordType, new: Option<RecordSet>) -> RrsetWrite {
-    RrsetWrite {
-        zone: n("dyn.example"),
-        name: n(name),
-        rtype,
-        new,
+fn set(rtype: Rtype, value: &str) -> RecordSet {
+    RecordSet::from_values(rtype, 60, &[value], &n("dyn.example").to_wire()).unwrap()
+}
+
+fn write(name: &str, rtype: Rtype, new: Option<RecordSet>) -> RrsetWrite {
+    RrsetWrite::dynamic(n("dyn.example"), n(name), rtype, new)
+}
+
+fn soa() -> SoaParams {
+    SoaParams {
+        mname: n("ns1.dyn.example"),
+        rname: n("hostmaster.dyn.example"),
+        refresh: 3600,
+        retry: 600,
+        expire: 1_209_600,
+        minimum: 60,
+        ttl: 3600,
     }
 }
 
@@ -38,7 +48,7 @@ async fn store(dir: &tempfile::TempDir) -> Store {
         .await
         .unwrap();
     store
-        .ensure_zone(&n("dyn.example"), Serial(100))
+        .ensure_zone(&n("dyn.example"), Serial(100), &soa())
         .await
         .unwrap();
     store
@@ -49,7 +59,7 @@ async fn change_then_no_change() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
     let set = ChangeSet::new(
-        vec![write("h.dyn.example", RecordType::A, a("192.0.2.1"))],
+        vec![write("h.dyn.example", Rtype::A, a("192.0.2.1"))],
         Actor::Cli,
         origin(),
     );
@@ -59,12 +69,14 @@ async fn change_then_no_change() {
     let again = store.apply(&set).await.unwrap();
     assert_eq!(again.changed, vec![false]);
     assert!(again.serials.is_empty(), "a no-op must not bump the serial");
-    assert_eq!(
-        store.zones().await.unwrap(),
-        vec![(n("dyn.example"), Serial(101))]
-    );
+    let zones = store.zones().await.unwrap();
+    assert_eq!((zones[0].serial, zones[0].journal_seq), (Serial(101), 1));
+    assert_eq!(zones[0].soa, Some(soa()));
 
-    let history = store.history_of(&n("h.dyn.example"), 10).await.unwrap();
+    let history = store
+        .history_of(&n("h.dyn.example"), None, 10)
+        .await
+        .unwrap();
     assert_eq!(history.len(), 1);
     let row = &history[0];
     assert_eq!((row.old.clone(), row.new.clone()), (None, a("192.0.2.1")));
@@ -80,37 +92,44 @@ async fn one_serial_step_per_change_set_and_history_per_rrset() {
     let store = store(&dir).await;
     let set = ChangeSet::new(
         vec![
-            write("a.dyn.example", RecordType::A, a("192.0.2.1")),
-            write("b.dyn.example", RecordType::A, a("192.0.2.2")),
+            write("a.dyn.example", Rtype::A, a("192.0.2.1")),
+            write("b.dyn.example", Rtype::A, a("192.0.2.2")),
         ],
         Actor::Token("t1".into()),
         origin(),
     );
     let applied = store.apply(&set).await.unwrap();
     assert_eq!(applied.serials, vec![(n("dyn.example"), Serial(101))]);
-    let rows = store.history_since(0, 100).await.unwrap();
+    let mut rows = store
+        .history_of(&n("a.dyn.example"), None, 100)
+        .await
+        .unwrap();
+    rows.extend(
+        store
+            .history_of(&n("b.dyn.example"), None, 100)
+            .await
+            .unwrap(),
+    );
     assert_eq!(rows.len(), 2);
     assert!(
         rows.iter()
             .all(|r| r.serial == Serial(101) && r.actor == "token:t1")
     );
-    assert_eq!(applied.last_history_id, rows[1].id);
+    let journal = store.journal_since(&n("dyn.example"), 0, 10).await.unwrap();
+    assert_eq!(journal.len(), 1, "one journal entry for the change set");
+    assert_eq!(journal[0].entry.as_ref().unwrap().deltas.len(), 2);
 }
 
 #[tokio::test]
 async fn conflicts_roll_back_everything() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
-    let cname = RecordSet::new(
-        60,
-        RecordData::parse(RecordType::Cname, &["target.example."]).unwrap(),
-    )
-    .unwrap();
+    let cname = set(Rtype::CNAME, "target.example.");
     let set = ChangeSet::new(
         vec![
-            write("ok.dyn.example", RecordType::A, a("192.0.2.1")),
-            write("c.dyn.example", RecordType::A, a("192.0.2.2")),
-            write("c.dyn.example", RecordType::Cname, Some(cname)),
+            write("ok.dyn.example", Rtype::A, a("192.0.2.1")),
+            write("c.dyn.example", Rtype::A, a("192.0.2.2")),
+            write("c.dyn.example", Rtype::CNAME, Some(cname)),
         ],
         Actor::Cli,
         origin(),
@@ -123,8 +142,14 @@ async fn conflicts_roll_back_everything() {
         store.host(&n("ok.dyn.example")).await.unwrap().is_none(),
         "nothing of a failed change set remains"
     );
-    assert_eq!(store.last_history_id().await.unwrap(), 0);
-    assert_eq!(store.zones().await.unwrap()[0].1, Serial(100));
+    assert!(
+        store
+            .journal_since(&n("dyn.example"), 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(store.zones().await.unwrap()[0].serial, Serial(100));
 }
 
 #[tokio::test]
@@ -132,13 +157,13 @@ async fn versions_guard_concurrent_writers() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
     let set = ChangeSet::new(
-        vec![write("h.dyn.example", RecordType::A, a("192.0.2.1"))],
+        vec![write("h.dyn.example", Rtype::A, a("192.0.2.1"))],
         Actor::Cli,
         origin(),
     );
     let v1 = store.apply(&set).await.unwrap().versions[&n("h.dyn.example")];
     let mut second = ChangeSet::new(
-        vec![write("h.dyn.example", RecordType::A, a("192.0.2.2"))],
+        vec![write("h.dyn.example", Rtype::A, a("192.0.2.2"))],
         Actor::Cli,
         origin(),
     );
@@ -146,7 +171,7 @@ async fn versions_guard_concurrent_writers() {
     let v2 = store.apply(&second).await.unwrap().versions[&n("h.dyn.example")];
     assert!(v2 > v1);
     let mut stale = ChangeSet::new(
-        vec![write("h.dyn.example", RecordType::A, a("192.0.2.3"))],
+        vec![write("h.dyn.example", Rtype::A, a("192.0.2.3"))],
         Actor::Cli,
         origin(),
     );
@@ -164,15 +189,11 @@ async fn delete_host_writes_history_and_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = store(&dir).await;
-        let aaaa = RecordSet::new(
-            60,
-            RecordData::parse(RecordType::Aaaa, &["2001:db8::1"]).unwrap(),
-        )
-        .unwrap();
+        let aaaa = set(Rtype::AAAA, "2001:db8::1");
         let set = ChangeSet::new(
             vec![
-                write("h.dyn.example", RecordType::A, a("192.0.2.1")),
-                write("h.dyn.example", RecordType::Aaaa, Some(aaaa)),
+                write("h.dyn.example", Rtype::A, a("192.0.2.1")),
+                write("h.dyn.example", Rtype::AAAA, Some(aaaa)),
             ],
             Actor::Cli,
             origin(),
@@ -188,10 +209,25 @@ async fn delete_host_writes_history_and_survives_reopen() {
         .await
         .unwrap();
     assert!(store.host(&n("h.dyn.example")).await.unwrap().is_none());
-    let rows = store.history_since(0, 10).await.unwrap();
+    let rows = store
+        .history_of(&n("h.dyn.example"), None, 10)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 4);
-    assert!(rows[2..].iter().all(|r| r.new.is_none() && r.old.is_some()));
-    assert!(store.all_rrsets().await.unwrap().is_empty());
+    assert!(
+        rows[..2].iter().all(|r| r.new.is_none() && r.old.is_some()),
+        "newest first"
+    );
+    assert!(
+        store
+            .zone_rrsets(&n("dyn.example"))
+            .await
+            .unwrap()
+            .rrsets
+            .is_empty()
+    );
+    let journal = store.journal_since(&n("dyn.example"), 1, 10).await.unwrap();
+    assert_eq!(journal[0].entry.as_ref().unwrap().deltas.len(), 2);
 }
 
 #[tokio::test]
@@ -238,7 +274,7 @@ async fn a_locked_database_is_busy_not_broken() {
     };
     let store = Store::open_dir(dir.path(), &options).await.unwrap();
     store
-        .ensure_zone(&n("dyn.example"), Serial(1))
+        .ensure_zone(&n("dyn.example"), Serial(1), &soa())
         .await
         .unwrap();
     // Another process holds the write lock.
@@ -253,7 +289,7 @@ async fn a_locked_database_is_busy_not_broken() {
         .await
         .unwrap();
     let set = ChangeSet::new(
-        vec![write("h.dyn.example", RecordType::A, a("192.0.2.1"))],
+        vec![write("h.dyn.example", Rtype::A, a("192.0.2.1"))],
         Actor::Cli,
         origin(),
     );
@@ -265,5 +301,120 @@ async fn a_locked_database_is_busy_not_broken() {
         store.apply(&set).await.unwrap().changed,
         vec![true],
         "works again once the lock is gone"
+    );
+}
+
+#[tokio::test]
+async fn hosts_are_filtered_and_paged_in_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let names = [
+        "a.dyn.example",
+        "b.x.dyn.example",
+        "c.x.dyn.example",
+        "d.dyn.example",
+    ];
+    let writes = names
+        .iter()
+        .map(|h| write(h, Rtype::A, a("192.0.2.1")))
+        .collect();
+    store
+        .apply(&ChangeSet::new(writes, Actor::Cli, origin()))
+        .await
+        .unwrap();
+    let scope = HostFilter::Scope {
+        exact: vec![n("d.dyn.example")],
+        below: vec![n("x.dyn.example")],
+    };
+    let page = store.hosts(&scope, None, 2).await.unwrap();
+    let got: Vec<&str> = page.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(got, ["b.x.dyn.example", "c.x.dyn.example"]);
+    assert_eq!(page[0].rrsets, vec![a("192.0.2.1").unwrap()]);
+    let next = store.hosts(&scope, Some(&page[1].name), 2).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].name.as_str(), "d.dyn.example");
+    assert_eq!(
+        store.hosts(&HostFilter::All, None, 10).await.unwrap().len(),
+        4
+    );
+    let nothing = HostFilter::Scope {
+        exact: vec![],
+        below: vec![],
+    };
+    assert!(store.hosts(&nothing, None, 10).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn static_rrsets_are_not_overwritten_by_updates() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let mut stat = write("www.dyn.example", Rtype::A, a("192.0.2.80"));
+    stat.is_static = true;
+    store
+        .apply(&ChangeSet::new(vec![stat], Actor::Config, origin()))
+        .await
+        .unwrap();
+    let err = store
+        .apply(&ChangeSet::new(
+            vec![write("www.dyn.example", Rtype::A, a("192.0.2.1"))],
+            Actor::Cli,
+            origin(),
+        ))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    let rrsets = store.zone_rrsets(&n("dyn.example")).await.unwrap().rrsets;
+    assert_eq!(rrsets.len(), 1);
+    assert!(rrsets[0].is_static);
+}
+
+/// A database written by the first schema (values as JSON text) is converted when opened.
+#[tokio::test]
+async fn first_schema_data_is_converted() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(ddns_store::DB_FILE);
+    {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true);
+        let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        let mut migrator = sqlx::migrate!("./migrations/sqlite");
+        migrator.migrations = std::borrow::Cow::Owned(migrator.migrations[..1].to_vec());
+        migrator.run(&pool).await.unwrap();
+        for sql in [
+            "INSERT INTO zones (id, name, serial, created_at) VALUES (1, 'dyn.example', 7, 'x')",
+            "INSERT INTO hosts (id, zone_id, name, version, created_at, updated_at) VALUES (1, 1, 'h.dyn.example', 3, 'x', 'x')",
+            "INSERT INTO rrsets (host_id, rtype, ttl, rdata, updated_at) VALUES (1, 'A', 60, '[\"192.0.2.5\",\"192.0.2.4\"]', 'x')",
+            "INSERT INTO rrsets (host_id, rtype, ttl, rdata, updated_at) VALUES (1, 'TXT', 60, '[\"hello\"]', 'x')",
+            "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, actor) \
+             VALUES ('x', 'dyn.example', 'h.dyn.example', 'A', NULL, NULL, 60, '[\"192.0.2.4\"]', 7, 'cli')",
+        ] {
+            sqlx::query(sql).execute(&pool).await.unwrap();
+        }
+        pool.close().await;
+    }
+    let store = Store::open(&path, &StoreOptions::default()).await.unwrap();
+    let host = store.host(&n("h.dyn.example")).await.unwrap().unwrap();
+    assert_eq!(host.version, 3);
+    assert_eq!(host.rrsets.len(), 2);
+    assert_eq!(host.rrsets[0].values(), ["192.0.2.4", "192.0.2.5"]);
+    assert_eq!(host.rrsets[1].values(), ["hello"]);
+    let history = store
+        .history_of(&n("h.dyn.example"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(history[0].new, a("192.0.2.4"));
+    // Opening again finds nothing left to convert.
+    store.close().await;
+    let store = Store::open(&path, &StoreOptions::default()).await.unwrap();
+    assert_eq!(
+        store
+            .host(&n("h.dyn.example"))
+            .await
+            .unwrap()
+            .unwrap()
+            .rrsets
+            .len(),
+        2
     );
 }

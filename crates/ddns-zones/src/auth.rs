@@ -17,9 +17,22 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The operator at the command line on the server's data directory: may change anything.
+    pub fn operator() -> Self {
+        Self {
+            token_id: String::new(),
+            label: "cli".into(),
+            scope: Scope::Admin,
+        }
+    }
+
     /// The actor recorded in history rows.
     pub fn actor(&self) -> Actor {
-        Actor::Token(self.token_id.clone())
+        if self.token_id.is_empty() {
+            Actor::Cli
+        } else {
+            Actor::Token(self.token_id.clone())
+        }
     }
 }
 

@@ -1,120 +1,64 @@
-//! Building snapshots: from configuration and store at start-up, and by replaying history rows.
-
-use std::collections::HashMap;
-use std::sync::Arc;
+//! Building snapshots: a whole zone from the store's records, and journal entries replayed on
+//! top of a snapshot.
 
 use ddns_config::ZoneConfig;
-use ddns_core::snapshot::{Rrset, RrsetChange, Zone, ZoneSet, rtype};
-use ddns_core::zone_text::into_changes;
-use ddns_core::{DomainName, RecordSet};
-use ddns_store::{HistoryRow, Store, StoreError};
+use ddns_core::DomainName;
+use ddns_core::journal::JournalEntry;
+use ddns_core::snapshot::{Rrset, RrsetChange, SoaParams, Zone};
+use ddns_store::{Store, StoreError};
 
-/// The first snapshot of every configured zone.
-pub(crate) async fn build_zone_set(
+/// The zone as the store has it, and the journal position it reflects.
+pub(crate) async fn build_zone(
     store: &Store,
-    configs: &[ZoneConfig],
-) -> Result<ZoneSet, StoreError> {
-    let serials: HashMap<DomainName, ddns_core::Serial> =
-        store.zones().await?.into_iter().collect();
-    let mut zones: HashMap<DomainName, Zone> = HashMap::new();
-    for config in configs {
-        let serial = serials
-            .get(&config.name)
-            .copied()
-            .ok_or_else(|| StoreError::UnknownZone(config.name.to_string()))?;
-        zones.insert(config.name.clone(), static_zone(config, serial));
+    origin: &DomainName,
+) -> Result<(Zone, i64), StoreError> {
+    // The zone row first: a change committed before the records are read is replayed once
+    // more, which is harmless because replay sets whole RRsets.
+    let row = store
+        .zone(origin)
+        .await?
+        .ok_or_else(|| StoreError::UnknownZone(origin.to_string()))?;
+    let soa = row.soa.unwrap_or_else(|| ZoneConfig::defaults(origin).soa);
+    let mut zone = Zone::new(origin.clone(), soa, row.serial);
+    let records = store.zone_rrsets(origin).await?;
+    if !records.skipped.is_empty() {
+        tracing::error!(
+            zone = %origin,
+            skipped = records.skipped.len(),
+            first = %records.skipped[0],
+            "stored record sets that cannot be read are not served"
+        );
     }
-    let mut ignored = 0usize;
-    for stored in store.all_rrsets().await? {
-        let Some(zone) = zones.get_mut(&stored.zone) else {
-            ignored += 1;
-            continue;
+    for stored in records.rrsets {
+        let change = RrsetChange {
+            owner: stored.name.to_wire().into(),
+            rtype: stored.set.rtype(),
+            rrset: Some(Rrset::from_set(&stored.set, !stored.is_static)),
         };
-        apply_dynamic(
-            zone,
-            &stored.name,
-            stored.set.data.rtype().code(),
-            Some(&stored.set),
-        );
-    }
-    if ignored > 0 {
-        tracing::info!(
-            ignored,
-            "record sets of zones no longer configured are not served"
-        );
-    }
-    Ok(ZoneSet::new(zones.into_values().map(Arc::new).collect()))
-}
-
-/// A zone holding its SOA, NS and the static records of the configuration.
-pub(crate) fn static_zone(config: &ZoneConfig, serial: ddns_core::Serial) -> Zone {
-    let mut zone = Zone::new(config.name.clone(), config.soa.clone(), serial);
-    let ns_rdatas: Vec<Vec<u8>> = config.ns.iter().map(DomainName::to_wire).collect();
-    let ns = Rrset::new(
-        rtype::NS,
-        config.soa.ttl,
-        ns_rdatas.iter().map(Vec::as_slice),
-        false,
-    );
-    let apex = RrsetChange {
-        owner: config.name.to_wire().into(),
-        rtype: rtype::NS,
-        rrset: Some(ns),
-    };
-    for change in std::iter::once(apex).chain(into_changes(&config.records, false)) {
-        // Config validation already checked that every record is inside the zone.
         if let Err(e) = zone.apply(change) {
-            tracing::warn!(zone = %config.name, error = %e, "static record skipped");
+            tracing::warn!(zone = %origin, name = %stored.name, error = %e, "record set not served");
         }
     }
-    zone
+    Ok((zone, row.journal_seq))
 }
 
-/// Applies one dynamic RRset change unless a static RRset of that name and type takes
-/// precedence.
-fn apply_dynamic(zone: &mut Zone, name: &DomainName, code: u16, set: Option<&RecordSet>) {
-    let owner = name.to_wire();
-    let shadowed = zone
-        .node(&owner)
-        .and_then(|n| n.rrset(code))
-        .is_some_and(|r| !r.is_dynamic());
-    if shadowed {
-        return;
-    }
-    let rrset = set.map(|s| {
-        let rdatas = s.data.to_rdatas();
-        Rrset::new(code, s.ttl, rdatas.iter().map(Vec::as_slice), true)
-    });
-    if let Err(e) = zone.apply(RrsetChange {
-        owner: owner.into(),
-        rtype: code,
-        rrset,
-    }) {
-        tracing::warn!(name = %name, error = %e, "dynamic record set not served");
-    }
-}
-
-/// A new zone set with `rows` applied on top of `current`.
-pub(crate) fn replay(current: &ZoneSet, configs: &[ZoneConfig], rows: &[HistoryRow]) -> ZoneSet {
-    let mut working: HashMap<DomainName, Zone> = HashMap::new();
-    for row in rows {
-        let Some(config) = configs.iter().find(|c| c.name == row.zone) else {
-            continue;
+/// Applies one journal entry (not a reload) to `zone`.
+pub(crate) fn replay(zone: &mut Zone, origin: &DomainName, entry: &JournalEntry) {
+    for delta in &entry.deltas {
+        let change = RrsetChange {
+            owner: delta.owner.to_wire().into(),
+            rtype: delta.rtype,
+            rrset: delta
+                .new
+                .as_ref()
+                .map(|set| Rrset::from_set(set, !delta.is_static)),
         };
-        let zone = working.entry(row.zone.clone()).or_insert_with(|| {
-            current
-                .get(&row.zone)
-                .map_or_else(|| static_zone(config, row.serial), |z| Zone::clone(z))
-        });
-        apply_dynamic(zone, &row.name, row.rtype.code(), row.new.as_ref());
-        zone.set_serial(row.serial);
+        if let Err(e) = zone.apply(change) {
+            tracing::warn!(zone = %origin, name = %delta.owner, error = %e, "journaled change not served");
+        }
     }
-    let mut zones: Vec<Arc<Zone>> = current
-        .zones()
-        .iter()
-        .filter(|z| !working.contains_key(z.origin()))
-        .cloned()
-        .collect();
-    zones.extend(working.into_values().map(Arc::new));
-    ZoneSet::new(zones)
+    match SoaParams::from_rdata(&entry.soa_after.rdata, entry.soa_after.ttl) {
+        Some((soa, serial)) => zone.set_soa(soa, serial),
+        None => zone.set_serial(entry.serial_after),
+    }
 }

@@ -1,66 +1,135 @@
 //! The live zones of a server: where the store and the DNS snapshots meet.
 //!
-//! [`Zones`] owns the one write path. An update is authorised against the caller's token scope
-//! and the static records of the configuration, committed by the store in one transaction,
-//! and then the snapshot is brought up to date by replaying the store's history rows — the
-//! same way changes made by other processes (the `ddns` CLI on the same data directory) are
-//! picked up by a background poll. Only then does the update return, so a client's `good`
-//! means the DNS answer already shows the change.
+//! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `zone
+//! import`), the configuration's static records, later RFC 2136, the console and health checks
+//! — is authorised here, committed by the store in one transaction that also writes the
+//! zone's journal entry, and then the snapshot is brought up to date by replaying each zone's
+//! journal in order: the same way changes made by other processes (the CLI on the same data
+//! directory, later other nodes) are picked up by a background poll. Only then does the update
+//! return, so a client's `good` means the DNS answer already shows the change.
 //!
 //! **Architecture invariant:** DNS readers only ever call [`Zones::snapshot`]: a lock-free
-//! load of an immutable [`ZoneSet`]; nothing on the query path touches the database.
+//! load of an immutable [`ZoneSet`]; nothing on the query path touches the database. Nothing
+//! outside this crate writes the store's zone data.
 
 mod auth;
 mod build;
+mod reads;
+mod statics;
 mod tokens;
 mod update;
 
+use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use ddns_config::ZoneConfig;
-use ddns_core::snapshot::ZoneSet;
+use ddns_core::snapshot::{Zone, ZoneSet};
 use ddns_core::zone_text::export_zone;
 use ddns_core::{DomainName, Serial};
-use ddns_store::{Store, StoreError};
+use ddns_store::{JournalRetention, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
-pub use tokens::{create_token, exact_hosts, register_hosts};
-pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};
+pub use ddns_store::{HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use tokens::exact_hosts;
+pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateError};
 
-/// Rows replayed per store round trip when catching up.
-const SYNC_BATCH: u32 = 10_000;
+/// Journal entries replayed per store round trip when catching up.
+const SYNC_BATCH: u32 = 1_000;
+/// How often the follower prunes the journal.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// What the write path needs to know of a served zone.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ZonePolicy {
+    /// Origin.
+    pub name: DomainName,
+    /// TTL of dynamic records created through the update APIs.
+    pub dynamic_ttl: u32,
+}
 
 /// The served zones and their write path.
 #[derive(Debug)]
 pub struct Zones {
     store: Arc<Store>,
-    configs: Vec<ZoneConfig>,
+    policies: Vec<ZonePolicy>,
     live: Arc<ArcSwap<ZoneSet>>,
-    /// Id of the last history row reflected in `live`; also serialises snapshot publication.
-    applied: tokio::sync::Mutex<i64>,
+    /// Journal position of each zone reflected in `live`; also serialises publication.
+    applied: tokio::sync::Mutex<HashMap<DomainName, i64>>,
+    retention: JournalRetention,
 }
 
 impl Zones {
-    /// Registers the configured zones in the store and builds their first snapshots.
-    pub async fn open(store: Arc<Store>, configs: Vec<ZoneConfig>) -> Result<Self, StoreError> {
+    /// The server's zones: registers the configured zones in the store, brings their static
+    /// records and SOA in line with the configuration (a change is a journaled serial step, so
+    /// secondaries follow), and builds their first snapshots.
+    pub async fn open(
+        store: Arc<Store>,
+        configs: &[ZoneConfig],
+        retention: JournalRetention,
+    ) -> Result<Self, StoreError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        for zone in &configs {
-            store.ensure_zone(&zone.name, Serial::initial(now)).await?;
+        for zone in configs {
+            store
+                .ensure_zone(&zone.name, Serial::initial(now), &zone.soa)
+                .await?;
+            statics::sync_config(&store, zone).await?;
         }
-        // Read the history position before the records: a change committed in between is
-        // replayed once more, which is harmless because replay sets whole RRsets.
-        let applied = store.last_history_id().await?;
-        let set = build::build_zone_set(&store, &configs).await?;
+        let policies = configs
+            .iter()
+            .map(|z| ZonePolicy {
+                name: z.name.clone(),
+                dynamic_ttl: z.dynamic_ttl,
+            })
+            .collect();
+        Self::build(store, policies, retention).await
+    }
+
+    /// The zones a data directory holds, as they are, for the command line: nothing is written
+    /// at open, and the configuration's settings are not needed (dynamic TTLs at defaults).
+    pub async fn attach(store: Arc<Store>) -> Result<Self, StoreError> {
+        let policies = store
+            .zones()
+            .await?
+            .into_iter()
+            .map(|z| ZonePolicy {
+                dynamic_ttl: ZoneConfig::defaults(&z.name).dynamic_ttl,
+                name: z.name,
+            })
+            .collect();
+        Self::build(
+            store,
+            policies,
+            JournalRetention {
+                max_entries: u32::MAX,
+                max_age_secs: u64::MAX / 4,
+            },
+        )
+        .await
+    }
+
+    async fn build(
+        store: Arc<Store>,
+        policies: Vec<ZonePolicy>,
+        retention: JournalRetention,
+    ) -> Result<Self, StoreError> {
+        let mut zones = Vec::with_capacity(policies.len());
+        let mut applied = HashMap::new();
+        for policy in &policies {
+            let (zone, seq) = build::build_zone(&store, &policy.name).await?;
+            zones.push(Arc::new(zone));
+            applied.insert(policy.name.clone(), seq);
+        }
         Ok(Self {
             store,
-            configs,
-            live: Arc::new(ArcSwap::from_pointee(set)),
+            policies,
+            live: Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones))),
             applied: tokio::sync::Mutex::new(applied),
+            retention,
         })
     }
 
@@ -74,44 +143,88 @@ impl Zones {
         Arc::clone(&self.live)
     }
 
-    /// The configured zones.
-    pub fn configs(&self) -> &[ZoneConfig] {
-        &self.configs
+    /// The served zones.
+    pub fn policies(&self) -> &[ZonePolicy] {
+        &self.policies
     }
 
-    /// The store behind these zones.
-    pub fn store(&self) -> &Arc<Store> {
-        &self.store
-    }
-
-    /// The zone configuration that `name` falls in (deepest origin wins).
-    pub fn zone_of(&self, name: &DomainName) -> Option<&ZoneConfig> {
-        self.configs
+    /// The zone that `name` falls in (deepest origin wins).
+    pub fn zone_of(&self, name: &DomainName) -> Option<&ZonePolicy> {
+        self.policies
             .iter()
             .filter(|z| name.is_at_or_below(&z.name))
             .max_by_key(|z| z.name.label_count())
     }
 
-    /// Brings the snapshot up to date with every committed history row.
+    /// Brings the snapshot up to date with every committed journal entry of every zone.
     pub async fn sync(&self) -> Result<(), StoreError> {
         let mut applied = self.applied.lock().await;
-        loop {
-            let rows = self.store.history_since(*applied, SYNC_BATCH).await?;
-            let Some(last) = rows.last() else {
-                return Ok(());
+        for policy in &self.policies {
+            let seq = applied.get(&policy.name).copied().unwrap_or(0);
+            let Some(current) = self.live.load().get(&policy.name).cloned() else {
+                continue;
             };
-            let last_id = last.id;
-            let next = build::replay(&self.live.load(), &self.configs, &rows);
-            self.live.store(Arc::new(next));
-            *applied = last_id;
-            if rows.len() < SYNC_BATCH as usize {
-                return Ok(());
+            let (zone, seq) = self.catch_up(&policy.name, current, seq).await?;
+            if let Some(zone) = zone {
+                let next = self.live.load().with_zone(Arc::new(zone));
+                self.live.store(Arc::new(next));
+            }
+            applied.insert(policy.name.clone(), seq);
+        }
+        Ok(())
+    }
+
+    /// Replays `origin`'s journal after `seq` onto `current`; `None` when nothing was new.
+    async fn catch_up(
+        &self,
+        origin: &DomainName,
+        current: Arc<Zone>,
+        mut seq: i64,
+    ) -> Result<(Option<Zone>, i64), StoreError> {
+        let mut working: Option<Zone> = None;
+        loop {
+            let rows = self.store.journal_since(origin, seq, SYNC_BATCH).await?;
+            let Some(first) = rows.first() else {
+                return Ok((working, seq));
+            };
+            let full = rows.len() == SYNC_BATCH as usize;
+            if first.seq != seq + 1 {
+                // Entries this follower never saw were pruned: start again from the records.
+                tracing::info!(zone = %origin, from = seq, to = first.seq, "journal gap; rebuilding the zone");
+                let (zone, at) = build::build_zone(&self.store, origin).await?;
+                working = Some(zone);
+                seq = at;
+                continue;
+            }
+            let zone = working.get_or_insert_with(|| Zone::clone(&current));
+            for row in rows {
+                match &row.entry {
+                    Ok(entry) if !entry.reload => {
+                        build::replay(zone, origin, entry);
+                        seq = row.seq;
+                    }
+                    outcome => {
+                        if let Err(e) = outcome {
+                            tracing::error!(zone = %origin, seq = row.seq, error = %e, "journal entry cannot be read; rebuilding the zone from its records");
+                        }
+                        let (rebuilt, at) = build::build_zone(&self.store, origin).await?;
+                        *zone = rebuilt;
+                        // A rebuilt zone is at least at this entry; later ones are replayed.
+                        seq = at.max(row.seq);
+                        break;
+                    }
+                }
+            }
+            if !full {
+                return Ok((working, seq));
             }
         }
     }
 
-    /// Polls the store for changes made by other processes until `stop` fires.
+    /// Polls the store for changes made by other processes until `stop` fires, and keeps each
+    /// zone's journal within its retention.
     pub async fn follow(&self, every: Duration, stop: CancellationToken) {
+        let mut last_prune: Option<Instant> = None;
         loop {
             tokio::select! {
                 () = stop.cancelled() => return,
@@ -119,6 +232,23 @@ impl Zones {
             }
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "could not read changes from the store");
+            }
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                last_prune = Some(Instant::now());
+                self.prune().await;
+            }
+        }
+    }
+
+    /// Removes journal entries beyond the retention of every zone.
+    pub async fn prune(&self) {
+        for policy in &self.policies {
+            match self.store.prune_journal(&policy.name, self.retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(zone = %policy.name, removed = n, "journal pruned"),
+                Err(e) => {
+                    tracing::warn!(zone = %policy.name, error = %e, "could not prune the journal")
+                }
             }
         }
     }

@@ -1,10 +1,12 @@
 //! The authorised write path: check every name, commit, publish, then answer.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ddns_core::record::RecordError;
-use ddns_core::snapshot::{Zone, rtype};
-use ddns_core::{DomainName, Origin, RecordData, RecordSet, RecordType};
+use ddns_core::snapshot::Zone;
+use ddns_core::zone_file::ZoneFileReader;
+use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype};
 use ddns_store::{Applied, ChangeSet, RrsetWrite, StoreError};
 
 use crate::{Principal, Zones};
@@ -15,9 +17,10 @@ pub struct RrsetIntent {
     /// Owner.
     pub name: DomainName,
     /// Type.
-    pub rtype: RecordType,
-    /// New values, or `None` to remove the RRset.
-    pub data: Option<RecordData>,
+    pub rtype: Rtype,
+    /// New values as the API takes them (see [`RecordSet::from_values`]), or `None` to remove
+    /// the RRset.
+    pub values: Option<Vec<String>>,
     /// TTL; `None` keeps the current one, or uses the zone's dynamic TTL for a new RRset.
     pub ttl: Option<u32>,
 }
@@ -50,12 +53,21 @@ pub struct HostOutcome {
     pub ipv6: Vec<Ipv6Addr>,
 }
 
-/// Why an update was refused or failed. Nothing changed in every case but `Store` errors
-/// raised after the commit (then the change is durable and the snapshot catches up later).
+/// What an import did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ImportSummary {
+    /// RRsets written.
+    pub rrsets: usize,
+    /// Records read.
+    pub records: usize,
+    /// Apex SOA and NS records left to the configuration.
+    pub skipped_apex: usize,
+}
+
+/// Why an update was refused or failed; nothing changed in every case.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum UpdateError {
-    /// No configured zone contains the name.
+    /// No served zone contains the name.
     #[error("{0} is not in a zone served here")]
     NotServed(DomainName),
     /// The token may not change the name.
@@ -72,6 +84,9 @@ pub enum UpdateError {
     /// The values are not valid for the record type.
     #[error(transparent)]
     BadRecord(#[from] RecordError),
+    /// A zone file that cannot be imported.
+    #[error("{0}")]
+    BadZoneFile(String),
     /// The change breaks a DNS rule (CNAME and other data).
     #[error("{0}")]
     Conflict(String),
@@ -140,74 +155,85 @@ impl Zones {
         self.authorize(principal, &update.names)?;
         let snapshot = self.snapshot();
         let mut writes = Vec::new();
-        let mut sets = Vec::new();
+        let mut outcomes = Vec::new();
         for name in &update.names {
-            let zone_config = self
+            let policy = self
                 .zone_of(name)
                 .ok_or_else(|| UpdateError::NotServed(name.clone()))?;
-            let zone = snapshot.get(&zone_config.name);
-            let mut host_sets = (Vec::new(), Vec::new());
-            let families: [(RecordType, Option<RecordData>); 2] = if update.offline {
-                [(RecordType::A, None), (RecordType::Aaaa, None)]
+            let zone = snapshot.get(&policy.name);
+            let (ipv4, ipv6) = if update.offline {
+                (Some(Vec::new()), Some(Vec::new()))
             } else {
-                [
-                    (RecordType::A, update.ipv4.clone().map(RecordData::A)),
-                    (RecordType::Aaaa, update.ipv6.clone().map(RecordData::Aaaa)),
-                ]
+                (update.ipv4.clone(), update.ipv6.clone())
             };
-            for (rtype, data) in families {
-                let touched = update.offline || data.is_some();
-                if !touched {
+            let ttl_for = |rtype| {
+                update
+                    .ttl
+                    .or_else(|| zone.and_then(|z| current_ttl(z, name, rtype)))
+                    .unwrap_or(policy.dynamic_ttl)
+            };
+            let families = [
+                (
+                    Rtype::A,
+                    ipv4.as_ref()
+                        .map(|v| (v.is_empty(), RecordSet::ipv4(ttl_for(Rtype::A), v))),
+                ),
+                (
+                    Rtype::AAAA,
+                    ipv6.as_ref()
+                        .map(|v| (v.is_empty(), RecordSet::ipv6(ttl_for(Rtype::AAAA), v))),
+                ),
+            ];
+            for (rtype, family) in families {
+                let Some((remove, set)) = family else {
                     continue;
-                }
+                };
                 if let Some(zone) = zone {
                     check_reserved(zone, name, rtype)?;
                 }
-                let new = match data {
-                    Some(data) => {
-                        let data = RecordData::parse(data.rtype(), &data.to_strings())?;
-                        match &data {
-                            RecordData::A(v) => host_sets.0.clone_from(v),
-                            RecordData::Aaaa(v) => host_sets.1.clone_from(v),
-                            _ => {}
-                        }
-                        let ttl = update
-                            .ttl
-                            .or_else(|| zone.and_then(|z| current_ttl(z, name, rtype)))
-                            .unwrap_or(zone_config.dynamic_ttl);
-                        Some(RecordSet::new(ttl, data)?)
-                    }
-                    None => None,
+                let new = if remove && update.offline {
+                    None
+                } else {
+                    Some(set?)
                 };
-                writes.push(RrsetWrite {
-                    zone: zone_config.name.clone(),
-                    name: name.clone(),
+                if let Some(ttl) = update.ttl {
+                    check_ttl(ttl)?;
+                }
+                writes.push(RrsetWrite::dynamic(
+                    policy.name.clone(),
+                    name.clone(),
                     rtype,
                     new,
-                });
+                ));
             }
-            sets.push(host_sets);
+            outcomes.push(HostOutcome {
+                name: name.clone(),
+                changed: false,
+                ipv4: if update.offline {
+                    Vec::new()
+                } else {
+                    update.ipv4.clone().unwrap_or_default()
+                },
+                ipv6: if update.offline {
+                    Vec::new()
+                } else {
+                    update.ipv6.clone().unwrap_or_default()
+                },
+            });
         }
         let applied = self
             .commit(ChangeSet::new(writes.clone(), principal.actor(), origin))
             .await?;
-        Ok(update
-            .names
-            .iter()
-            .zip(sets)
-            .map(|(name, (ipv4, ipv6))| HostOutcome {
-                name: name.clone(),
-                changed: writes
-                    .iter()
-                    .zip(&applied.changed)
-                    .any(|(w, changed)| *changed && &w.name == name),
-                ipv4,
-                ipv6,
-            })
-            .collect())
+        for outcome in &mut outcomes {
+            outcome.changed = writes
+                .iter()
+                .zip(&applied.changed)
+                .any(|(w, changed)| *changed && w.name == outcome.name);
+        }
+        Ok(outcomes)
     }
 
-    /// Sets or removes RRsets (REST API), optionally guarded by the host's version.
+    /// Sets or removes RRsets of any type (REST API), optionally guarded by the host's version.
     pub async fn update_rrsets(
         &self,
         principal: &Principal,
@@ -220,42 +246,39 @@ impl Zones {
         let snapshot = self.snapshot();
         let mut writes = Vec::new();
         for intent in intents {
-            let zone_config = self
+            RecordSet::check_writable(intent.rtype)?;
+            let policy = self
                 .zone_of(&intent.name)
                 .ok_or_else(|| UpdateError::NotServed(intent.name.clone()))?;
-            let zone = snapshot.get(&zone_config.name);
+            let zone = snapshot.get(&policy.name);
             if let Some(zone) = zone {
                 check_reserved(zone, &intent.name, intent.rtype)?;
             }
-            let new = match &intent.data {
-                Some(data) => {
+            let new = match &intent.values {
+                Some(values) => {
                     let ttl = intent
                         .ttl
                         .or_else(|| zone.and_then(|z| current_ttl(z, &intent.name, intent.rtype)))
-                        .unwrap_or(zone_config.dynamic_ttl);
-                    Some(RecordSet::new(ttl, data.clone())?)
+                        .unwrap_or(policy.dynamic_ttl);
+                    Some(RecordSet::from_values(
+                        intent.rtype,
+                        ttl,
+                        values,
+                        &policy.name.to_wire(),
+                    )?)
                 }
                 None => None,
             };
-            writes.push(RrsetWrite {
-                zone: zone_config.name.clone(),
-                name: intent.name.clone(),
-                rtype: intent.rtype,
+            writes.push(RrsetWrite::dynamic(
+                policy.name.clone(),
+                intent.name.clone(),
+                intent.rtype,
                 new,
-            });
+            ));
         }
         let mut set = ChangeSet::new(writes, principal.actor(), origin);
         set.if_match = if_match.into_iter().collect();
         self.commit(set).await
-    }
-
-    /// Registers hosts (without records) so exact-scope tokens can find them.
-    pub async fn register_hosts(
-        &self,
-        names: &[DomainName],
-        actor: ddns_core::Actor,
-    ) -> Result<(), UpdateError> {
-        crate::tokens::register_hosts(&self.store, names, actor).await
     }
 
     /// Deletes a host and all its records.
@@ -273,26 +296,101 @@ impl Zones {
         self.commit(set).await
     }
 
-    /// Commits, then waits until the snapshot shows the change.
+    /// Imports a master file into `zone` in one transaction: every RRset is written as a dynamic
+    /// RRset (the apex SOA and NS stay the configuration's), each checked like an update, or
+    /// nothing is written at all. The journal gets one reload entry, so secondaries transfer the
+    /// whole zone.
+    pub async fn import_zone(
+        &self,
+        zone: &DomainName,
+        reader: impl std::io::BufRead,
+        default_ttl: u32,
+        actor: Actor,
+    ) -> Result<ImportSummary, UpdateError> {
+        let policy = self
+            .policies
+            .iter()
+            .find(|p| &p.name == zone)
+            .ok_or_else(|| UpdateError::NotServed(zone.clone()))?;
+        let snapshot = self.snapshot();
+        let served = snapshot.get(zone);
+        let apex = zone.to_wire();
+        let mut groups: BTreeMap<(Vec<u8>, Rtype), (u32, Vec<ddns_core::Rdata>)> = BTreeMap::new();
+        let mut summary = ImportSummary {
+            rrsets: 0,
+            records: 0,
+            skipped_apex: 0,
+        };
+        for entry in ZoneFileReader::new(reader, zone, Some(default_ttl)) {
+            let entry = entry.map_err(|e| UpdateError::BadZoneFile(e.to_string()))?;
+            summary.records += 1;
+            if entry.owner == apex && matches!(entry.rtype, Rtype::SOA | Rtype::NS) {
+                summary.skipped_apex += 1;
+                continue;
+            }
+            let group = groups
+                .entry((entry.owner, entry.rtype))
+                .or_insert_with(|| (entry.ttl, Vec::new()));
+            group.0 = group.0.min(entry.ttl);
+            group.1.push(entry.rdata);
+        }
+        let mut writes = Vec::with_capacity(groups.len());
+        for ((owner, rtype), (ttl, rdatas)) in groups {
+            let text = ddns_core::name::wire_to_text(&owner);
+            let name = DomainName::parse(&text)
+                .map_err(|e| UpdateError::BadZoneFile(format!("owner {text}: {e}")))?;
+            RecordSet::check_writable(rtype)
+                .map_err(|e| UpdateError::BadZoneFile(format!("{text} {rtype}: {e}")))?;
+            if let Some(served) = served {
+                check_reserved(served, &name, rtype)?;
+            }
+            let set = RecordSet::new(rtype, ttl, rdatas)
+                .map_err(|e| UpdateError::BadZoneFile(format!("{text} {rtype}: {e}")))?;
+            writes.push(RrsetWrite::dynamic(
+                policy.name.clone(),
+                name,
+                rtype,
+                Some(set),
+            ));
+        }
+        summary.rrsets = writes.len();
+        let mut set = ChangeSet::new(writes, actor, Origin::default());
+        set.reload.push(zone.clone());
+        self.commit(set).await?;
+        Ok(summary)
+    }
+
+    /// Commits, then waits until the snapshot shows the change. Once the store has committed,
+    /// the change is durable and the answer is success: a failure to publish it is logged and
+    /// left to the follower, which replays the journal on its next round.
     async fn commit(&self, set: ChangeSet) -> Result<Applied, UpdateError> {
         let applied = self.store.apply(&set).await?;
-        if applied.any_change() {
-            self.sync().await?;
+        if applied.any_change()
+            && let Err(e) = self.sync().await
+        {
+            tracing::warn!(error = %e, "committed change not yet published; the follower will catch up");
         }
         Ok(applied)
     }
 }
 
+fn check_ttl(ttl: u32) -> Result<(), UpdateError> {
+    if ttl == 0 || ttl > ddns_core::record::MAX_TTL {
+        return Err(RecordError::BadTtl(ttl).into());
+    }
+    Ok(())
+}
+
 /// The current TTL of a dynamic RRset, so an address update does not reset a TTL someone set.
-fn current_ttl(zone: &Zone, name: &DomainName, rtype: RecordType) -> Option<u32> {
+fn current_ttl(zone: &Zone, name: &DomainName, rtype: Rtype) -> Option<u32> {
     zone.node(&name.to_wire())
-        .and_then(|n| n.rrset(rtype.code()))
+        .and_then(|n| n.rrset(rtype))
         .filter(|r| r.is_dynamic())
         .map(|r| r.ttl())
 }
 
 /// Names and types the configuration owns are not for dynamic updates.
-fn check_reserved(zone: &Zone, name: &DomainName, rtype: RecordType) -> Result<(), UpdateError> {
+fn check_reserved(zone: &Zone, name: &DomainName, rtype: Rtype) -> Result<(), UpdateError> {
     let reserved = |why| {
         Err(UpdateError::Reserved {
             name: name.clone(),
@@ -300,42 +398,42 @@ fn check_reserved(zone: &Zone, name: &DomainName, rtype: RecordType) -> Result<(
         })
     };
     let owner = name.to_wire();
+    if owner.as_slice() == zone.origin_wire() && rtype == Rtype::NS {
+        return reserved("the apex NS records come from the configuration");
+    }
     if let Some(node) = zone.node(&owner) {
-        let statics: Vec<u16> = node
+        let statics: Vec<Rtype> = node
             .rrsets()
             .iter()
             .filter(|r| !r.is_dynamic())
             .map(|r| r.rtype())
             .collect();
-        if statics.contains(&rtype.code()) {
+        if statics.contains(&rtype) {
             return reserved("the configuration defines this record type at this name");
         }
-        if rtype == RecordType::Cname && !statics.is_empty() {
+        if rtype == Rtype::CNAME && !statics.is_empty() {
             return reserved("a CNAME cannot stand beside the configured records at this name");
         }
-        if statics.contains(&rtype::CNAME) {
+        if statics.contains(&Rtype::CNAME) {
             return reserved("the configuration defines a CNAME at this name");
         }
-        if statics.contains(&rtype::NS) && owner.as_slice() != zone.origin_wire() {
+        if statics.contains(&Rtype::NS) && owner.as_slice() != zone.origin_wire() {
             return reserved("the name is delegated to other name servers");
         }
     }
     if zone.has_delegations() {
         // A name below a delegation point is not ours to answer for.
-        let mut labels = name.labels();
-        labels.next();
-        let mut ancestor: Vec<&str> = labels.collect();
-        while ancestor.len() > zone.origin_labels() {
-            let text = ancestor.join(".");
-            if let Ok(parent) = DomainName::parse(&text)
-                && zone
-                    .node(&parent.to_wire())
-                    .and_then(|n| n.rrset(rtype::NS))
-                    .is_some()
+        let mut at = 1 + usize::from(owner[0]);
+        while owner.len() - at > zone.origin_wire().len() {
+            let ancestor = &owner[at..];
+            if zone
+                .node(ancestor)
+                .and_then(|n| n.rrset(Rtype::NS))
+                .is_some()
             {
                 return reserved("the name is below a delegation to other name servers");
             }
-            ancestor.remove(0);
+            at += 1 + usize::from(owner[at]);
         }
     }
     Ok(())

@@ -5,26 +5,33 @@
 use std::sync::Arc;
 
 use ddns_config::{ServerConfig, ZoneConfig};
-use ddns_core::snapshot::rtype;
-use ddns_core::{Actor, DomainName, Origin, RecordData, RecordType, Scope, ScopeEntry};
-use ddns_store::{ChangeSet, RrsetWrite, Store, StoreOptions};
+use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Scope, ScopeEntry};
+use ddns_store::{ChangeSet, JournalRetention, RrsetWrite, Store, StoreOptions};
 use ddns_zones::{AddressUpdate, Principal, RrsetIntent, UpdateError, Zones};
 
 fn n(s: &str) -> DomainName {
     DomainName::parse(s).unwrap()
 }
 
+const RECORDS: &str =
+    r#"records = ["www A 192.0.2.80", "sub NS ns.elsewhere.example.", "alias CNAME www"]"#;
+
 fn zone_config() -> ZoneConfig {
-    let text = r#"version = 1
-[[zone]]
-name = "dyn.example"
-records = ["www A 192.0.2.80", "sub NS ns.elsewhere.example.", "alias CNAME www"]
-"#;
-    ServerConfig::from_toml(text, "/unused".into())
+    zone_config_with(RECORDS)
+}
+
+fn zone_config_with(records: &str) -> ZoneConfig {
+    let text = format!("version = 1\n[[zone]]\nname = \"dyn.example\"\n{records}\n");
+    ServerConfig::from_toml(&text, "/unused".into())
         .unwrap()
         .zones
         .remove(0)
 }
+
+const KEEP_ALL: JournalRetention = JournalRetention {
+    max_entries: 1000,
+    max_age_secs: 86_400,
+};
 
 async fn setup() -> (tempfile::TempDir, Arc<Store>, Zones) {
     let dir = tempfile::tempdir().unwrap();
@@ -33,17 +40,15 @@ async fn setup() -> (tempfile::TempDir, Arc<Store>, Zones) {
             .await
             .unwrap(),
     );
-    let zones = Zones::open(store.clone(), vec![zone_config()])
+    let zones = Zones::open(store.clone(), &[zone_config()], KEEP_ALL)
         .await
         .unwrap();
     (dir, store, zones)
 }
 
 async fn principal(zones: &Zones, scope: Scope) -> Principal {
-    let token = ddns_core::token::generate().unwrap();
-    zones
-        .store()
-        .insert_token(&token, "test", &scope)
+    let token = zones
+        .create_token("test", &scope, Actor::Cli)
         .await
         .unwrap();
     zones.authenticate(&token.full).await.unwrap()
@@ -53,7 +58,7 @@ fn a_in_snapshot(zones: &Zones, name: &str) -> Option<Vec<Vec<u8>>> {
     let set = zones.snapshot();
     let zone = set.get(&n("dyn.example")).unwrap();
     zone.node(&n(name).to_wire())
-        .and_then(|node| node.rrset(rtype::A))
+        .and_then(|node| node.rrset(Rtype::A))
         .map(|r| r.rdatas().map(<[u8]>::to_vec).collect())
 }
 
@@ -130,7 +135,14 @@ async fn every_name_must_be_permitted() {
         None,
         "nothing changes when one name is refused"
     );
-    assert_eq!(store.last_history_id().await.unwrap(), 0);
+    assert!(
+        store
+            .history_of(&n("home.dyn.example"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let _ = store;
     let err = zones
         .update_addresses(
             &p,
@@ -192,8 +204,8 @@ async fn cname_conflicts_are_refused() {
         .unwrap();
     let intent = RrsetIntent {
         name: n("h.dyn.example"),
-        rtype: RecordType::Cname,
-        data: Some(RecordData::parse(RecordType::Cname, &["www.dyn.example"]).unwrap()),
+        rtype: Rtype::CNAME,
+        values: Some(vec!["www".into()]),
         ttl: None,
     };
     let err = zones
@@ -211,18 +223,12 @@ async fn changes_by_other_processes_are_replayed() {
         .await
         .unwrap();
     let set = ChangeSet::new(
-        vec![RrsetWrite {
-            zone: n("dyn.example"),
-            name: n("cli.dyn.example"),
-            rtype: RecordType::A,
-            new: Some(
-                ddns_core::RecordSet::new(
-                    60,
-                    RecordData::parse(RecordType::A, &["203.0.113.5"]).unwrap(),
-                )
-                .unwrap(),
-            ),
-        }],
+        vec![RrsetWrite::dynamic(
+            n("dyn.example"),
+            n("cli.dyn.example"),
+            Rtype::A,
+            Some(RecordSet::ipv4(60, &["203.0.113.5".parse().unwrap()]).unwrap()),
+        )],
         Actor::Cli,
         Origin::default(),
     );
@@ -259,7 +265,9 @@ async fn reopening_restores_everything() {
             .await
             .unwrap(),
     );
-    let zones = Zones::open(store, vec![zone_config()]).await.unwrap();
+    let zones = Zones::open(store, &[zone_config()], KEEP_ALL)
+        .await
+        .unwrap();
     assert_eq!(
         a_in_snapshot(&zones, "h.dyn.example"),
         Some(vec![vec![198, 51, 100, 9]])
@@ -273,9 +281,8 @@ async fn reopening_restores_everything() {
 #[tokio::test]
 async fn revoked_and_wrong_tokens_fail() {
     let (_dir, store, zones) = setup().await;
-    let token = ddns_core::token::generate().unwrap();
-    store
-        .insert_token(&token, "t", &Scope::Admin)
+    let token = zones
+        .create_token("t", &Scope::Admin, Actor::Cli)
         .await
         .unwrap();
     assert!(zones.authenticate(&token.full).await.is_ok());
@@ -286,4 +293,280 @@ async fn revoked_and_wrong_tokens_fail() {
     assert!(zones.authenticate("not-a-token").await.is_err());
     store.revoke_token(&token.id).await.unwrap();
     assert!(zones.authenticate(&token.full).await.is_err());
+}
+
+fn serial(zones: &Zones) -> ddns_core::Serial {
+    zones.snapshot().get(&n("dyn.example")).unwrap().serial()
+}
+
+#[tokio::test]
+async fn every_record_type_through_the_write_path() {
+    let (_dir, _store, zones) = setup().await;
+    let admin = principal(&zones, Scope::Admin).await;
+    let intents: Vec<RrsetIntent> = [
+        ("mail.dyn.example", Rtype::MX, "10 mx.example.net."),
+        ("_sip._tcp.dyn.example", Rtype::SRV, "0 5 5060 host"),
+        ("ptr.dyn.example", Rtype::PTR, "host.example."),
+        ("caa.dyn.example", Rtype::CAA, "0 issue \"ca.example\""),
+        (
+            "ssh.dyn.example",
+            Rtype::SSHFP,
+            "1 1 0123456789abcdef0123456789abcdef01234567",
+        ),
+        ("svc.dyn.example", Rtype::HTTPS, "1 . alpn=h2 port=8443"),
+        ("deleg.dyn.example", Rtype::NS, "ns.elsewhere.example."),
+        ("raw.dyn.example", Rtype(65280), "\\# 3 010203"),
+    ]
+    .into_iter()
+    .map(|(name, rtype, value)| RrsetIntent {
+        name: n(name),
+        rtype,
+        values: Some(vec![value.to_owned()]),
+        ttl: Some(300),
+    })
+    .collect();
+    let before = serial(&zones);
+    zones
+        .update_rrsets(&admin, &intents, None, Origin::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        serial(&zones),
+        before.next(),
+        "one serial step for one change set"
+    );
+    let text = zones.export(&n("dyn.example")).unwrap();
+    for line in [
+        "mail.dyn.example.\t300\tIN\tMX\t10 mx.example.net.",
+        "_sip._tcp.dyn.example.\t300\tIN\tSRV\t0 5 5060 host.dyn.example.",
+        "caa.dyn.example.\t300\tIN\tCAA\t0 issue \"ca.example\"",
+        "deleg.dyn.example.\t300\tIN\tNS\tns.elsewhere.example.",
+        "raw.dyn.example.\t300\tIN\tTYPE65280\t\\# 3 010203",
+    ] {
+        assert!(text.contains(line), "{line} missing from\n{text}");
+    }
+    for (rtype, value, why) in [
+        (Rtype::SOA, "a. b. 1 2 3 4 5", "SOA"),
+        (Rtype::MX, "ten mx.example.", "MX preference"),
+        (Rtype::RRSIG, "\\# 0", "RRSIG"),
+    ] {
+        let err = zones
+            .update_rrsets(
+                &admin,
+                &[RrsetIntent {
+                    name: n("bad.dyn.example"),
+                    rtype,
+                    values: Some(vec![value.into()]),
+                    ttl: None,
+                }],
+                None,
+                Origin::default(),
+            )
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains(why), "{err}");
+    }
+    assert_eq!(
+        serial(&zones),
+        before.next(),
+        "refused changes change nothing"
+    );
+}
+
+#[tokio::test]
+async fn the_journal_holds_one_entry_per_change_set_in_order() {
+    let (_dir, store, zones) = setup().await;
+    let admin = principal(&zones, Scope::Admin).await;
+    let start = store
+        .zone(&n("dyn.example"))
+        .await
+        .unwrap()
+        .unwrap()
+        .journal_seq;
+    for (i, ip) in ["198.51.100.1", "198.51.100.2"].iter().enumerate() {
+        zones
+            .update_addresses(
+                &admin,
+                &addresses(&["a.dyn.example", "b.dyn.example"], ip),
+                Origin::default(),
+            )
+            .await
+            .unwrap();
+        let rows = store
+            .journal_since(&n("dyn.example"), start + i as i64, 10)
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        let entry = rows[0].entry.as_ref().unwrap();
+        assert_eq!(entry.seq, start + 1 + i as i64);
+        assert_eq!(entry.serial_after, entry.serial_before.next());
+        assert_eq!(entry.deltas.len(), 2, "both hosts in one entry");
+        assert!(entry.soa_before.rdata != entry.soa_after.rdata);
+        let new = entry.deltas[0].new.as_ref().unwrap();
+        assert_eq!(
+            new.ipv4_addrs(),
+            vec![ip.parse::<std::net::Ipv4Addr>().unwrap()]
+        );
+        if i == 1 {
+            assert!(
+                entry.deltas[0].old.is_some(),
+                "the second change knows what it replaced"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn static_records_changed_in_the_config_are_a_journaled_serial_step() {
+    let (dir, store, zones) = setup().await;
+    let admin = principal(&zones, Scope::Admin).await;
+    // A dynamic A at a name the next configuration makes a static CNAME.
+    zones
+        .update_addresses(
+            &admin,
+            &addresses(&["files.dyn.example"], "198.51.100.7"),
+            Origin::default(),
+        )
+        .await
+        .unwrap();
+    let before = serial(&zones);
+    drop(zones);
+    // Same configuration: nothing written.
+    let same = Zones::open(store.clone(), &[zone_config()], KEEP_ALL)
+        .await
+        .unwrap();
+    assert_eq!(serial(&same), before);
+    drop(same);
+    let changed =
+        zone_config_with(r#"records = ["www A 192.0.2.81", "files CNAME www", "alias CNAME www"]"#);
+    let zones = Zones::open(store.clone(), &[changed], KEEP_ALL)
+        .await
+        .unwrap();
+    assert_eq!(serial(&zones), before.next());
+    assert_eq!(
+        a_in_snapshot(&zones, "www.dyn.example"),
+        Some(vec![vec![192, 0, 2, 81]])
+    );
+    assert_eq!(
+        a_in_snapshot(&zones, "files.dyn.example"),
+        None,
+        "static CNAME wins"
+    );
+    let zone = zones.snapshot();
+    let zone = zone.get(&n("dyn.example")).unwrap();
+    assert!(
+        zone.node(&n("sub.dyn.example").to_wire()).is_none(),
+        "removed delegation"
+    );
+    let seq = store
+        .zone(&n("dyn.example"))
+        .await
+        .unwrap()
+        .unwrap()
+        .journal_seq;
+    let entry = store
+        .journal_since(&n("dyn.example"), seq - 1, 1)
+        .await
+        .unwrap();
+    let entry = entry[0].entry.as_ref().unwrap();
+    let owners: Vec<String> = entry
+        .deltas
+        .iter()
+        .map(|d| format!("{} {}", d.owner, d.rtype))
+        .collect();
+    for expected in [
+        "www.dyn.example A",
+        "sub.dyn.example NS",
+        "files.dyn.example CNAME",
+        "files.dyn.example A",
+    ] {
+        assert!(
+            owners.contains(&expected.to_owned()),
+            "{expected} not in {owners:?}"
+        );
+    }
+    let history = store
+        .history_of(&n("files.dyn.example"), None, 10)
+        .await
+        .unwrap();
+    assert_eq!(history[0].actor, "config");
+    drop(dir);
+}
+
+#[tokio::test]
+async fn a_follower_that_missed_pruned_entries_rebuilds() {
+    let (dir, store, zones) = setup().await;
+    let admin = principal(&zones, Scope::Admin).await;
+    let other = Arc::new(
+        Store::open_dir(dir.path(), &StoreOptions::default())
+            .await
+            .unwrap(),
+    );
+    let writer = Zones::attach(other.clone()).await.unwrap();
+    for i in 1..=5u8 {
+        writer
+            .update_addresses(
+                &admin,
+                &addresses(&["p.dyn.example"], &format!("198.51.100.{i}")),
+                Origin::default(),
+            )
+            .await
+            .unwrap();
+    }
+    other
+        .prune_journal(
+            &n("dyn.example"),
+            JournalRetention {
+                max_entries: 1,
+                max_age_secs: 86_400,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(a_in_snapshot(&zones, "p.dyn.example"), None);
+    zones.sync().await.unwrap();
+    assert_eq!(
+        a_in_snapshot(&zones, "p.dyn.example"),
+        Some(vec![vec![198, 51, 100, 5]])
+    );
+    assert_eq!(serial(&zones), serial(&writer));
+    let _ = store;
+}
+
+#[tokio::test]
+async fn an_import_is_one_transaction_or_nothing() {
+    let (_dir, store, zones) = setup().await;
+    let before = serial(&zones);
+    let good = "$ORIGIN dyn.example.\n@ 3600 IN NS ignored.example.\nh1 60 A 192.0.2.1\nh1 60 A 192.0.2.2\n\
+                m MX 10 h1\nt TXT \"a\" \"b\"\n";
+    let summary = zones
+        .import_zone(&n("dyn.example"), good.as_bytes(), 300, Actor::Cli)
+        .await
+        .unwrap();
+    assert_eq!(
+        (summary.rrsets, summary.records, summary.skipped_apex),
+        (3, 5, 1)
+    );
+    assert_eq!(serial(&zones), before.next());
+    assert_eq!(
+        a_in_snapshot(&zones, "h1.dyn.example"),
+        Some(vec![vec![192, 0, 2, 1], vec![192, 0, 2, 2]])
+    );
+    // A record at a static name fails the whole import.
+    let bad = "h2 A 192.0.2.9\nwww A 192.0.2.10\n";
+    let err = zones
+        .import_zone(&n("dyn.example"), bad.as_bytes(), 300, Actor::Cli)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, UpdateError::Reserved { .. }), "{err:?}");
+    let broken = "h3 A 192.0.2.9\nh4 A 1234\n";
+    let err = zones
+        .import_zone(&n("dyn.example"), broken.as_bytes(), 300, Actor::Cli)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("line 2"), "{err}");
+    assert_eq!(a_in_snapshot(&zones, "h2.dyn.example"), None);
+    assert_eq!(a_in_snapshot(&zones, "h3.dyn.example"), None);
+    assert_eq!(serial(&zones), before.next());
+    let _ = store;
 }

@@ -6,23 +6,27 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
-use ddns_config::ServerOverrides;
-use ddns_core::snapshot::rtype;
-use ddns_core::zone_text::{group_rrsets, parse_zone_text, rtype_to_text};
-use ddns_core::{Actor, DomainName, Origin, RecordData, RecordSet, Scope, ScopeEntry};
-use ddns_store::{ChangeSet, RrsetWrite, Store, StoreOptions};
-use ddns_zones::Zones;
+use ddns_config::ZoneConfig;
+use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry, Serial};
+use ddns_store::{HostFilter, Store, StoreOptions};
+use ddns_zones::{Principal, Zones};
 
 use crate::cli::{HostCommand, TokenCommand, ZoneCommand};
 
-/// Writes per transaction when importing.
-const IMPORT_BATCH: usize = 5_000;
+/// Hosts read per page by `host list`.
+const LIST_PAGE: u32 = 1000;
 
 async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
     let dir = data_dir.unwrap_or_else(ddns_platform::default_data_dir);
     Store::open_dir(&dir, &StoreOptions::default())
         .await
         .with_context(|| format!("cannot open the database in {}", dir.display()))
+}
+
+/// The zones of a data directory, for commands that change them through the one write path.
+async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
+    let store = Arc::new(open(data_dir).await?);
+    Ok(Zones::attach(store).await?)
 }
 
 pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
@@ -33,7 +37,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             admin,
             label,
         } => {
-            let store = open(data.data_dir).await?;
+            let zones = attach(data.data_dir).await?;
             let scope = if admin {
                 Scope::Admin
             } else {
@@ -44,7 +48,8 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                         .collect::<anyhow::Result<_>>()?,
                 )
             };
-            let token = ddns_zones::create_token(&store, &label, &scope, Actor::Cli)
+            let token = zones
+                .create_token(&label, &scope, Actor::Cli)
                 .await
                 .map_err(|e| match e {
                     ddns_zones::UpdateError::NotServed(name) => anyhow::anyhow!(
@@ -52,18 +57,17 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                     ),
                     other => other.into(),
                 })?;
-            store.close().await;
             println!("{}", token.full);
         }
         TokenCommand::List { data } => {
-            let store = open(data.data_dir).await?;
+            let zones = attach(data.data_dir).await?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
                 "{:<14} {:<7} {:<20} {:<26} SCOPE",
                 "ID", "STATE", "LABEL", "CREATED"
             )?;
-            for t in store.tokens().await? {
+            for t in zones.tokens().await? {
                 let state = if t.revoked_at.is_some() {
                     "revoked"
                 } else {
@@ -85,8 +89,8 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { data, id } => {
-            let store = open(data.data_dir).await?;
-            store.revoke_token(&id).await?;
+            let zones = attach(data.data_dir).await?;
+            zones.revoke_token(&id).await?;
             eprintln!("token {id} revoked");
         }
     }
@@ -96,36 +100,41 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
 pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
     match command {
         HostCommand::List { data } => {
-            let store = open(data.data_dir).await?;
+            let zones = attach(data.data_dir).await?;
             let mut out = std::io::stdout().lock();
-            for host in store.hosts().await? {
-                let records: Vec<String> = host
-                    .rrsets
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{} {} {}",
-                            s.data.rtype(),
-                            s.ttl,
-                            s.data.to_strings().join(",")
-                        )
-                    })
-                    .collect();
-                writeln!(
-                    out,
-                    "{}\tv{}\t{}",
-                    host.name,
-                    host.version,
-                    records.join("; ")
-                )?;
+            let mut after: Option<DomainName> = None;
+            loop {
+                let page = zones
+                    .hosts(&HostFilter::All, after.as_ref(), LIST_PAGE)
+                    .await?;
+                for host in &page {
+                    let records: Vec<String> = host
+                        .rrsets
+                        .iter()
+                        .map(|s| format!("{} {} {}", s.rtype(), s.ttl(), s.values().join(",")))
+                        .collect();
+                    writeln!(
+                        out,
+                        "{}\tv{}\t{}",
+                        host.name,
+                        host.version,
+                        records.join("; ")
+                    )?;
+                }
+                match page.last() {
+                    Some(last) if page.len() == LIST_PAGE as usize => {
+                        after = Some(last.name.clone())
+                    }
+                    _ => break,
+                }
             }
         }
         HostCommand::Rm { data, name } => {
-            let store = open(data.data_dir).await?;
+            let zones = attach(data.data_dir).await?;
             let name = DomainName::parse(&name).with_context(|| format!("host {name}"))?;
-            let mut set = ChangeSet::new(Vec::new(), Actor::Cli, Origin::default());
-            set.delete_hosts = vec![name.clone()];
-            store.apply(&set).await?;
+            zones
+                .delete_host(&Principal::operator(), &name, None, Origin::default())
+                .await?;
             eprintln!("host {name} deleted");
         }
     }
@@ -141,95 +150,60 @@ pub(crate) async fn zone(command: ZoneCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Writes the zones as the data directory holds them (what the server serves). `--config`
+/// only chooses which zones, when `--zone` does not.
 async fn export(
     data_dir: Option<PathBuf>,
     config: Option<&Path>,
     zone: Option<String>,
 ) -> anyhow::Result<()> {
-    let store = Arc::new(open(data_dir.clone()).await?);
-    let mut zone_names: Vec<String> = Vec::new();
-    if config.is_none() {
-        // Without a config, export the zones the data directory knows, with default settings.
-        zone_names = store
-            .zones()
-            .await?
-            .into_iter()
-            .map(|(z, _)| z.to_string())
-            .collect();
-    }
-    let overrides = ServerOverrides {
-        data_dir,
-        zones: zone_names,
-        ..ServerOverrides::default()
-    };
-    let config = crate::server::load_config(config, &overrides)?;
-    let zones = Zones::open(Arc::clone(&store), config.zones.clone()).await?;
-    let wanted: Vec<DomainName> = match zone {
-        Some(z) => vec![DomainName::parse(&z).with_context(|| format!("--zone {z}"))?],
-        None => config.zones.iter().map(|z| z.name.clone()).collect(),
+    let zones = attach(data_dir).await?;
+    let wanted: Vec<DomainName> = match (zone, config) {
+        (Some(z), _) => vec![DomainName::parse(&z).with_context(|| format!("--zone {z}"))?],
+        (None, Some(path)) => crate::server::load_config(Some(path), &Default::default())?
+            .zones
+            .iter()
+            .map(|z| z.name.clone())
+            .collect(),
+        (None, None) => zones.policies().iter().map(|z| z.name.clone()).collect(),
     };
     let mut out = std::io::stdout().lock();
     for name in wanted {
         let text = zones
             .export(&name)
-            .with_context(|| format!("zone {name} is not served by this configuration"))?;
+            .with_context(|| format!("zone {name} is not in this data directory"))?;
         out.write_all(text.as_bytes())?;
     }
     Ok(())
 }
 
 async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::Result<()> {
-    let store = open(data_dir).await?;
     let zone = DomainName::parse(zone).with_context(|| format!("--zone {zone}"))?;
-    // A zone the server has not served yet is registered, so a data directory can be
-    // prepared before the first start.
+    let store = Arc::new(open(data_dir).await?);
+    // A zone the server has not served yet is registered with default settings, so a data
+    // directory can be prepared before the first start (the configuration's SOA and NS are
+    // applied then).
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
     store
-        .ensure_zone(&zone, ddns_core::Serial::initial(now))
+        .ensure_zone(
+            &zone,
+            Serial::initial(now),
+            &ZoneConfig::defaults(&zone).soa,
+        )
         .await?;
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let records =
-        parse_zone_text(&zone, &text, 3600).with_context(|| format!("{}", file.display()))?;
-    let apex = zone.to_wire();
-    let mut skipped = 0usize;
-    let mut writes = Vec::new();
-    for group in group_rrsets(&records) {
-        if group.owner == apex.as_slice() && matches!(group.rtype, rtype::SOA | rtype::NS) {
-            skipped += 1; // the server writes its own SOA and NS
-            continue;
-        }
-        let owner = ddns_core::name::wire_to_text(group.owner);
-        let name = DomainName::parse(&owner).with_context(|| format!("owner {owner}"))?;
-        let data = match RecordData::from_rdatas(group.rtype, group.rdatas) {
-            Some(data) => data.with_context(|| format!("{name} {}", rtype_to_text(group.rtype)))?,
-            None => bail!(
-                "{name}: {} records cannot be dynamic (A, AAAA, TXT, CNAME can); put them in the config's records",
-                rtype_to_text(group.rtype)
-            ),
-        };
-        writes.push(RrsetWrite {
-            zone: zone.clone(),
-            name,
-            rtype: data.rtype(),
-            new: Some(RecordSet::new(group.ttl, data)?),
-        });
-    }
-    let total = writes.len();
-    for batch in writes.chunks(IMPORT_BATCH) {
-        store
-            .apply(&ChangeSet::new(
-                batch.to_vec(),
-                Actor::Cli,
-                Origin::default(),
-            ))
-            .await?;
-    }
-    store.close().await;
+    let zones = Zones::attach(store).await?;
+    let reader = std::fs::File::open(file)
+        .map(std::io::BufReader::new)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let summary = match zones.import_zone(&zone, reader, 3600, Actor::Cli).await {
+        Ok(summary) => summary,
+        Err(e) => bail!("{}: {e}; nothing was imported", file.display()),
+    };
     eprintln!(
-        "imported {total} record sets into {zone} ({skipped} apex SOA/NS records left to the server)"
+        "imported {} record sets ({} records) into {zone} in one transaction ({} apex SOA/NS records left to the server)",
+        summary.rrsets, summary.records, summary.skipped_apex
     );
     Ok(())
 }

@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use ddns_config::{ServerConfig, ServerOverrides};
 use ddns_dns::{DnsListeners, DnsSettings};
 use ddns_http::{AppState, HttpPolicy};
-use ddns_store::{Store, StoreOptions};
+use ddns_store::{JournalRetention, Store, StoreOptions};
 use ddns_zones::Zones;
 use tokio_util::sync::CancellationToken;
 
@@ -50,7 +50,11 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
     let store = Arc::new(store);
-    let zones = Arc::new(Zones::open(Arc::clone(&store), config.zones.clone()).await?);
+    let retention = JournalRetention {
+        max_entries: config.journal.max_entries,
+        max_age_secs: config.journal.max_age.as_secs(),
+    };
+    let zones = Arc::new(Zones::open(Arc::clone(&store), &config.zones, retention).await?);
 
     let dns = DnsListeners::bind(&config.dns.listen).context("cannot listen for DNS")?;
     let http = ddns_http::bind(&config.http.listen)
@@ -68,6 +72,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tcp_idle_timeout: config.dns.tcp_idle_timeout,
             max_tcp_connections: config.dns.max_tcp_connections,
             udp_workers: workers,
+            tcp_write_timeout: config.dns.tcp_write_timeout,
+            max_tcp_connections_per_ip: config.dns.max_tcp_connections_per_ip,
         },
     )?;
     let state = Arc::new(AppState::new(

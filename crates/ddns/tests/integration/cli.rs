@@ -150,14 +150,34 @@ async fn host_list_and_zone_export_and_import() {
         assert!(std::time::Instant::now() < deadline, "import not served");
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    std::fs::write(&file, "x MX 10 mail\n").unwrap();
-    let bad = Command::new(bin())
-        .args(["zone", "import", "--data-dir", &dir, "--zone", "ddns.test"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    // Every record type imports; a file with one bad line imports nothing.
+    let import = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        Command::new(bin())
+            .args(["zone", "import", "--data-dir", &dir, "--zone", "ddns.test"])
+            .arg(&file)
+            .output()
+            .unwrap()
+    };
+    assert!(
+        import("x MX 10 mail\n_smb._tcp SRV 0 0 445 x\n")
+            .status
+            .success()
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while lookup(&s, "x.ddns.test.", RecordType::MX).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "MX import not served");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let bad = import("y A 192.0.2.9\nz A 1234\n");
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("MX records cannot be dynamic"));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("line 2") && stderr.contains("nothing was imported"),
+        "{stderr}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    assert!(lookup(&s, "y.ddns.test.", RecordType::A).is_empty());
 }
 
 #[test]

@@ -1,0 +1,112 @@
+//! Reading and pruning the per-zone journal (written by `changes.rs` in the same transaction
+//! as the change it describes).
+
+use ddns_core::journal::{JournalEntry, JournalError};
+use ddns_core::{DomainName, Serial};
+
+use crate::{Store, StoreError, serial_from_db};
+
+/// One stored journal entry; one that cannot be decoded is returned as its error so the reader
+/// can report it and rebuild rather than stop.
+#[derive(Clone, Debug)]
+pub struct JournalRow {
+    /// Position in the zone's journal.
+    pub seq: i64,
+    /// Serial after the entry.
+    pub serial_after: Serial,
+    /// The entry, or why it cannot be read.
+    pub entry: Result<JournalEntry, JournalError>,
+}
+
+/// How much journal to keep per zone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct JournalRetention {
+    /// Entries kept at most.
+    pub max_entries: u32,
+    /// Entries older than this are removed (seconds).
+    pub max_age_secs: u64,
+}
+
+impl Store {
+    /// Journal entries of `zone` after `after_seq`, oldest first, at most `limit`.
+    pub async fn journal_since(
+        &self,
+        zone: &DomainName,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<JournalRow>, StoreError> {
+        let rows: Vec<(i64, i64, i64, Vec<u8>)> = sqlx::query_as(
+            "SELECT j.seq, j.serial_before, j.serial_after, j.body FROM journal j \
+             JOIN zones z ON z.id = j.zone_id WHERE z.name = ? AND j.seq > ? \
+             ORDER BY j.seq LIMIT ?",
+        )
+        .bind(zone.as_str())
+        .bind(after_seq)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.into_iter()
+            .map(|(seq, before, after, body)| {
+                let (before, after) = (serial_from_db(before)?, serial_from_db(after)?);
+                Ok(JournalRow {
+                    seq,
+                    serial_after: after,
+                    entry: JournalEntry::decode(seq, before, after, &body),
+                })
+            })
+            .collect()
+    }
+
+    /// The oldest journal position still kept for `zone` (`None`: the journal is empty).
+    pub async fn journal_start(&self, zone: &DomainName) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar(
+            "SELECT MIN(j.seq) FROM journal j JOIN zones z ON z.id = j.zone_id WHERE z.name = ?",
+        )
+        .bind(zone.as_str())
+        .fetch_one(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)
+    }
+
+    /// Removes the entries `retention` no longer keeps; returns how many went.
+    pub async fn prune_journal(
+        &self,
+        zone: &DomainName,
+        retention: JournalRetention,
+    ) -> Result<u64, StoreError> {
+        let cutoff = time::OffsetDateTime::now_utc()
+            - time::Duration::seconds(
+                i64::try_from(retention.max_age_secs).unwrap_or(i64::MAX / 2),
+            );
+        let cutoff = cutoff
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let mut tx = self.writer.begin().await?;
+        let result = async {
+            let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = ?")
+                .bind(zone.as_str())
+                .fetch_optional(tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let Some(zone_id) = zone_id else {
+                return Ok(0);
+            };
+            // The newest entry always stays: it tells followers where the zone is.
+            let done = sqlx::query(
+                "DELETE FROM journal WHERE zone_id = ?1 AND seq < (SELECT MAX(seq) FROM journal \
+                 WHERE zone_id = ?1) AND (seq <= (SELECT MAX(seq) FROM journal WHERE zone_id = ?1) - ?2 \
+                 OR at < ?3)",
+            )
+            .bind(zone_id)
+            .bind(i64::from(retention.max_entries))
+            .bind(&cutoff)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            Ok(done.rows_affected())
+        }
+        .await;
+        tx.finish(result).await
+    }
+}

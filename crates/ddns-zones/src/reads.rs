@@ -1,0 +1,49 @@
+//! What the edges read about hosts, history and tokens: through here, so no edge holds the
+//! store itself.
+
+use ddns_core::DomainName;
+use ddns_store::{HistoryRow, HostFilter, HostRecord, StoreError, TokenRecord};
+
+use crate::Zones;
+
+impl Zones {
+    /// One host with its records.
+    pub async fn host(&self, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {
+        self.store.host(name).await
+    }
+
+    /// A page of hosts that `filter` lets through, by name, after `after`.
+    pub async fn hosts(
+        &self,
+        filter: &HostFilter,
+        after: Option<&DomainName>,
+        limit: u32,
+    ) -> Result<Vec<HostRecord>, StoreError> {
+        self.store.hosts(filter, after, limit).await
+    }
+
+    /// A page of a name's history, newest first, older than `before` when given.
+    pub async fn history_of(
+        &self,
+        name: &DomainName,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<HistoryRow>, StoreError> {
+        self.store.history_of(name, before, limit).await
+    }
+
+    /// Every token.
+    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+        self.store.tokens().await
+    }
+
+    /// One token.
+    pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.store.token(id).await
+    }
+
+    /// Revokes a token.
+    pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
+        self.store.revoke_token(id).await
+    }
+}
