@@ -291,10 +291,10 @@ impl ServerConfig {
         if let Some(n) = spec.dns.max_tcp_connections {
             config.dns.max_tcp_connections = n.max(1);
         }
-        if let Some(listen) = spec.http.listen {
-            config.http.listen = parse_listen(text, "http.listen", &listen)?;
+        if let Some(listen) = &spec.http.listen {
+            config.http.listen = parse_listen(text, "http.listen", listen)?;
         }
-        if let Some(proxies) = spec.http.trusted_proxies {
+        if let Some(proxies) = &spec.http.trusted_proxies {
             config.http.trusted_proxies = proxies
                 .iter()
                 .map(|p| {

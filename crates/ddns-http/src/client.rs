@@ -76,11 +76,12 @@ pub(crate) fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]
     if !is_trusted(&peer_ip) {
         return peer_ip;
     }
-    // Several header lines are one list, in order (RFC 9110 §5.3).
+    // Several header lines are one list, in order (RFC 9110 §5.3). A line that is not
+    // visible ASCII is one entry that does not parse.
     let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|v| v.to_str().unwrap_or(""))
+        .map(|v| v.to_str().unwrap_or("?"))
         .flat_map(|v| v.split(','))
         .map(str::trim)
         .collect();

@@ -17,7 +17,6 @@
 //! the forwarded client address is worked out per request in [`crate::client`].
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
