@@ -499,14 +499,24 @@ fn apply_http_limits(
 ) -> Result<(), ConfigError> {
     let positive_duration = |d: &Spanned<ConfigDuration>, key: &str| {
         if d.get_ref().0.is_zero() {
-            Err(ConfigError::at(text, Some(d.span()), key, "must be longer than 0s"))
+            Err(ConfigError::at(
+                text,
+                Some(d.span()),
+                key,
+                "must be longer than 0s",
+            ))
         } else {
             Ok(d.get_ref().0)
         }
     };
     let positive_count = |n: &Spanned<u32>, key: &str| {
         if *n.get_ref() == 0 {
-            Err(ConfigError::at(text, Some(n.span()), key, "must be at least 1"))
+            Err(ConfigError::at(
+                text,
+                Some(n.span()),
+                key,
+                "must be at least 1",
+            ))
         } else {
             Ok(*n.get_ref())
         }
@@ -687,14 +697,36 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 defaults.max_connections_per_ip,
                 defaults.http2_max_streams
             ),
-            (Duration::from_secs(10), Duration::from_secs(60), 4096, 64, 100)
+            (
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+                4096,
+                64,
+                100
+            )
         );
         for (text, line, key) in [
-            ("[http]\nheader_read_timeout = \"0s\"\n", 3, Some("http.header_read_timeout")),
+            (
+                "[http]\nheader_read_timeout = \"0s\"\n",
+                3,
+                Some("http.header_read_timeout"),
+            ),
             ("[http]\n\nidle_timeout = 0\n", 4, Some("http.idle_timeout")),
-            ("[http]\nmax_connections = 0\n", 3, Some("http.max_connections")),
-            ("[http]\nmax_connections_per_ip = 0\n", 3, Some("http.max_connections_per_ip")),
-            ("[http]\nhttp2_max_streams = 0\n", 3, Some("http.http2_max_streams")),
+            (
+                "[http]\nmax_connections = 0\n",
+                3,
+                Some("http.max_connections"),
+            ),
+            (
+                "[http]\nmax_connections_per_ip = 0\n",
+                3,
+                Some("http.max_connections_per_ip"),
+            ),
+            (
+                "[http]\nhttp2_max_streams = 0\n",
+                3,
+                Some("http.http2_max_streams"),
+            ),
             (
                 "[http]\nmax_connections = 10\nmax_connections_per_ip = 11\n",
                 4,
@@ -705,7 +737,11 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
             ("[http]\nmax_connections = -1\n", 3, None),
         ] {
             let err = parse(&format!("version = 1\n{text}")).unwrap_err();
-            assert_eq!((err.line, err.key.as_deref()), (Some(line), key), "{text}: {err}");
+            assert_eq!(
+                (err.line, err.key.as_deref()),
+                (Some(line), key),
+                "{text}: {err}"
+            );
         }
     }
 

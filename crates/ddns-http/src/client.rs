@@ -293,7 +293,10 @@ mod tests {
 
     #[test]
     fn forwarded_for_is_walked_from_the_right() {
-        assert_eq!(via_proxy(&["198.51.100.66, 203.0.113.7"]), ip("203.0.113.7"));
+        assert_eq!(
+            via_proxy(&["198.51.100.66, 203.0.113.7"]),
+            ip("203.0.113.7")
+        );
         assert_eq!(
             via_proxy(&["198.51.100.66", "203.0.113.7, 10.1.1.1"]),
             ip("203.0.113.7"),
@@ -404,7 +407,11 @@ mod tests {
     #[test]
     fn a_full_table_charges_the_token() {
         let limiter = HostLimiter::with_capacity(3, 2);
-        assert!(limiter.check("filler", &names(&["a.example", "b.example"])).is_ok());
+        assert!(
+            limiter
+                .check("filler", &names(&["a.example", "b.example"]))
+                .is_ok()
+        );
         // Full: every further request is charged to its token, whatever names it gives.
         for i in 0..3 {
             let name = format!("n{i}.example");
@@ -412,7 +419,9 @@ mod tests {
         }
         assert!(limiter.check("filler", &names(&["n9.example"])).is_err());
         assert!(
-            limiter.check("someone-else", &names(&["a.example"])).is_ok(),
+            limiter
+                .check("someone-else", &names(&["a.example"]))
+                .is_ok(),
             "another token has its own limit"
         );
         assert_eq!(limiter.tracked(), 4, "two hosts and two tokens, no more");

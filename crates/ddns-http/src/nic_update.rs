@@ -80,10 +80,7 @@ pub(crate) async fn nic_update(
         tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 update refused");
         return update_failure(&e);
     }
-    if let Err(wait) = state
-        .limiter
-        .check(&principal.token_id, &request.hostnames)
-    {
+    if let Err(wait) = state.limiter.check(&principal.token_id, &request.hostnames) {
         tracing::warn!(token = %principal.token_id, hosts = ?request.hostnames, "update rate exceeded");
         let mut response = once(ReturnCode::Abuse, StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {

@@ -279,10 +279,13 @@ async fn idle_expiry(activity: &mut watch::Receiver<Activity>, limits: &Connecti
     }
 }
 
+/// Open connections per source key (see [`source_key`]).
+type SourceCounts = Arc<Mutex<HashMap<IpAddr, usize>>>;
+
 /// The connection caps. A [`Ticket`] is held for as long as a connection is open.
 struct Admission {
     total: Arc<Semaphore>,
-    per_source: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    per_source: SourceCounts,
     max_per_source: usize,
     exempt: Vec<IpNet>,
 }
@@ -327,7 +330,7 @@ impl Admission {
 /// An admitted connection; gives its places back when dropped.
 struct Ticket {
     _permit: OwnedSemaphorePermit,
-    source: Option<(IpAddr, Arc<Mutex<HashMap<IpAddr, usize>>>)>,
+    source: Option<(IpAddr, SourceCounts)>,
 }
 
 impl Drop for Ticket {
@@ -396,7 +399,10 @@ mod tests {
         );
         let _b1 = admission.admit(ip("2001:db8:1:2::1")).unwrap();
         let _b2 = admission.admit(ip("2001:db8:1:2:ffff::9")).unwrap();
-        assert!(admission.admit(ip("2001:db8:1:2::77")).is_none(), "same /64");
+        assert!(
+            admission.admit(ip("2001:db8:1:2::77")).is_none(),
+            "same /64"
+        );
         assert!(admission.admit(ip("2001:db8:1:3::1")).is_some());
     }
 

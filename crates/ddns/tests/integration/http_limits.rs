@@ -69,7 +69,11 @@ async fn a_partial_header_is_cut_off_after_header_read_timeout() {
     let silent = connect_from(s.http, "127.0.0.1").await;
     let started = Instant::now();
 
-    assert_eq!(healthz(&s).await, "ok", "other clients are served meanwhile");
+    assert_eq!(
+        healthz(&s).await,
+        "ok",
+        "other clients are served meanwhile"
+    );
     assert!(
         !closed_within(&mut half, Duration::from_millis(500)).await,
         "closed before the timeout"
@@ -118,7 +122,11 @@ async fn connections_over_the_per_ip_cap_are_closed() {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    assert_eq!(served, Some(200), "a closed connection gives its place back");
+    assert_eq!(
+        served,
+        Some(200),
+        "a closed connection gives its place back"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +208,10 @@ async fn another_token_cannot_spend_a_hosts_rate_limit() {
     let token_b = s.token(&["b.ddns.test"]);
     for i in 0..10 {
         let query = format!("hostname=b.ddns.test&myip=192.0.2.{i}");
-        assert_eq!(nic(&s, Some(&token_a), &query).await, (404, "nohost".into()));
+        assert_eq!(
+            nic(&s, Some(&token_a), &query).await,
+            (404, "nohost".into())
+        );
         assert_eq!(
             nic(&s, Some("not-a-token"), &query).await,
             (401, "badauth".into())
@@ -209,10 +220,7 @@ async fn another_token_cannot_spend_a_hosts_rate_limit() {
         let last = wrong.pop().unwrap();
         wrong.push(if last == '0' { '1' } else { '0' });
         assert_eq!(nic(&s, Some(&wrong), &query).await, (401, "badauth".into()));
-        assert_eq!(
-            rest_update(&s, &token_a, "b.ddns.test").await.status(),
-            403
-        );
+        assert_eq!(rest_update(&s, &token_a, "b.ddns.test").await.status(), 403);
         assert_eq!(
             rest_update(&s, "not-a-token", "b.ddns.test").await.status(),
             401
