@@ -72,6 +72,11 @@ struct HttpSpec {
     listen: Option<Vec<Spanned<String>>>,
     trusted_proxies: Option<Vec<Spanned<String>>>,
     request_timeout: Option<ConfigDuration>,
+    header_read_timeout: Option<Spanned<ConfigDuration>>,
+    idle_timeout: Option<Spanned<ConfigDuration>>,
+    max_connections: Option<Spanned<u32>>,
+    max_connections_per_ip: Option<Spanned<u32>>,
+    http2_max_streams: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -185,6 +190,17 @@ pub struct HttpConfig {
     pub trusted_proxies: Vec<IpNet>,
     /// Whole-request timeout.
     pub request_timeout: Duration,
+    /// A connection that has not sent a complete request header this long after it opened
+    /// (or, on HTTP/1.1, after it started its next request) is closed.
+    pub header_read_timeout: Duration,
+    /// A connection with no request in flight for this long is closed.
+    pub idle_timeout: Duration,
+    /// Open connections across all listeners; over it new connections are closed at once.
+    pub max_connections: usize,
+    /// Open connections from one source address (one /64 for IPv6); trusted proxies are exempt.
+    pub max_connections_per_ip: usize,
+    /// Concurrent streams on one HTTP/2 connection.
+    pub http2_max_streams: u32,
 }
 
 /// DynDNS2 endpoint policy.
@@ -237,6 +253,11 @@ impl ServerConfig {
                 ],
                 trusted_proxies: Vec::new(),
                 request_timeout: Duration::from_secs(30),
+                header_read_timeout: Duration::from_secs(10),
+                idle_timeout: Duration::from_secs(60),
+                max_connections: 4096,
+                max_connections_per_ip: 64,
+                http2_max_streams: 100,
             },
             dyndns2: Dyndns2Config {
                 blocked_user_agents: Vec::new(),
@@ -301,10 +322,10 @@ impl ServerConfig {
         if let Some(n) = spec.dns.max_tcp_connections {
             config.dns.max_tcp_connections = n.max(1);
         }
-        if let Some(listen) = spec.http.listen {
-            config.http.listen = parse_listen(text, "http.listen", &listen)?;
+        if let Some(listen) = &spec.http.listen {
+            config.http.listen = parse_listen(text, "http.listen", listen)?;
         }
-        if let Some(proxies) = spec.http.trusted_proxies {
+        if let Some(proxies) = &spec.http.trusted_proxies {
             config.http.trusted_proxies = proxies
                 .iter()
                 .map(|p| {
@@ -317,6 +338,7 @@ impl ServerConfig {
         if let Some(d) = spec.http.request_timeout {
             config.http.request_timeout = d.0;
         }
+        apply_http_limits(text, &spec.http, &mut config.http)?;
         if let Some(agents) = spec.dyndns2.blocked_user_agents {
             config.dyndns2.blocked_user_agents =
                 agents.into_iter().filter(|a| !a.is_empty()).collect();
@@ -517,6 +539,67 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError
     Ok(zone)
 }
 
+/// The connection limits under `[http]`: every one must be positive (zero would refuse every
+/// connection or close it before its first byte).
+fn apply_http_limits(
+    text: &str,
+    spec: &HttpSpec,
+    http: &mut HttpConfig,
+) -> Result<(), ConfigError> {
+    let positive_duration = |d: &Spanned<ConfigDuration>, key: &str| {
+        if d.get_ref().0.is_zero() {
+            Err(ConfigError::at(
+                text,
+                Some(d.span()),
+                key,
+                "must be longer than 0s",
+            ))
+        } else {
+            Ok(d.get_ref().0)
+        }
+    };
+    let positive_count = |n: &Spanned<u32>, key: &str| {
+        if *n.get_ref() == 0 {
+            Err(ConfigError::at(
+                text,
+                Some(n.span()),
+                key,
+                "must be at least 1",
+            ))
+        } else {
+            Ok(*n.get_ref())
+        }
+    };
+    if let Some(d) = &spec.header_read_timeout {
+        http.header_read_timeout = positive_duration(d, "http.header_read_timeout")?;
+    }
+    if let Some(d) = &spec.idle_timeout {
+        http.idle_timeout = positive_duration(d, "http.idle_timeout")?;
+    }
+    if let Some(n) = &spec.max_connections {
+        http.max_connections = positive_count(n, "http.max_connections")? as usize;
+    }
+    if let Some(n) = &spec.max_connections_per_ip {
+        http.max_connections_per_ip = positive_count(n, "http.max_connections_per_ip")? as usize;
+    }
+    if let Some(n) = &spec.http2_max_streams {
+        http.http2_max_streams = positive_count(n, "http.http2_max_streams")?;
+    }
+    if http.max_connections_per_ip > http.max_connections {
+        let span = spec.max_connections_per_ip.as_ref().map(Spanned::span);
+        return Err(ConfigError::at(
+            text,
+            span,
+            "http.max_connections_per_ip",
+            format!(
+                "must not exceed http.max_connections ({})",
+                http.max_connections
+            ),
+        ));
+    }
+    Ok(())
+}
+
 fn parse_listen(
     text: &str,
     key: &str,
@@ -641,6 +724,74 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
             parse("version = 1\n[[zone]]\nname = \"a.example\"\n[[zone]]\nname = \"A.example.\"\n")
                 .unwrap_err();
         assert_eq!(err.line, Some(5));
+    }
+
+    #[test]
+    fn http_connection_limits() {
+        let config = parse(
+            "version = 1\n[http]\nheader_read_timeout = \"1s\"\nidle_timeout = \"2m\"\nmax_connections = 100\nmax_connections_per_ip = 5\nhttp2_max_streams = 10\n",
+        )
+        .unwrap();
+        assert_eq!(config.http.header_read_timeout, Duration::from_secs(1));
+        assert_eq!(config.http.idle_timeout, Duration::from_secs(120));
+        assert_eq!(config.http.max_connections, 100);
+        assert_eq!(config.http.max_connections_per_ip, 5);
+        assert_eq!(config.http.http2_max_streams, 10);
+        let defaults = parse("version = 1\n").unwrap().http;
+        assert_eq!(
+            (
+                defaults.header_read_timeout,
+                defaults.idle_timeout,
+                defaults.max_connections,
+                defaults.max_connections_per_ip,
+                defaults.http2_max_streams
+            ),
+            (
+                Duration::from_secs(10),
+                Duration::from_secs(60),
+                4096,
+                64,
+                100
+            )
+        );
+        for (text, line, key) in [
+            (
+                "[http]\nheader_read_timeout = \"0s\"\n",
+                3,
+                Some("http.header_read_timeout"),
+            ),
+            ("[http]\n\nidle_timeout = 0\n", 4, Some("http.idle_timeout")),
+            (
+                "[http]\nmax_connections = 0\n",
+                3,
+                Some("http.max_connections"),
+            ),
+            (
+                "[http]\nmax_connections_per_ip = 0\n",
+                3,
+                Some("http.max_connections_per_ip"),
+            ),
+            (
+                "[http]\nhttp2_max_streams = 0\n",
+                3,
+                Some("http.http2_max_streams"),
+            ),
+            (
+                "[http]\nmax_connections = 10\nmax_connections_per_ip = 11\n",
+                4,
+                Some("http.max_connections_per_ip"),
+            ),
+            // Shape errors come from the TOML reader, with the line but no key.
+            ("[http]\nheader_read_timeout = \"soon\"\n", 3, None),
+            ("[http]\nmax_connections = -1\n", 3, None),
+        ] {
+            let err = parse(&format!("version = 1\n{text}")).unwrap_err();
+            assert_eq!(
+                (err.line, err.key.as_deref()),
+                (Some(line), key),
+                "{text}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, header};
@@ -43,38 +44,82 @@ pub(crate) fn credentials(headers: &HeaderMap) -> Option<Credentials> {
     None
 }
 
-/// The User-Agent, if any.
+/// Longest User-Agent kept (it is stored with every history row).
+pub(crate) const MAX_USER_AGENT: usize = 256;
+
+/// The User-Agent, if any: at most [`MAX_USER_AGENT`] bytes, cut on a character boundary,
+/// control characters replaced by `?` (it ends up in logs and history rows verbatim).
 pub(crate) fn user_agent(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    let bytes = headers.get(header::USER_AGENT)?.as_bytes();
+    // A few bytes past the limit, so a character cut by the slice is not counted.
+    let head = &bytes[..bytes.len().min(MAX_USER_AGENT + 4)];
+    let mut agent = String::with_capacity(MAX_USER_AGENT);
+    for c in String::from_utf8_lossy(head).chars() {
+        let c = if c.is_control() { '?' } else { c };
+        if agent.len() + c.len_utf8() > MAX_USER_AGENT {
+            break;
+        }
+        agent.push(c);
+    }
+    Some(agent)
 }
 
-/// The client's address. Forwarding headers are believed only from `trusted` proxies: the
-/// rightmost `X-Forwarded-For` entry that is not itself a trusted proxy, else `X-Real-IP`.
+/// The client's address. Forwarding headers are believed only from `trusted` proxies.
+///
+/// `X-Forwarded-For` is walked from the right (the entry our own proxy added) to the left,
+/// skipping trusted proxies; the first untrusted entry is the client. An entry that does not
+/// parse stops the walk: everything left of it may be forged, so the last trusted hop seen is
+/// taken instead. `X-Real-IP` is consulted only when there is no `X-Forwarded-For` entry.
 pub(crate) fn client_ip(peer: SocketAddr, headers: &HeaderMap, trusted: &[IpNet]) -> IpAddr {
     let peer_ip = canonical(peer.ip());
     let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
     if !is_trusted(&peer_ip) {
         return peer_ip;
     }
-    let forwarded: Vec<IpAddr> = headers
+    // Several header lines are one list, in order (RFC 9110 §5.3). A line that is not
+    // visible ASCII is one entry that does not parse.
+    let entries: Vec<&str> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or("?"))
         .flat_map(|v| v.split(','))
-        .filter_map(|item| item.trim().parse::<IpAddr>().ok())
-        .map(canonical)
+        .map(str::trim)
         .collect();
-    if let Some(ip) = forwarded.iter().rev().find(|ip| !is_trusted(ip)) {
-        return *ip;
+    if entries.iter().all(|e| e.is_empty()) {
+        return headers
+            .get("x-real-ip")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
+            .map_or(peer_ip, canonical);
     }
-    headers
-        .get("x-real-ip")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<IpAddr>().ok())
-        .map_or(peer_ip, canonical)
+    let mut last_trusted = peer_ip;
+    for entry in entries.iter().rev() {
+        let Some(ip) = forwarded_entry(entry) else {
+            break;
+        };
+        if !is_trusted(&ip) {
+            return ip;
+        }
+        last_trusted = ip;
+    }
+    last_trusted
+}
+
+/// One `X-Forwarded-For` entry: an address, `1.2.3.4:5678`, `[2001:db8::1]:443` or
+/// `[2001:db8::1]`. An unbracketed IPv6 address is read as an address, never as address and
+/// port (`2001:db8::1:443` is an address). Anything else (`unknown`, an empty entry) is `None`.
+fn forwarded_entry(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    if let Ok(addr) = entry.parse::<SocketAddr>() {
+        return Some(canonical(addr.ip()));
+    }
+    entry
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<std::net::Ipv6Addr>().ok())
+        .map(|v6| canonical(IpAddr::V6(v6)))
 }
 
 fn canonical(ip: IpAddr) -> IpAddr {
@@ -84,40 +129,85 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// Most keys the limiter tracks; while it is full, updates are charged to their token.
+const MAX_TRACKED_KEYS: usize = 100_000;
+/// Checks between two sweeps of keys whose limit has fully recovered.
+const SWEEP_EVERY: u64 = 4096;
+
+/// What an update is charged to.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+enum RateKey {
+    /// A host name the caller was authorised to change.
+    Host(DomainName),
+    /// A token, while the table is too full to track more hosts: its callers then share one
+    /// limit, so whoever filled the table slows down only itself.
+    Token(String),
+}
+
 /// Update requests per host, so a looping client is told `abuse` instead of hammering the
 /// store (Dyn blocks hosts that send repeated `nochg` updates; we slow them down instead).
+///
+/// **Invariant:** only names the caller is authorised to change are charged (callers check
+/// with `Zones::authorize` first), each once per request, so one tenant cannot spend another
+/// tenant's limit. The table is bounded: recovered keys are swept every [`SWEEP_EVERY`]
+/// checks (never on every request), and while [`MAX_TRACKED_KEYS`] are tracked a request is
+/// charged to its token instead of its names.
 pub(crate) struct HostLimiter {
-    limiter: RateLimiter<
-        DomainName,
-        governor::state::keyed::DefaultKeyedStateStore<DomainName>,
-        DefaultClock,
-    >,
+    limiter:
+        RateLimiter<RateKey, governor::state::keyed::DefaultKeyedStateStore<RateKey>, DefaultClock>,
+    checks: AtomicU64,
+    max_keys: usize,
 }
 
 impl HostLimiter {
     pub(crate) fn new(per_minute: u32) -> Self {
+        Self::with_capacity(per_minute, MAX_TRACKED_KEYS)
+    }
+
+    fn with_capacity(per_minute: u32, max_keys: usize) -> Self {
         let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
         Self {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(per_minute)),
+            checks: AtomicU64::new(0),
+            max_keys,
         }
     }
 
-    /// `Err(seconds to wait)` when any of `names` is over its limit. Every name is charged.
-    pub(crate) fn check(&self, names: &[DomainName]) -> Result<(), u64> {
+    /// Charges each distinct name of `names` once (or `token_id` once while the table is
+    /// full); `Err(seconds to wait)` when any of them is over its limit. Call only with names
+    /// the caller has been authorised for.
+    pub(crate) fn check(&self, token_id: &str, names: &[DomainName]) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        let keys: Vec<RateKey> = if self.limiter.len() >= self.max_keys {
+            vec![RateKey::Token(token_id.to_owned())]
+        } else {
+            let mut distinct: Vec<&DomainName> = names.iter().collect();
+            distinct.sort_unstable();
+            distinct.dedup();
+            distinct
+                .into_iter()
+                .map(|n| RateKey::Host(n.clone()))
+                .collect()
+        };
         let mut wait: Option<Duration> = None;
-        for name in names {
-            if let Err(not_until) = self.limiter.check_key(name) {
+        for key in &keys {
+            if let Err(not_until) = self.limiter.check_key(key) {
                 let w = not_until.wait_time_from(DefaultClock::default().now());
                 wait = Some(wait.map_or(w, |old| old.max(w)));
             }
-        }
-        if self.limiter.len() > 100_000 {
-            self.limiter.retain_recent();
         }
         match wait {
             Some(w) => Err(w.as_secs().max(1)),
             None => Ok(()),
         }
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.limiter.len()
     }
 }
 
@@ -183,18 +273,157 @@ mod tests {
         );
     }
 
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    /// `client_ip` as seen from the trusted proxy 127.0.0.1 with these `X-Forwarded-For` lines.
+    fn via_proxy(lines: &[&'static str]) -> IpAddr {
+        let trusted: Vec<IpNet> = vec![
+            "127.0.0.1/32".parse().unwrap(),
+            "10.0.0.0/8".parse().unwrap(),
+        ];
+        let mut h = HeaderMap::new();
+        for line in lines {
+            h.append("x-forwarded-for", HeaderValue::from_static(line));
+        }
+        h.insert("x-real-ip", HeaderValue::from_static("192.0.2.200"));
+        client_ip("127.0.0.1:4000".parse().unwrap(), &h, &trusted)
+    }
+
+    #[test]
+    fn forwarded_for_is_walked_from_the_right() {
+        assert_eq!(
+            via_proxy(&["198.51.100.66, 203.0.113.7"]),
+            ip("203.0.113.7")
+        );
+        assert_eq!(
+            via_proxy(&["198.51.100.66", "203.0.113.7, 10.1.1.1"]),
+            ip("203.0.113.7"),
+            "several header lines are one list"
+        );
+        assert_eq!(
+            via_proxy(&["10.0.0.5, 10.1.1.1"]),
+            ip("10.0.0.5"),
+            "all trusted: the leftmost hop"
+        );
+        assert_eq!(via_proxy(&[""]), ip("192.0.2.200"), "no entry: X-Real-IP");
+    }
+
+    #[test]
+    fn forwarded_for_stops_at_an_entry_that_does_not_parse() {
+        // Everything left of garbage may be forged: the last trusted hop is the answer.
+        assert_eq!(
+            via_proxy(&["198.51.100.66, garbage, 10.1.1.1"]),
+            ip("10.1.1.1")
+        );
+        assert_eq!(
+            via_proxy(&["198.51.100.66, unknown"]),
+            ip("127.0.0.1"),
+            "garbage rightmost: the peer itself"
+        );
+        assert_eq!(via_proxy(&["198.51.100.66,,10.1.1.1"]), ip("10.1.1.1"));
+        assert_eq!(
+            via_proxy(&["198.51.100.66", "bogus"]),
+            ip("127.0.0.1"),
+            "garbage on a later line counts too"
+        );
+        assert_eq!(
+            via_proxy(&["198.51.100.66, 1.2.3.4:99999"]),
+            ip("127.0.0.1"),
+            "a port out of range is garbage"
+        );
+        assert_eq!(
+            via_proxy(&["198.51.100.66, [2001:db8::1]:443:1"]),
+            ip("127.0.0.1")
+        );
+    }
+
+    #[test]
+    fn forwarded_for_entries_with_ports() {
+        assert_eq!(via_proxy(&["203.0.113.7:5678"]), ip("203.0.113.7"));
+        assert_eq!(via_proxy(&["[2001:db8::1]:443"]), ip("2001:db8::1"));
+        assert_eq!(via_proxy(&["[2001:db8::1]"]), ip("2001:db8::1"));
+        assert_eq!(
+            via_proxy(&["2001:db8::1:443"]),
+            ip("2001:db8::1:443"),
+            "an unbracketed IPv6 address is an address, not address and port"
+        );
+        assert_eq!(
+            via_proxy(&["198.51.100.66, 10.1.1.1:80"]),
+            ip("198.51.100.66"),
+            "a trusted hop with a port is skipped like one without"
+        );
+        assert_eq!(via_proxy(&["[::ffff:192.0.2.1]:80"]), ip("192.0.2.1"));
+    }
+
+    #[test]
+    fn user_agent_is_bounded_and_cleaned() {
+        let agent = |bytes: Vec<u8>| {
+            let mut h = HeaderMap::new();
+            h.insert(header::USER_AGENT, HeaderValue::from_bytes(&bytes).unwrap());
+            user_agent(&h).unwrap()
+        };
+        assert_eq!(agent(b"ddclient/3.11".to_vec()), "ddclient/3.11");
+        assert_eq!(agent(vec![b'a'; 100_000]).len(), MAX_USER_AGENT);
+        // Two-byte characters: exactly 128 of them fit.
+        let two = agent("é".repeat(1000).into_bytes());
+        assert_eq!((two.len(), two.chars().count()), (256, 128));
+        // Three-byte characters: 85 fit (255 bytes); the 86th would cross the limit.
+        let three = agent("€".repeat(1000).into_bytes());
+        assert_eq!((three.len(), three.chars().count()), (255, 85));
+        // A tab and a C1 control (U+0085, sent as obs-text bytes) are replaced.
+        assert_eq!(agent("a\tb\u{85}c".as_bytes().to_vec()), "a?b?c");
+        assert_eq!(agent(vec![b'x', 0xff, b'y']), "x\u{fffd}y");
+        assert_eq!(user_agent(&HeaderMap::new()), None);
+    }
+
+    fn names(list: &[&str]) -> Vec<DomainName> {
+        list.iter().map(|n| DomainName::parse(n).unwrap()).collect()
+    }
+
     #[test]
     fn limiter_allows_a_burst_then_refuses() {
         let limiter = HostLimiter::new(3);
-        let h = [DomainName::parse("h.example").unwrap()];
+        let h = names(&["h.example"]);
         for _ in 0..3 {
-            assert!(limiter.check(&h).is_ok());
+            assert!(limiter.check("t1", &h).is_ok());
         }
-        assert!(limiter.check(&h).unwrap_err() >= 1);
+        assert!(limiter.check("t1", &h).unwrap_err() >= 1);
+        assert!(limiter.check("t1", &names(&["other.example"])).is_ok());
+    }
+
+    #[test]
+    fn limiter_charges_a_repeated_name_once() {
+        let limiter = HostLimiter::new(3);
+        let twenty = names(&["h.example"; 20]);
+        for round in 0..3 {
+            assert!(limiter.check("t1", &twenty).is_ok(), "request {round}");
+        }
+        assert!(limiter.check("t1", &twenty).is_err());
+        assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn a_full_table_charges_the_token() {
+        let limiter = HostLimiter::with_capacity(3, 2);
         assert!(
             limiter
-                .check(&[DomainName::parse("other.example").unwrap()])
+                .check("filler", &names(&["a.example", "b.example"]))
                 .is_ok()
         );
+        // Full: every further request is charged to its token, whatever names it gives.
+        for i in 0..3 {
+            let name = format!("n{i}.example");
+            assert!(limiter.check("filler", &names(&[&name])).is_ok());
+        }
+        assert!(limiter.check("filler", &names(&["n9.example"])).is_err());
+        assert!(
+            limiter
+                .check("someone-else", &names(&["a.example"]))
+                .is_ok(),
+            "another token has its own limit"
+        );
+        assert_eq!(limiter.tracked(), 4, "two hosts and two tokens, no more");
     }
 }

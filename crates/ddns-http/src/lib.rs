@@ -2,7 +2,8 @@
 //! everything else, and the OpenAPI document describing it.
 //!
 //! [`app`] builds the router from shared state without binding anything, so tests drive it
-//! with `tower::ServiceExt::oneshot`; [`serve`] runs it on bound listeners.
+//! with `tower::ServiceExt::oneshot`; [`serve`] runs it on bound listeners under the
+//! connection limits (timeouts and caps) in [`ConnectionLimits`].
 //!
 //! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
 //! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
@@ -12,8 +13,10 @@ mod client;
 mod error;
 mod nic_update;
 mod rest_update;
+mod serve;
 
-use std::net::SocketAddr;
+pub use serve::{ConnectionLimits, bind, serve};
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -23,7 +26,6 @@ use axum::routing::{delete, get, post};
 use ddns_config::server::{Dyndns2Config, HttpConfig};
 use ddns_zones::{Principal, Zones};
 use ipnet::IpNet;
-use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
@@ -130,38 +132,4 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint; see /api/v1/openapi.json")
-}
-
-/// Binds every address (failing at once on a bad one).
-pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<tokio::net::TcpListener>> {
-    let mut listeners = Vec::with_capacity(addrs.len());
-    for addr in addrs {
-        listeners.push(tokio::net::TcpListener::bind(addr).await?);
-    }
-    Ok(listeners)
-}
-
-/// Serves the app on `listeners` until `stop` fires, then finishes open requests.
-pub async fn serve(
-    listeners: Vec<tokio::net::TcpListener>,
-    state: Arc<AppState>,
-    stop: CancellationToken,
-) -> std::io::Result<()> {
-    let mut tasks = tokio::task::JoinSet::new();
-    for listener in listeners {
-        let router = app(Arc::clone(&state));
-        let stop = stop.clone();
-        tasks.spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.cancelled_owned())
-            .await
-        });
-    }
-    while let Some(result) = tasks.join_next().await {
-        result.map_err(std::io::Error::other)??;
-    }
-    Ok(())
 }

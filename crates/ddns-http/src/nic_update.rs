@@ -74,7 +74,13 @@ pub(crate) async fn nic_update(
             return once(e.code(), StatusCode::BAD_REQUEST);
         }
     };
-    if let Err(wait) = state.limiter.check(&request.hostnames) {
+    // Authorise before charging the rate limit: a name the caller may not change must not
+    // spend its owner's limit (`update_addresses` checks again; this one is cheap).
+    if let Err(e) = state.zones.authorize(&principal, &request.hostnames) {
+        tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 update refused");
+        return update_failure(&e);
+    }
+    if let Err(wait) = state.limiter.check(&principal.token_id, &request.hostnames) {
         tracing::warn!(token = %principal.token_id, hosts = ?request.hostnames, "update rate exceeded");
         let mut response = once(ReturnCode::Abuse, StatusCode::TOO_MANY_REQUESTS);
         if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {

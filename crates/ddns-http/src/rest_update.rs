@@ -103,7 +103,15 @@ pub(crate) async fn rest_update(
         }
     }
 
-    if let Err(wait) = state.limiter.check(std::slice::from_ref(&name)) {
+    // Authorise before charging the rate limit: a name the caller may not change must not
+    // spend its owner's limit (`update_rrsets` checks again).
+    state
+        .zones
+        .authorize(&principal, std::slice::from_ref(&name))?;
+    if let Err(wait) = state
+        .limiter
+        .check(&principal.token_id, std::slice::from_ref(&name))
+    {
         return Err(ApiError::rate_limited(wait));
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ddns_config::{ServerConfig, ServerOverrides};
 use ddns_dns::{DnsListeners, DnsSettings};
-use ddns_http::{AppState, HttpPolicy};
+use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
 use ddns_store::{JournalRetention, Store, StoreOptions};
 use ddns_zones::Zones;
 use tokio_util::sync::CancellationToken;
@@ -80,7 +80,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Arc::clone(&zones),
         HttpPolicy::from_config(&config.http, &config.dyndns2),
     ));
-    let http_task = tokio::spawn(ddns_http::serve(http, state, stop.clone()));
+    let http_task = tokio::spawn(ddns_http::serve(
+        http,
+        state,
+        ConnectionLimits::from_config(&config.http),
+        stop.clone(),
+    ));
     let follower = {
         let zones = Arc::clone(&zones);
         let stop = stop.clone();

@@ -18,6 +18,9 @@ mod clients;
 mod dns;
 /// DynDNS2: every return code, byte for byte, and the update semantics.
 mod dyndns2;
+/// HTTP connection limits (header-read and idle timeouts, connection caps) and rate limits
+/// that one tenant cannot spend for another.
+mod http_limits;
 /// The REST API: /update, hosts with ETags, tokens, OpenAPI.
 mod rest;
 /// Durability: restarts and crashes keep every acknowledged update and its history.
