@@ -21,6 +21,8 @@ readonly TARGET=x86_64-pc-windows-gnu
 readonly PACKAGES=(rustc-web cargo-web rust-web-src binutils-mingw-w64-x86-64 gcc-mingw-w64-x86-64 nasm wine64)
 WIN_CACHE=${WIN_CACHE:-/var/cache/ddns-win}
 WIN_TARGET_DIR=${WIN_TARGET_DIR:-$WIN_CACHE/target}
+# `smoke` (Cargo.toml) for CI; WIN_PROFILE=release builds what is shipped.
+WIN_PROFILE=${WIN_PROFILE:-smoke}
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
@@ -31,7 +33,7 @@ usage: scripts/windows.sh COMMAND
                          bcryptprimitives.dll shim and create the Wine prefix
   cargo SUBCOMMAND ARGS  Debian's cargo for $TARGET with -Zbuild-std,
                          e.g. \`cargo check -p ddns-platform\`
-  build                  build ddns.exe (release profile) and print its path
+  build                  build ddns.exe (profile \$WIN_PROFILE, default smoke) and print its path
   run EXE [ARGS]         run a Windows exe under Wine; its exit code passes through
   smoke                  setup, build, check that \`ddns.exe --version\` prints
                          \`ddns <workspace version>\`, then agent-smoke (what CI calls)
@@ -39,7 +41,8 @@ usage: scripts/windows.sh COMMAND
                          on loopback (checked with dig); reports the interface watch
 
 environment: WIN_CACHE (default /var/cache/ddns-win) holds the shim, the Wine prefix and
-the target dir (WIN_TARGET_DIR, default \$WIN_CACHE/target).
+the target dir (WIN_TARGET_DIR, default \$WIN_CACHE/target); WIN_PROFILE (default smoke,
+the lighter profile CI uses; release for what is shipped).
 EOF
 }
 
@@ -115,11 +118,11 @@ cmd_cargo() {
   exec /usr/bin/cargo "$sub" --target "$TARGET" -Zbuild-std=std,panic_abort "$@"
 }
 
-exe_path() { echo "$WIN_TARGET_DIR/$TARGET/release/ddns.exe"; }
+exe_path() { echo "$WIN_TARGET_DIR/$TARGET/$WIN_PROFILE/ddns.exe"; }
 
 cmd_build() {
   # A subshell, because cmd_cargo ends in exec.
-  (cmd_cargo build --locked --release -p ddns --bin ddns)
+  (cmd_cargo build --locked --profile "$WIN_PROFILE" -p ddns --bin ddns)
   local exe
   exe=$(exe_path)
   [[ -f $exe ]] || die "build finished but $exe is missing"

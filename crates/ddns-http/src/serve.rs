@@ -87,7 +87,7 @@ pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
 }
 
 /// Serves the app on `listeners` until `stop` fires, then lets open requests finish (for at
-/// most [`SHUTDOWN_GRACE`]) and returns.
+/// most 8 s) and returns.
 pub async fn serve(
     listeners: Vec<TcpListener>,
     state: Arc<AppState>,

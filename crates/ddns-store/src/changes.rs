@@ -174,11 +174,14 @@ impl Store {
     }
 }
 
+/// `id, serial, journal_seq, soa, soa_ttl` of a zone row.
+type ZoneDbRow = (i64, i64, i64, Option<Vec<u8>>, Option<i64>);
+
 async fn zone_row(
     conn: &mut SqliteConnection,
     zone: &DomainName,
 ) -> Result<(i64, Serial, i64, Option<SoaRecord>), StoreError> {
-    let row: Option<(i64, i64, i64, Option<Vec<u8>>, Option<i64>)> =
+    let row: Option<ZoneDbRow> =
         sqlx::query_as("SELECT id, serial, journal_seq, soa, soa_ttl FROM zones WHERE name = ?")
             .bind(zone.as_str())
             .fetch_optional(&mut *conn)

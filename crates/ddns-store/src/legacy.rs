@@ -7,6 +7,19 @@ use sqlx::Executor;
 
 use crate::{Store, StoreError};
 
+/// host id, zone id, host name, zone name, type, TTL, JSON values, updated at.
+type LegacyRrset = (i64, i64, String, String, String, i64, String, String);
+/// id, zone, type, old TTL, old JSON values, new TTL, new JSON values.
+type LegacyHistory = (
+    i64,
+    String,
+    String,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+);
+
 /// Converts `legacy_rrsets` rows into `records`, and JSON history values into wire form.
 pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
     let pending: i64 = sqlx::query_scalar(
@@ -30,7 +43,7 @@ pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
         .map_err(StoreError::from_sqlx)?;
         let mut failed = 0usize;
         if has_table > 0 {
-            let rows: Vec<(i64, i64, String, String, String, i64, String, String)> = sqlx::query_as(
+            let rows: Vec<LegacyRrset> = sqlx::query_as(
                 "SELECT r.host_id, h.zone_id, h.name, z.name, r.rtype, r.ttl, r.rdata, r.updated_at \
                  FROM legacy_rrsets r JOIN hosts h ON h.id = r.host_id JOIN zones z ON z.id = h.zone_id",
             )
@@ -70,7 +83,7 @@ pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
                     .map_err(StoreError::from_sqlx)?;
             }
         }
-        let rows: Vec<(i64, String, String, i64, Option<String>, Option<i64>, Option<String>)> =
+        let rows: Vec<LegacyHistory> =
             sqlx::query_as(
                 "SELECT id, zone, rtype, COALESCE(old_ttl, 0), CAST(old_rdata AS TEXT), new_ttl, \
                  CAST(new_rdata AS TEXT) FROM history \

@@ -161,6 +161,7 @@ impl Store {
 
     /// Every zone known to the database.
     pub async fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+        #[allow(clippy::type_complexity)] // name, serial, journal_seq, soa, soa_ttl
         let rows: Vec<(String, i64, i64, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
             "SELECT name, serial, journal_seq, soa, soa_ttl FROM zones ORDER BY name",
         )
