@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AgentConfig, Detector, NotifyEvent, RecordConfig};
+use crate::fingerprint::Salt;
 use crate::notify;
 use crate::plan::{self, Decision, Event, RetryPolicy, Skip};
 use crate::state::{Addresses, State, StateError};
@@ -66,6 +67,8 @@ struct Engine {
     config_stamp: Option<(SystemTime, u64)>,
     rejected_hash: Option<[u8; 32]>,
     state: State,
+    /// Key of the fingerprints in `state`, kept beside the state file.
+    salt: Salt,
     notifications: tokio::task::JoinSet<()>,
 }
 
@@ -154,13 +157,14 @@ impl Engine {
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
         let config = AgentConfig::from_file_text(&text, path)?;
         let state = State::load(&config.state_file)?;
+        let salt = Salt::load_or_create(&config.state_file)?;
         // Say once, at start, which records stay parked from an earlier run.
         for record in &config.records {
             if let Some(fatal) = state
                 .records
                 .get(&record.key())
                 .and_then(|r| r.fatal.as_ref())
-                && fatal.fingerprint == record.fingerprint
+                && fatal.fingerprint == record.fingerprint(&salt)
             {
                 tracing::error!(record = %record.key(), "{}; not retrying until the record's configuration changes", fatal.message);
             }
@@ -172,6 +176,7 @@ impl Engine {
             config: Arc::new(config),
             rejected_hash: None,
             state,
+            salt,
             notifications: tokio::task::JoinSet::new(),
         })
     }
@@ -210,6 +215,16 @@ impl Engine {
         }
         match AgentConfig::from_file_text(&text, &self.path) {
             Ok(config) => {
+                if config.state_file != self.config.state_file {
+                    match Salt::load_or_create(&config.state_file) {
+                        Ok(salt) => self.salt = salt,
+                        Err(e) => {
+                            tracing::error!(error = %e, "configuration change rejected; the running configuration stays");
+                            self.rejected_hash = Some(hash);
+                            return false;
+                        }
+                    }
+                }
                 tracing::info!(config = %self.path.display(), records = config.records.len(), "configuration reloaded");
                 let keep: Vec<String> = config.records.iter().map(RecordConfig::key).collect();
                 self.state.records.retain(|k, _| keep.contains(k));
@@ -309,7 +324,7 @@ impl Engine {
             match plan::decide(
                 state,
                 desired,
-                &record.fingerprint,
+                &record.fingerprint(&self.salt),
                 now,
                 config.force_refresh,
                 drift,
@@ -375,7 +390,7 @@ impl Engine {
                 state,
                 addresses,
                 &outcome,
-                &record.fingerprint,
+                &record.fingerprint(&self.salt),
                 unix_now(),
                 &retry,
                 random_unit(),
