@@ -609,3 +609,97 @@ fn random_unit() -> f64 {
 fn random_below(max: Duration) -> Duration {
     max.mul_f64(random_unit())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+    use crate::fingerprint::hex;
+
+    /// A DynDNS2 service on loopback that answers every request with the current `body`.
+    async fn dyndns2(body: &'static str) -> (String, Arc<Mutex<&'static str>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/nic/update", listener.local_addr().unwrap());
+        let answer = Arc::new(Mutex::new(body));
+        let shared = Arc::clone(&answer);
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let body = *shared.lock().unwrap();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        (url, answer)
+    }
+
+    /// The fingerprint kept for a parked record is keyed: the bare SHA-256 of the record's
+    /// configuration (what older versions wrote, and what a password guess can be checked
+    /// against offline) is nowhere in the state file, which only the owner can read.
+    #[tokio::test]
+    async fn the_state_file_holds_no_unkeyed_hash_of_the_config() {
+        let (url, answer) = dyndns2("badauth").await;
+        let dir = tempfile::tempdir().unwrap();
+        let state_file = dir.path().join("state.json");
+        let config = dir.path().join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 1\n[agent]\nstate_file = {:?}\nverify_interval = \"0s\"\n\
+                 [detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"192.0.2.7\" }}]\n\
+                 allow = [\"documentation\"]\n[providers.dyn]\ntype = \"dyndns2\"\n\
+                 service = \"custom\"\nurl = \"{url}\"\nusername = \"me\"\npassword = \"hunter2\"\n\
+                 [[record]]\nname = \"h.example.com\"\nprovider = \"dyn\"\n",
+                state_file.display().to_string()
+            ),
+        )
+        .unwrap();
+        let failures = run_once(&config).await.unwrap();
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        let loaded = AgentConfig::load(&config).unwrap();
+        let unkeyed = hex(&loaded.records[0].digest.0);
+        let text = std::fs::read_to_string(&state_file).unwrap();
+        assert!(text.contains("\"fatal\""), "{text}");
+        assert!(!text.contains(&unkeyed), "unkeyed hash {unkeyed} in {text}");
+        assert!(text.contains("\"fingerprint\": \"hmac-sha256:"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            for file in [state_file.clone(), Salt::path_for(&state_file)] {
+                let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+            }
+        }
+        // Still parked under the same configuration: the keyed fingerprint is stable.
+        *answer.lock().unwrap() = "good 192.0.2.7";
+        assert_eq!(run_once(&config).await.unwrap().len(), 1);
+
+        // A state file of an older version, with the bare hash: it loads, and the record
+        // counts as changed, so it is tried once more instead of staying parked.
+        let old = text.replace(
+            &loaded.records[0].fingerprint(&Salt::load_or_create(&state_file).unwrap()),
+            &unkeyed,
+        );
+        assert!(old.contains(&unkeyed));
+        std::fs::write(&state_file, old).unwrap();
+        let failures = run_once(&config).await.unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        let state = State::load(&state_file).unwrap();
+        assert!(state.records["h.example.com@dyn"].fatal.is_none());
+    }
+}

@@ -25,7 +25,7 @@ const BLOCK: usize = 64;
 /// A digest of everything that configures one record. Its `Debug` shows nothing, so logging a
 /// configuration never prints an unkeyed hash of the secrets.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ConfigDigest([u8; 32]);
+pub struct ConfigDigest(pub(crate) [u8; 32]);
 
 impl ConfigDigest {
     /// The digest of `material` (the record's spec and its resolved provider table).

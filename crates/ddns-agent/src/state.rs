@@ -149,7 +149,7 @@ impl State {
             message: e.to_string(),
         })?;
         bytes.push(b'\n');
-        replace_private(path, &bytes)
+        replace(path, &bytes, save_pause())
     }
 }
 
@@ -163,6 +163,10 @@ impl StateError {
 /// temporary file left by an earlier process (killed mid-save) is replaced, never reused: its
 /// mode may be older than this rule.
 pub(crate) fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    replace(path, bytes, None)
+}
+
+fn replace(path: &Path, bytes: &[u8], pause: Option<std::time::Duration>) -> Result<(), StateError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -180,7 +184,7 @@ pub(crate) fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), StateErro
         file.write_all(bytes)?;
         file.sync_all()?;
         drop(file);
-        if let Some(pause) = save_pause() {
+        if let Some(pause) = pause {
             std::thread::sleep(pause);
         }
         std::fs::rename(&tmp, path)?;
