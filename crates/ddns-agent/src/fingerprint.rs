@@ -149,7 +149,11 @@ mod tests {
         assert!(first.fingerprint(&digest).starts_with("hmac-sha256:"));
         let other = Salt::from_bytes([7; 32]);
         assert_ne!(first.fingerprint(&digest), other.fingerprint(&digest));
-        assert_ne!(first.fingerprint(&digest), hex(&digest.0), "keyed, not the bare hash");
+        assert_ne!(
+            first.fingerprint(&digest),
+            hex(&digest.0),
+            "keyed, not the bare hash"
+        );
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt as _;

@@ -166,7 +166,11 @@ pub(crate) fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), StateErro
     replace(path, bytes, None)
 }
 
-fn replace(path: &Path, bytes: &[u8], pause: Option<std::time::Duration>) -> Result<(), StateError> {
+fn replace(
+    path: &Path,
+    bytes: &[u8],
+    pause: Option<std::time::Duration>,
+) -> Result<(), StateError> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
@@ -176,9 +180,10 @@ fn replace(path: &Path, bytes: &[u8], pause: Option<std::time::Duration>) -> Res
     tmp_name.push(format!(".tmp{}", std::process::id()));
     let tmp = path.with_file_name(tmp_name);
     let write = || -> std::io::Result<()> {
-        match std::fs::remove_file(&tmp) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-            _ => {}
+        if let Err(e) = std::fs::remove_file(&tmp)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e);
         }
         let mut file = ddns_platform::create_private(&tmp)?;
         file.write_all(bytes)?;
@@ -256,7 +261,9 @@ mod tests {
         std::fs::write(&path, b"{}").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
         // A stale temporary file from a killed process, world-readable.
-        let stale = dir.path().join(format!("state.json.tmp{}", std::process::id()));
+        let stale = dir
+            .path()
+            .join(format!("state.json.tmp{}", std::process::id()));
         std::fs::write(&stale, b"old").unwrap();
         std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
         State::empty().save(&path).unwrap();

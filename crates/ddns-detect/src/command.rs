@@ -24,7 +24,8 @@ use crate::source::{DetectError, SpecError, parse_one_address, snippet};
 pub const INHERITED: [&str; 3] = ["PATH", "HOME", "LANG"];
 
 /// Variables also passed on Windows.
-pub const INHERITED_WINDOWS: [&str; 6] = ["SystemRoot", "windir", "ComSpec", "PATHEXT", "TEMP", "TMP"];
+pub const INHERITED_WINDOWS: [&str; 6] =
+    ["SystemRoot", "windir", "ComSpec", "PATHEXT", "TEMP", "TMP"];
 
 /// A validated command source.
 #[derive(Clone, Debug)]
@@ -46,10 +47,7 @@ impl CommandSource {
                 format!("{program:?} has surrounding spaces; arguments go in args"),
             ));
         }
-        if let Some(bad) = env
-            .iter()
-            .find(|n| n.is_empty() || n.contains(['=', '\0']))
-        {
+        if let Some(bad) = env.iter().find(|n| n.is_empty() || n.contains(['=', '\0'])) {
             return Err(SpecError::invalid(
                 "env",
                 format!("{bad:?} is not an environment variable name"),
@@ -177,7 +175,15 @@ mod environment_tests {
         );
         assert_eq!(
             names(&agent, &["router_password"], true),
-            ["PATH", "HOME", "LANG", "LC_TIME", "ROUTER_PASSWORD", "TEMP", "Path"]
+            [
+                "PATH",
+                "HOME",
+                "LANG",
+                "LC_TIME",
+                "ROUTER_PASSWORD",
+                "TEMP",
+                "Path"
+            ]
         );
     }
 }
@@ -203,7 +209,10 @@ mod tests {
         assert_eq!(got.unwrap().to_string(), "192.0.2.1", "CARGO_* leaked");
         let c = CommandSource::new(
             "/bin/sh",
-            &["-c".into(), r#"echo "$CARGO_PKG_NAME" | grep -q ddns && echo 192.0.2.2"#.into()],
+            &[
+                "-c".into(),
+                r#"echo "$CARGO_PKG_NAME" | grep -q ddns && echo 192.0.2.2"#.into(),
+            ],
             &["CARGO_PKG_NAME".into()],
         )
         .unwrap();

@@ -38,9 +38,7 @@ use reqwest::{Client, Url};
 use tokio::net::UdpSocket;
 
 use crate::Family;
-use crate::source::{
-    DetectError, SpecError, USER_AGENT, error_chain, parse_socket_addr, snippet,
-};
+use crate::source::{DetectError, SpecError, USER_AGENT, error_chain, parse_socket_addr, snippet};
 
 /// The SSDP multicast group and port.
 pub const SSDP_MULTICAST: SocketAddr =
@@ -104,16 +102,15 @@ impl UpnpSource {
         let near = tokio::task::spawn_blocking(move || neighbourhood(target))
             .await
             .map_err(|e| DetectError::Internal(format!("reading interfaces failed: {e}")))??;
-        if let Some(g) = self.gateway {
-            if let IpAddr::V4(ip) = g.ip() {
-                if !answer_trusted(ip, &near) {
-                    return Err(DetectError::Upnp(format!(
-                        "gateway {ip} is neither the default gateway nor on a directly connected \
-                         subnet of the interface with {}",
-                        near.local
-                    )));
-                }
-            }
+        if let Some(g) = self.gateway
+            && let IpAddr::V4(ip) = g.ip()
+            && !answer_trusted(ip, &near)
+        {
+            return Err(DetectError::Upnp(format!(
+                "gateway {ip} is neither the default gateway nor on a directly connected subnet \
+                 of the interface with {}",
+                near.local
+            )));
         }
         let location = discover(target, self.gateway, &near).await?;
         let description = self.fetch(self.client.get(location.clone())).await?;
@@ -218,8 +215,7 @@ fn answer_trusted(from: Ipv4Addr, near: &Neighbourhood) -> bool {
     if from.is_loopback() || near.local.is_loopback() {
         return from.is_loopback() && near.local.is_loopback();
     }
-    if from.is_unspecified() || from.is_broadcast() || from.is_multicast() || from == near.local
-    {
+    if from.is_unspecified() || from.is_broadcast() || from.is_multicast() || from == near.local {
         return false;
     }
     near.gateway == Some(from)
@@ -244,7 +240,9 @@ fn neighbourhood(target: SocketAddr) -> Result<Neighbourhood, DetectError> {
     let probe = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(io)?;
     probe.connect(target).map_err(io)?;
     let IpAddr::V4(local) = probe.local_addr().map_err(io)?.ip() else {
-        return Err(DetectError::Upnp("SSDP: no IPv4 route to the gateway".into()));
+        return Err(DetectError::Upnp(
+            "SSDP: no IPv4 route to the gateway".into(),
+        ));
     };
     if local.is_loopback() {
         return Ok(Neighbourhood {
@@ -259,10 +257,7 @@ fn neighbourhood(target: SocketAddr) -> Result<Neighbourhood, DetectError> {
         .ok_or_else(|| DetectError::Upnp(format!("no interface has the address {local}")))?;
     Ok(Neighbourhood {
         local,
-        gateway: iface
-            .gateway
-            .as_ref()
-            .and_then(|g| g.ipv4.first().copied()),
+        gateway: iface.gateway.as_ref().and_then(|g| g.ipv4.first().copied()),
         subnets: iface
             .ipv4
             .iter()
@@ -281,9 +276,6 @@ async fn discover(
 ) -> Result<Url, DetectError> {
     let io = |e: std::io::Error| DetectError::Upnp(format!("SSDP: {e}"));
     let socket = UdpSocket::bind((near.local, 0)).await.map_err(io)?;
-    if gateway.is_none() {
-        socket.set_multicast_if_v4(near.local).map_err(io)?;
-    }
     // UDA: "the TTL for the IP packet SHOULD default to 2".
     socket.set_multicast_ttl_v4(2).map_err(io)?;
     let mut buf = vec![0; 2048];
@@ -303,8 +295,7 @@ async fn discover(
                 let IpAddr::V4(from_ip) = from.ip() else {
                     continue;
                 };
-                if gateway.is_some_and(|g| g.ip() != from.ip()) || !answer_trusted(from_ip, near)
-                {
+                if gateway.is_some_and(|g| g.ip() != from.ip()) || !answer_trusted(from_ip, near) {
                     tracing::debug!(%from, "SSDP answer ignored: not the gateway or a neighbour");
                     continue;
                 }
@@ -332,7 +323,7 @@ fn search_request(host: SocketAddr, st: &str, multicast: bool) -> String {
     format!(
         "M-SEARCH * HTTP/1.1\r\nHOST: {host}\r\nMAN: \"ssdp:discover\"\r\n{mx}ST: {st}\r\n\
          USER-AGENT: {} UPnP/2.0\r\n\r\n",
-        crate::source::USER_AGENT
+        USER_AGENT
     )
 }
 
@@ -508,12 +499,18 @@ mod tests {
         let near = lan();
         let trusted = |ip: &str| answer_trusted(ip.parse().unwrap(), &near);
         assert!(trusted("192.168.1.1"), "the default gateway");
-        assert!(trusted("192.168.1.254"), "another router on the same subnet");
+        assert!(
+            trusted("192.168.1.254"),
+            "another router on the same subnet"
+        );
         assert!(!trusted("192.168.2.1"), "a routed subnet");
         assert!(!trusted("203.0.113.5"), "the Internet");
         assert!(!trusted("192.168.1.255"), "the broadcast address");
         assert!(!trusted("192.168.1.20"), "this host itself");
-        assert!(!trusted("127.0.0.1"), "loopback, when the search went to the LAN");
+        assert!(
+            !trusted("127.0.0.1"),
+            "loopback, when the search went to the LAN"
+        );
         assert!(!trusted("239.255.255.250"));
         // A gateway outside the interface's subnets (some PPPoE and /32 set-ups) still counts.
         let ppp = Neighbourhood {

@@ -187,7 +187,10 @@ async fn a_location_on_another_host_is_not_followed() {
         .await
         .unwrap_err();
     assert_eq!(e, DetectError::Timeout(Duration::from_millis(1500)));
-    assert!(seen.lock().unwrap().is_empty(), "the description was fetched");
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the description was fetched"
+    );
 }
 
 /// A description whose control URL points at another host (127.0.0.2, where something does
@@ -195,10 +198,8 @@ async fn a_location_on_another_host_is_not_followed() {
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn a_control_url_on_another_host_is_not_followed() {
-    let (elsewhere, asked) = http_server("127.0.0.2:0", |_| {
-        Reply::ok(soap_answer("203.0.113.66"))
-    })
-    .await;
+    let (elsewhere, asked) =
+        http_server("127.0.0.2:0", |_| Reply::ok(soap_answer("203.0.113.66"))).await;
     let description: &'static str = DESCRIPTION
         .replace("/ctl/IPConn", &format!("http://{elsewhere}/ctl/IPConn"))
         .replace("/ctl/PPPConn", &format!("http://{elsewhere}/ctl/PPPConn"))

@@ -615,7 +615,9 @@ async fn kill_9_never_leaves_a_corrupt_state_file() {
                 .collect();
             assert_eq!(published.len(), 20, "round {round}: {text}");
             assert!(
-                published.iter().all(|a| *a == &Value::from(address.as_str())),
+                published
+                    .iter()
+                    .all(|a| *a == &Value::from(address.as_str())),
                 "round {round}: the complete new state: {text}"
             );
         }
