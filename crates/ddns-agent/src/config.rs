@@ -34,8 +34,9 @@ use ddns_detect::{AllowedClasses, Family, Policy, Source, SourceSpec};
 use ddns_providers::webhook::{WebhookProvider, WebhookSpec};
 use ddns_providers::{BuildContext, Provider, ProviderSpec};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use toml::Spanned;
+
+use crate::fingerprint::{ConfigDigest, Salt};
 
 /// Shortest polling interval (the issue of a stream of requests to echo services and providers).
 pub const MIN_INTERVAL: Duration = Duration::from_secs(30);
@@ -194,11 +195,17 @@ pub struct RecordConfig {
     pub drop_after: u32,
     /// Authoritative servers to verify against (empty: find them through the resolver).
     pub verify_servers: Vec<SocketAddr>,
-    /// Hash of everything that configures this record (fatal errors clear when it changes).
-    pub fingerprint: String,
+    /// Digest of everything that configures this record (fatal errors clear when it changes);
+    /// only its keyed form ([`RecordConfig::fingerprint`]) is ever written down.
+    pub digest: ConfigDigest,
 }
 
 impl RecordConfig {
+    /// The record's fingerprint under this installation's salt, as kept in the state file.
+    pub fn fingerprint(&self, salt: &Salt) -> String {
+        salt.fingerprint(&self.digest)
+    }
+
     /// The key of this record in the state file.
     pub fn key(&self) -> String {
         format!("{}@{}", self.name, self.provider_name)
@@ -446,9 +453,7 @@ impl AgentConfig {
                     })
                 })
                 .collect::<Result<_, _>>()?;
-            let fingerprint = hex(&Sha256::digest(
-                format!("{r:?}\n{provider_text}").as_bytes(),
-            ));
+            let digest = ConfigDigest::of(format!("{r:?}\n{provider_text}").as_bytes());
             let record = RecordConfig {
                 name,
                 provider_name,
@@ -461,7 +466,7 @@ impl AgentConfig {
                 },
                 drop_after: r.drop_after.unwrap_or(3).max(1),
                 verify_servers,
-                fingerprint,
+                digest,
             };
             if records
                 .iter()
@@ -714,8 +719,4 @@ fn parse_server(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| {
             format!("{text:?} is not an address (examples: 192.0.2.53, [2001:db8::53]:53)")
         })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{AgentConfig, Detector, NotifyEvent, RecordConfig};
+use crate::fingerprint::Salt;
 use crate::notify;
 use crate::plan::{self, Decision, Event, RetryPolicy, Skip};
 use crate::state::{Addresses, State, StateError};
@@ -66,6 +67,8 @@ struct Engine {
     config_stamp: Option<(SystemTime, u64)>,
     rejected_hash: Option<[u8; 32]>,
     state: State,
+    /// Key of the fingerprints in `state`, kept beside the state file.
+    salt: Salt,
     notifications: tokio::task::JoinSet<()>,
 }
 
@@ -154,13 +157,14 @@ impl Engine {
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
         let config = AgentConfig::from_file_text(&text, path)?;
         let state = State::load(&config.state_file)?;
+        let salt = Salt::load_or_create(&config.state_file)?;
         // Say once, at start, which records stay parked from an earlier run.
         for record in &config.records {
             if let Some(fatal) = state
                 .records
                 .get(&record.key())
                 .and_then(|r| r.fatal.as_ref())
-                && fatal.fingerprint == record.fingerprint
+                && fatal.fingerprint == record.fingerprint(&salt)
             {
                 tracing::error!(record = %record.key(), "{}; not retrying until the record's configuration changes", fatal.message);
             }
@@ -172,6 +176,7 @@ impl Engine {
             config: Arc::new(config),
             rejected_hash: None,
             state,
+            salt,
             notifications: tokio::task::JoinSet::new(),
         })
     }
@@ -210,6 +215,16 @@ impl Engine {
         }
         match AgentConfig::from_file_text(&text, &self.path) {
             Ok(config) => {
+                if config.state_file != self.config.state_file {
+                    match Salt::load_or_create(&config.state_file) {
+                        Ok(salt) => self.salt = salt,
+                        Err(e) => {
+                            tracing::error!(error = %e, "configuration change rejected; the running configuration stays");
+                            self.rejected_hash = Some(hash);
+                            return false;
+                        }
+                    }
+                }
                 tracing::info!(config = %self.path.display(), records = config.records.len(), "configuration reloaded");
                 let keep: Vec<String> = config.records.iter().map(RecordConfig::key).collect();
                 self.state.records.retain(|k, _| keep.contains(k));
@@ -309,7 +324,7 @@ impl Engine {
             match plan::decide(
                 state,
                 desired,
-                &record.fingerprint,
+                &record.fingerprint(&self.salt),
                 now,
                 config.force_refresh,
                 drift,
@@ -375,7 +390,7 @@ impl Engine {
                 state,
                 addresses,
                 &outcome,
-                &record.fingerprint,
+                &record.fingerprint(&self.salt),
                 unix_now(),
                 &retry,
                 random_unit(),
@@ -593,4 +608,98 @@ fn random_unit() -> f64 {
 
 fn random_below(max: Duration) -> Duration {
     max.mul_f64(random_unit())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use super::*;
+    use crate::fingerprint::hex;
+
+    /// A DynDNS2 service on loopback that answers every request with the current `body`.
+    async fn dyndns2(body: &'static str) -> (String, Arc<Mutex<&'static str>>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/nic/update", listener.local_addr().unwrap());
+        let answer = Arc::new(Mutex::new(body));
+        let shared = Arc::clone(&answer);
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let body = *shared.lock().unwrap();
+                tokio::spawn(async move {
+                    let mut request = Vec::new();
+                    let mut buf = [0; 1024];
+                    while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => request.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = conn.write_all(reply.as_bytes()).await;
+                });
+            }
+        });
+        (url, answer)
+    }
+
+    /// The fingerprint kept for a parked record is keyed: the bare SHA-256 of the record's
+    /// configuration (what older versions wrote, and what a password guess can be checked
+    /// against offline) is nowhere in the state file, which only the owner can read.
+    #[tokio::test]
+    async fn the_state_file_holds_no_unkeyed_hash_of_the_config() {
+        let (url, answer) = dyndns2("badauth").await;
+        let dir = tempfile::tempdir().unwrap();
+        let state_file = dir.path().join("state.json");
+        let config = dir.path().join("agent.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "version = 1\n[agent]\nstate_file = {:?}\nverify_interval = \"0s\"\n\
+                 [detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"192.0.2.7\" }}]\n\
+                 allow = [\"documentation\"]\n[providers.dyn]\ntype = \"dyndns2\"\n\
+                 service = \"custom\"\nurl = \"{url}\"\nusername = \"me\"\npassword = \"hunter2\"\n\
+                 [[record]]\nname = \"h.example.com\"\nprovider = \"dyn\"\n",
+                state_file.display().to_string()
+            ),
+        )
+        .unwrap();
+        let failures = run_once(&config).await.unwrap();
+        assert_eq!(failures.len(), 1, "{failures:?}");
+        let loaded = AgentConfig::load(&config).unwrap();
+        let unkeyed = hex(&loaded.records[0].digest.0);
+        let text = std::fs::read_to_string(&state_file).unwrap();
+        assert!(text.contains("\"fatal\""), "{text}");
+        assert!(!text.contains(&unkeyed), "unkeyed hash {unkeyed} in {text}");
+        assert!(text.contains("\"fingerprint\": \"hmac-sha256:"), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            for file in [state_file.clone(), Salt::path_for(&state_file)] {
+                let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+                assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+            }
+        }
+        // Still parked under the same configuration: the keyed fingerprint is stable.
+        *answer.lock().unwrap() = "good 192.0.2.7";
+        assert_eq!(run_once(&config).await.unwrap().len(), 1);
+
+        // A state file of an older version, with the bare hash: it loads, and the record
+        // counts as changed, so it is tried once more instead of staying parked.
+        let old = text.replace(
+            &loaded.records[0].fingerprint(&Salt::load_or_create(&state_file).unwrap()),
+            &unkeyed,
+        );
+        assert!(old.contains(&unkeyed));
+        std::fs::write(&state_file, old).unwrap();
+        let failures = run_once(&config).await.unwrap();
+        assert!(failures.is_empty(), "{failures:?}");
+        let state = State::load(&state_file).unwrap();
+        assert!(state.records["h.example.com@dyn"].fatal.is_none());
+    }
 }

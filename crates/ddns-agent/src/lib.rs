@@ -4,6 +4,8 @@
 //! - [`config`]: the TOML file, secrets from the environment or files, validation;
 //! - [`plan`]: every decision as a pure function (lines, change, backoff, fatal parking);
 //! - [`state`]: what was published and what is owed, in an atomically replaced JSON file;
+//! - [`fingerprint`]: keyed fingerprints of record configurations, so the state file does not
+//!   allow guessing secrets offline;
 //! - [`engine`]: the loop (polling with jitter, interface events, retries, reload) and `--once`;
 //! - [`verify`]: checking published records against their authoritative servers;
 //! - `notify`: webhooks on change, failure and recovery.
@@ -13,6 +15,7 @@
 
 pub mod config;
 pub mod engine;
+pub mod fingerprint;
 mod notify;
 pub mod plan;
 pub mod state;

@@ -3,7 +3,11 @@
 //!
 //! The file is JSON, replaced atomically (write a temporary file, fsync it, rename it over the
 //! old one, fsync the directory), so a crash or `kill -9` at any moment leaves either the old
-//! or the new state, never a torn file.
+//! or the new state, never a torn file. It and its temporary file are created mode 0600: the
+//! state names hosts and addresses and carries keyed fingerprints of secret configuration.
+//!
+//! The integration tests set `DDNS_TEST_STATE_SAVE_PAUSE_MS` to hold each save between writing
+//! the temporary file and the rename, so that a `kill -9` can be aimed at that moment.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -13,8 +17,12 @@ use std::path::{Path, PathBuf};
 use ddns_detect::Family;
 use serde::{Deserialize, Serialize};
 
-/// Current format version.
+/// Current format version. Keyed fingerprints did not change it: an older fingerprint reads
+/// as a changed configuration (see `crate::fingerprint`).
 const VERSION: u32 = 1;
+
+/// Milliseconds each save waits after writing the temporary file (integration tests only).
+const SAVE_PAUSE_ENV: &str = "DDNS_TEST_STATE_SAVE_PAUSE_MS";
 
 /// Addresses per family.
 pub type Addresses = BTreeMap<Family, Vec<IpAddr>>;
@@ -136,35 +144,76 @@ impl State {
 
     /// Replaces the file atomically.
     pub fn save(&self, path: &Path) -> Result<(), StateError> {
-        let dir = path
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| StateError::Io {
+        let mut bytes = serde_json::to_vec_pretty(self).map_err(|e| StateError::Io {
             path: path.to_path_buf(),
             message: e.to_string(),
         })?;
-        let tmp = path.with_extension(format!("json.tmp{}", std::process::id()));
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&bytes)?;
-            file.write_all(b"\n")?;
-            file.sync_all()?;
-            drop(file);
-            std::fs::rename(&tmp, path)?;
-            // Persist the rename itself. Directories cannot be opened for this on Windows,
-            // where the rename is durable on its own.
-            if let Ok(d) = std::fs::File::open(dir) {
-                let _ = d.sync_all();
-            }
-            Ok(())
-        };
-        write().map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            io_error(path, &e)
-        })
+        bytes.push(b'\n');
+        replace(path, &bytes, save_pause())
     }
+}
+
+impl StateError {
+    pub(crate) fn io(path: &Path, e: &std::io::Error) -> Self {
+        io_error(path, e)
+    }
+}
+
+/// Replaces `path` with `bytes` atomically, the new file readable by its owner only. A
+/// temporary file left by an earlier process (killed mid-save) is replaced, never reused: its
+/// mode may be older than this rule.
+pub(crate) fn replace_private(path: &Path, bytes: &[u8]) -> Result<(), StateError> {
+    replace(path, bytes, None)
+}
+
+fn replace(
+    path: &Path,
+    bytes: &[u8],
+    pause: Option<std::time::Duration>,
+) -> Result<(), StateError> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let write = || -> std::io::Result<()> {
+        if let Err(e) = std::fs::remove_file(&tmp)
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            return Err(e);
+        }
+        let mut file = ddns_platform::create_private(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        if let Some(pause) = pause {
+            std::thread::sleep(pause);
+        }
+        std::fs::rename(&tmp, path)?;
+        // Persist the rename itself. Directories cannot be opened for this on Windows,
+        // where the rename is durable on its own.
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        io_error(path, &e)
+    })
+}
+
+fn save_pause() -> Option<std::time::Duration> {
+    static PAUSE: std::sync::OnceLock<Option<std::time::Duration>> = std::sync::OnceLock::new();
+    *PAUSE.get_or_init(|| {
+        std::env::var(SAVE_PAUSE_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map(std::time::Duration::from_millis)
+    })
 }
 
 fn io_error(path: &Path, e: &std::io::Error) -> StateError {
@@ -200,6 +249,44 @@ mod tests {
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\"ipv4\""), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_file_is_private_even_over_a_public_one() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        std::fs::write(&path, b"{}").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        // A stale temporary file from a killed process, world-readable.
+        let stale = dir
+            .path()
+            .join(format!("state.json.tmp{}", std::process::id()));
+        std::fs::write(&stale, b"old").unwrap();
+        std::fs::set_permissions(&stale, std::fs::Permissions::from_mode(0o644)).unwrap();
+        State::empty().save(&path).unwrap();
+        assert_eq!(mode(&path), 0o600);
+        assert!(!stale.exists());
+    }
+
+    /// A state file from before keyed fingerprints (a bare SHA-256 hex in `fatal`) loads; the
+    /// record is then not parked, since the fingerprint differs (see `plan::decide`).
+    #[test]
+    fn an_old_fingerprint_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let old = r#"{"version": 1, "records": {"h.example.com@dyn": {
+            "published": {"ipv4": ["192.0.2.1"]}, "published_at": 1700000000,
+            "pending": {"ipv4": ["192.0.2.2"]}, "failures": 0,
+            "fatal": {"message": "badauth", "at": 1700000001,
+              "fingerprint": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"}}}}"#;
+        std::fs::write(&path, old).unwrap();
+        let state = State::load(&path).unwrap();
+        let record = &state.records["h.example.com@dyn"];
+        assert_eq!(record.fatal.as_ref().unwrap().message, "badauth");
+        assert!(!dir.path().join("state.json.corrupt").exists());
     }
 
     #[test]

@@ -80,6 +80,11 @@ pub enum SourceSpec {
         /// Its arguments.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         args: Vec<String>,
+        /// Variables of the agent's environment passed to the program, besides `PATH`, `HOME`,
+        /// `LANG`, `LC_*` (and on Windows `SystemRoot`, `windir`, `ComSpec`, `PATHEXT`,
+        /// `TEMP`, `TMP`); nothing else of the agent's environment reaches it.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        env: Vec<String>,
     },
     /// A fixed address.
     Fixed {
@@ -255,8 +260,8 @@ impl Source {
             SourceSpec::Upnp { gateway } => {
                 Kind::Upnp(UpnpSource::new(gateway.as_deref(), family)?)
             }
-            SourceSpec::Command { program, args } => {
-                Kind::Command(CommandSource::new(program, args)?)
+            SourceSpec::Command { program, args, env } => {
+                Kind::Command(CommandSource::new(program, args, env)?)
             }
             SourceSpec::Fixed { address } => {
                 if !family.matches(*address) {

@@ -17,17 +17,28 @@
 //! cannot use (they must stay on loopback). The XML handling below only finds elements by
 //! local name: IGD descriptions are small and flat, and nothing here is trusted beyond "this
 //! text parses as an IPv4 address" and "this is a URL to ask next".
+//!
+//! Any LAN host can answer an SSDP search, and the first answer names the device whose word
+//! becomes a DNS record, so the chain of trust is kept short and local:
+//! - an answer counts only when it comes from the default gateway or from a directly connected
+//!   subnet of the interface the search went out on ([`answer_trusted`]); over loopback (the
+//!   tests' fake router) only loopback answers count, and loopback never trusts anything else;
+//! - its `LOCATION` must name that same address, as an IP literal: no DNS names, no other host;
+//! - control URLs must stay on the description's host (a `URLBase` elsewhere is ignored), and
+//!   HTTP redirects are not followed.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use std::sync::OnceLock;
+
+use ipnet::Ipv4Net;
 use reqwest::header::CONTENT_TYPE;
 use reqwest::{Client, Url};
 use tokio::net::UdpSocket;
 
 use crate::Family;
-use crate::http_echo::client;
-use crate::source::{DetectError, SpecError, error_chain, parse_socket_addr, snippet};
+use crate::source::{DetectError, SpecError, USER_AGENT, error_chain, parse_socket_addr, snippet};
 
 /// The SSDP multicast group and port.
 pub const SSDP_MULTICAST: SocketAddr =
@@ -70,7 +81,7 @@ impl UpnpSource {
         }
         Ok(Self {
             gateway,
-            client: client(Family::V4)?,
+            client: upnp_client()?,
         })
     }
 
@@ -87,7 +98,21 @@ impl UpnpSource {
         if family == Family::V6 {
             return Err(DetectError::Unsupported("UPnP gives IPv4 only".into()));
         }
-        let location = discover(self.gateway.unwrap_or(SSDP_MULTICAST), self.gateway).await?;
+        let target = self.gateway.unwrap_or(SSDP_MULTICAST);
+        let near = tokio::task::spawn_blocking(move || neighbourhood(target))
+            .await
+            .map_err(|e| DetectError::Internal(format!("reading interfaces failed: {e}")))??;
+        if let Some(g) = self.gateway
+            && let IpAddr::V4(ip) = g.ip()
+            && !answer_trusted(ip, &near)
+        {
+            return Err(DetectError::Upnp(format!(
+                "gateway {ip} is neither the default gateway nor on a directly connected subnet \
+                 of the interface with {}",
+                near.local
+            )));
+        }
+        let location = discover(target, self.gateway, &near).await?;
         let description = self.fetch(self.client.get(location.clone())).await?;
         let services = control_urls(&description, &location);
         if services.is_empty() {
@@ -156,13 +181,101 @@ impl UpnpSource {
     }
 }
 
-/// Searches for an IGD at `target` and returns the first `LOCATION` answered. When a gateway
-/// is configured, answers from other addresses are ignored.
-async fn discover(target: SocketAddr, gateway: Option<SocketAddr>) -> Result<Url, DetectError> {
+/// The UPnP client: the shared echo client follows redirects, which here would let a LAN
+/// host send the agent anywhere.
+fn upnp_client() -> Result<Client, SpecError> {
+    static CLIENT: OnceLock<Result<Client, String>> = OnceLock::new();
+    CLIENT
+        .get_or_init(|| {
+            Client::builder()
+                .local_address(Family::V4.unspecified())
+                .no_proxy()
+                .user_agent(USER_AGENT)
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .map_err(|e| error_chain(&e))
+        })
+        .clone()
+        .map_err(SpecError::HttpClient)
+}
+
+/// The network an SSDP search goes out on: the local address the system picks for the
+/// target, that interface's default gateway and its directly connected subnets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Neighbourhood {
+    local: Ipv4Addr,
+    gateway: Option<Ipv4Addr>,
+    subnets: Vec<Ipv4Net>,
+}
+
+/// Whether an SSDP answer from `from` may name the router. Loopback is its own case: packets
+/// there come from this host only, so a search over loopback (the tests' fake router, a local
+/// relay) trusts loopback answers, and a search anywhere else never does.
+fn answer_trusted(from: Ipv4Addr, near: &Neighbourhood) -> bool {
+    if from.is_loopback() || near.local.is_loopback() {
+        return from.is_loopback() && near.local.is_loopback();
+    }
+    if from.is_unspecified() || from.is_broadcast() || from.is_multicast() || from == near.local {
+        return false;
+    }
+    near.gateway == Some(from)
+        || near
+            .subnets
+            .iter()
+            .any(|net| net.prefix_len() > 0 && net.contains(&from) && from != net.broadcast())
+}
+
+/// Whether `location` names the host that sent the SSDP answer, by address.
+fn location_trusted(location: &Url, from: Ipv4Addr) -> bool {
+    location
+        .host_str()
+        .and_then(|h| h.parse::<Ipv4Addr>().ok())
+        .is_some_and(|h| h == from)
+}
+
+/// Finds the [`Neighbourhood`] of a search sent to `target` (reads the interfaces: blocking).
+fn neighbourhood(target: SocketAddr) -> Result<Neighbourhood, DetectError> {
     let io = |e: std::io::Error| DetectError::Upnp(format!("SSDP: {e}"));
-    let socket = UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
-        .await
-        .map_err(io)?;
+    // Connecting a UDP socket sends nothing; it only asks the routing table.
+    let probe = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0)).map_err(io)?;
+    probe.connect(target).map_err(io)?;
+    let IpAddr::V4(local) = probe.local_addr().map_err(io)?.ip() else {
+        return Err(DetectError::Upnp(
+            "SSDP: no IPv4 route to the gateway".into(),
+        ));
+    };
+    if local.is_loopback() {
+        return Ok(Neighbourhood {
+            local,
+            gateway: None,
+            subnets: Vec::new(),
+        });
+    }
+    let iface = netdev::get_interfaces()
+        .into_iter()
+        .find(|i| i.ipv4.iter().any(|n| n.addr() == local))
+        .ok_or_else(|| DetectError::Upnp(format!("no interface has the address {local}")))?;
+    Ok(Neighbourhood {
+        local,
+        gateway: iface.gateway.as_ref().and_then(|g| g.ipv4.first().copied()),
+        subnets: iface
+            .ipv4
+            .iter()
+            .filter_map(|n| Ipv4Net::new(n.addr(), n.prefix_len()).ok())
+            .map(|n| n.trunc())
+            .collect(),
+    })
+}
+
+/// Searches for an IGD at `target` and returns the first trusted `LOCATION` answered. When a
+/// gateway is configured, answers from other addresses are ignored.
+async fn discover(
+    target: SocketAddr,
+    gateway: Option<SocketAddr>,
+    near: &Neighbourhood,
+) -> Result<Url, DetectError> {
+    let io = |e: std::io::Error| DetectError::Upnp(format!("SSDP: {e}"));
+    let socket = UdpSocket::bind((near.local, 0)).await.map_err(io)?;
     // UDA: "the TTL for the IP packet SHOULD default to 2".
     socket.set_multicast_ttl_v4(2).map_err(io)?;
     let mut buf = vec![0; 2048];
@@ -179,12 +292,22 @@ async fn discover(target: SocketAddr, gateway: Option<SocketAddr>) -> Result<Url
         let wait = async {
             loop {
                 let (len, from) = socket.recv_from(&mut buf).await?;
-                if gateway.is_some_and(|g| g.ip() != from.ip()) {
+                let IpAddr::V4(from_ip) = from.ip() else {
+                    continue;
+                };
+                if gateway.is_some_and(|g| g.ip() != from.ip()) || !answer_trusted(from_ip, near) {
+                    tracing::debug!(%from, "SSDP answer ignored: not the gateway or a neighbour");
                     continue;
                 }
                 let text = String::from_utf8_lossy(&buf[..len]);
-                if let Some(url) = search_location(&text) {
-                    return Ok::<_, std::io::Error>(url);
+                match search_location(&text) {
+                    Some(url) if location_trusted(&url, from_ip) => {
+                        return Ok::<_, std::io::Error>(url);
+                    }
+                    Some(url) => {
+                        tracing::debug!(%from, %url, "SSDP answer ignored: LOCATION is another host");
+                    }
+                    None => {}
                 }
             }
         };
@@ -200,7 +323,7 @@ fn search_request(host: SocketAddr, st: &str, multicast: bool) -> String {
     format!(
         "M-SEARCH * HTTP/1.1\r\nHOST: {host}\r\nMAN: \"ssdp:discover\"\r\n{mx}ST: {st}\r\n\
          USER-AGENT: {} UPnP/2.0\r\n\r\n",
-        crate::source::USER_AGENT
+        USER_AGENT
     )
 }
 
@@ -220,9 +343,11 @@ fn search_location(response: &str) -> Option<Url> {
 
 /// The `(serviceType, controlURL)` of each WAN connection service in a device description,
 /// `WANIPConnection` first, with URLs resolved against `URLBase` or the description's URL.
+/// Only URLs on the description's own host are kept (a `URLBase` elsewhere is ignored).
 fn control_urls(description: &str, location: &Url) -> Vec<(String, Url)> {
     let base = element_text(description, "URLBase")
         .and_then(|b| Url::parse(b.trim()).ok())
+        .filter(|b| same_host(b, location))
         .unwrap_or_else(|| location.clone());
     let mut found: Vec<(String, Url)> = elements(description, "service")
         .into_iter()
@@ -233,12 +358,17 @@ fn control_urls(description: &str, location: &Url) -> Vec<(String, Url)> {
             }
             let url = base
                 .join(element_text(service, "controlURL")?.trim())
-                .ok()?;
+                .ok()
+                .filter(|u| u.scheme() == "http" && same_host(u, location))?;
             Some((kind, url))
         })
         .collect();
     found.sort_by_key(|(kind, _)| !kind.contains(":WANIPConnection:"));
     found
+}
+
+fn same_host(a: &Url, b: &Url) -> bool {
+    a.host_str().is_some() && a.host_str() == b.host_str()
 }
 
 fn parse_external_address(response: &str) -> Result<Ipv4Addr, DetectError> {
@@ -333,10 +463,89 @@ mod tests {
             found[1].1.as_str(),
             "http://192.168.1.1:5000/ctl/PPP?a=1&b=2"
         );
-        let with_base =
-            DESCRIPTION.replace("<device>", "<URLBase>http://10.0.0.1:80/</URLBase><device>");
+        let with_base = DESCRIPTION.replace(
+            "<device>",
+            "<URLBase>http://192.168.1.1:80/</URLBase><device>",
+        );
         let found = control_urls(&with_base, &location);
-        assert_eq!(found[0].1.as_str(), "http://10.0.0.1/ctl/IPConn");
+        assert_eq!(found[0].1.as_str(), "http://192.168.1.1/ctl/IPConn");
+    }
+
+    #[test]
+    fn control_urls_stay_on_the_description_host() {
+        let location = Url::parse("http://192.168.1.1:5000/rootDesc.xml").unwrap();
+        // A URLBase on another host is ignored: relative control URLs stay on the router.
+        let elsewhere =
+            DESCRIPTION.replace("<device>", "<URLBase>http://10.0.0.1:80/</URLBase><device>");
+        let found = control_urls(&elsewhere, &location);
+        assert_eq!(found[0].1.as_str(), "http://192.168.1.1:5000/ctl/IPConn");
+        // Absolute control URLs to another host (or a name) are dropped.
+        let absolute = DESCRIPTION
+            .replace("/ctl/IPConn", "http://203.0.113.9/ctl/IPConn")
+            .replace("/ctl/PPP?a=1&amp;b=2", "http://router.evil.example/ctl");
+        assert!(control_urls(&absolute, &location).is_empty());
+    }
+
+    fn lan() -> Neighbourhood {
+        Neighbourhood {
+            local: Ipv4Addr::new(192, 168, 1, 20),
+            gateway: Some(Ipv4Addr::new(192, 168, 1, 1)),
+            subnets: vec!["192.168.1.0/24".parse().unwrap()],
+        }
+    }
+
+    #[test]
+    fn ssdp_answers_from_the_gateway_or_a_neighbour_only() {
+        let near = lan();
+        let trusted = |ip: &str| answer_trusted(ip.parse().unwrap(), &near);
+        assert!(trusted("192.168.1.1"), "the default gateway");
+        assert!(
+            trusted("192.168.1.254"),
+            "another router on the same subnet"
+        );
+        assert!(!trusted("192.168.2.1"), "a routed subnet");
+        assert!(!trusted("203.0.113.5"), "the Internet");
+        assert!(!trusted("192.168.1.255"), "the broadcast address");
+        assert!(!trusted("192.168.1.20"), "this host itself");
+        assert!(
+            !trusted("127.0.0.1"),
+            "loopback, when the search went to the LAN"
+        );
+        assert!(!trusted("239.255.255.250"));
+        // A gateway outside the interface's subnets (some PPPoE and /32 set-ups) still counts.
+        let ppp = Neighbourhood {
+            local: Ipv4Addr::new(100, 64, 3, 7),
+            gateway: Some(Ipv4Addr::new(100, 64, 0, 1)),
+            subnets: vec!["100.64.3.7/32".parse().unwrap()],
+        };
+        assert!(answer_trusted(Ipv4Addr::new(100, 64, 0, 1), &ppp));
+        assert!(!answer_trusted(Ipv4Addr::new(100, 64, 3, 8), &ppp));
+        // A default route (prefix 0) is not a connected subnet.
+        let wide = Neighbourhood {
+            subnets: vec!["0.0.0.0/0".parse().unwrap()],
+            ..lan()
+        };
+        assert!(!answer_trusted(Ipv4Addr::new(203, 0, 113, 5), &wide));
+        // Over loopback, loopback answers only.
+        let looped = Neighbourhood {
+            local: Ipv4Addr::LOCALHOST,
+            gateway: None,
+            subnets: Vec::new(),
+        };
+        assert!(answer_trusted(Ipv4Addr::new(127, 0, 0, 1), &looped));
+        assert!(answer_trusted(Ipv4Addr::new(127, 0, 0, 2), &looped));
+        assert!(!answer_trusted(Ipv4Addr::new(192, 168, 1, 1), &looped));
+    }
+
+    #[test]
+    fn location_must_be_the_answering_address() {
+        let from = Ipv4Addr::new(192, 168, 1, 1);
+        let ok = |u: &str| location_trusted(&Url::parse(u).unwrap(), from);
+        assert!(ok("http://192.168.1.1:5000/rootDesc.xml"));
+        assert!(!ok("http://192.168.1.2:5000/rootDesc.xml"), "another host");
+        assert!(!ok("http://203.0.113.9/rootDesc.xml"), "off the LAN");
+        assert!(!ok("http://router.lan:5000/rootDesc.xml"), "a DNS name");
+        assert!(!ok("http://[::ffff:192.168.1.1]/rootDesc.xml"), "IPv6");
     }
 
     #[test]

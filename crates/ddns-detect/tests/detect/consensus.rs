@@ -49,6 +49,7 @@ async fn agreement_across_kinds() {
             SourceSpec::Command {
                 program: "/bin/echo".into(),
                 args: vec!["9.9.9.9".into()],
+                env: vec![],
             },
         ],
         Family::V4,
@@ -150,6 +151,7 @@ async fn timeouts_and_empty_answers_count_as_failures() {
             SourceSpec::Command {
                 program: "/bin/sleep".into(),
                 args: vec!["30".into()],
+                env: vec![],
             },
         ],
         Family::V4,

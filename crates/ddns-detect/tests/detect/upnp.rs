@@ -35,10 +35,21 @@ const SOAP_FAULT: &str = r#"<?xml version="1.0"?><s:Envelope xmlns:s="http://sch
 /// A router whose WANIPConnection answers `ip_answer` and WANPPPConnection `ppp_answer`.
 /// Returns the SSDP address and the HTTP requests seen.
 async fn router(ip_answer: Reply, ppp_answer: fn() -> Reply) -> (SocketAddr, Seen) {
+    router_on("127.0.0.1:0", DESCRIPTION, ip_answer, ppp_answer).await
+}
+
+/// [`router`] with its HTTP side on `http_bind` (the SSDP side is always on 127.0.0.1) and
+/// its own device description.
+async fn router_on(
+    http_bind: &str,
+    description: &'static str,
+    ip_answer: Reply,
+    ppp_answer: fn() -> Reply,
+) -> (SocketAddr, Seen) {
     let ip_answer = Arc::new(std::sync::Mutex::new(Some(ip_answer)));
-    let (http, seen) = http_server("127.0.0.1:0", move |r| {
+    let (http, seen) = http_server(http_bind, move |r| {
         match (r.method.as_str(), r.path.as_str()) {
-            ("GET", "/rootDesc.xml") => Reply::ok(DESCRIPTION),
+            ("GET", "/rootDesc.xml") => Reply::ok(description),
             ("POST", "/ctl/IPConn") => ip_answer
                 .lock()
                 .unwrap()
@@ -157,6 +168,58 @@ async fn silent_gateway_times_out() {
         searches += 1;
     }
     assert!(searches >= 4, "{searches} M-SEARCH datagrams");
+}
+
+/// The SSDP answer comes from 127.0.0.1 but names a description on 127.0.0.2: another host
+/// as far as addresses go, so it is not followed and the search goes on until the timeout.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_location_on_another_host_is_not_followed() {
+    let (ssdp, seen) = router_on(
+        "127.0.0.2:0",
+        DESCRIPTION,
+        Reply::ok(soap_answer("198.51.100.23")),
+        || Reply::status(500, ""),
+    )
+    .await;
+    let e = source(upnp(ssdp), Family::V4)
+        .detect(Family::V4, Duration::from_millis(1500))
+        .await
+        .unwrap_err();
+    assert_eq!(e, DetectError::Timeout(Duration::from_millis(1500)));
+    assert!(
+        seen.lock().unwrap().is_empty(),
+        "the description was fetched"
+    );
+}
+
+/// A description whose control URL points at another host (127.0.0.2, where something does
+/// answer) offers no usable service.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_control_url_on_another_host_is_not_followed() {
+    let (elsewhere, asked) =
+        http_server("127.0.0.2:0", |_| Reply::ok(soap_answer("203.0.113.66"))).await;
+    let description: &'static str = DESCRIPTION
+        .replace("/ctl/IPConn", &format!("http://{elsewhere}/ctl/IPConn"))
+        .replace("/ctl/PPPConn", &format!("http://{elsewhere}/ctl/PPPConn"))
+        .leak();
+    let (ssdp, _) = router_on(
+        "127.0.0.1:0",
+        description,
+        Reply::ok(soap_answer("198.51.100.23")),
+        || Reply::status(500, ""),
+    )
+    .await;
+    let e = source(upnp(ssdp), Family::V4)
+        .detect(Family::V4, TIMEOUT)
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("describes no WANIPConnection"),
+        "{e}"
+    );
+    assert!(asked.lock().unwrap().is_empty(), "the other host was asked");
 }
 
 #[test]

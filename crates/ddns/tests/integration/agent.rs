@@ -66,11 +66,16 @@ impl AgentDir {
         serde_json::from_slice(&std::fs::read(self.state()).unwrap()).unwrap()
     }
     pub(crate) fn spawn(&self) -> AgentProcess {
+        self.spawn_with(&[])
+    }
+    /// [`AgentDir::spawn`] with extra environment variables.
+    pub(crate) fn spawn_with(&self, env: &[(&str, &str)]) -> AgentProcess {
         let log = std::fs::File::create(self.dir.path().join("agent.log")).unwrap();
         let child = Command::new(bin())
             .args(["agent", "--config"])
             .arg(self.config())
             .env("RUST_LOG", "debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -391,29 +396,69 @@ async fn several_lines_publish_what_is_up() {
     );
 }
 
+/// Change, failure and recovery each reach the hook: the provider (a DynDNS2 fake) accepts,
+/// then fails with a server error, then accepts again.
 #[tokio::test]
 async fn notifications_on_change_and_failure() {
-    let s = server(&[]);
-    let token = s.token(&["home.ddns.test"]);
+    let service = FakeHttp::start("good 198.51.100.40");
     let hook = FakeHttp::start("ok");
     let dir = AgentDir::new();
-    let provider = ddns_provider(&dir, &s, &token);
-    dir.write(&format!(
-        "[detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"198.51.100.40\" }}]\nallow = [\"documentation\"]\n{provider}[[record]]\nname = \"home.ddns.test\"\nprovider = \"home\"\n[[notify]]\nevents = [\"change\", \"failure\"]\nurl = \"{}/hook\"\nheaders = {{ \"Content-Type\" = \"application/json\" }}\nbody = '{{{{\"text\": \"{{event}}: {{message|json}}\", \"ip\": \"{{ipv4|json}}\"}}}}'\n",
-        hook.url()
-    ));
+    let config = |address: &str| {
+        format!(
+            "[detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"{address}\" }}]\nallow = [\"documentation\"]\n[providers.dyn]\ntype = \"dyndns2\"\nservice = \"custom\"\nurl = \"{}/nic/update\"\nusername = \"me\"\npassword = \"pw\"\n[[record]]\nname = \"home.example.com\"\nprovider = \"dyn\"\n[[notify]]\nevents = [\"change\", \"failure\", \"recovery\"]\nurl = \"{}/hook\"\nheaders = {{ \"Content-Type\" = \"application/json\" }}\nbody = '{{{{\"text\": \"{{event}}: {{message|json}}\", \"ip\": \"{{ipv4|json}}\"}}}}'\n",
+            service.url(),
+            hook.url()
+        )
+    };
+    let texts = || -> Vec<(String, String)> {
+        hook.requests()
+            .iter()
+            .map(|r| {
+                let body: Value = serde_json::from_str(&r.body).unwrap();
+                (
+                    body["text"].as_str().unwrap_or_default().to_owned(),
+                    body["ip"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    dir.write(&config("198.51.100.40"));
     assert!(dir.once().status.success());
-    wait_for(Duration::from_secs(5), "the change notification", || {
-        !hook.requests().is_empty()
-    });
-    let body: Value = serde_json::from_str(&hook.requests()[0].body).unwrap();
-    assert_eq!(body["ip"], "198.51.100.40");
+    assert_eq!(hook.requests().len(), 1, "{:?}", texts());
+    let (text, ip) = &texts()[0];
+    assert_eq!(ip, "198.51.100.40");
+    assert!(text.starts_with("change: home.example.com"), "{text}");
+
+    // The address moves and the provider fails: one failure notification.
+    service.answer(500, "internal error");
+    dir.write(&config("198.51.100.41"));
+    let out = dir.once();
+    assert!(!out.status.success());
+    assert_eq!(service.requests().len(), 2);
+    assert_eq!(hook.requests().len(), 2, "{:?}", texts());
+    let (text, ip) = &texts()[1];
+    assert!(text.starts_with("failure: home.example.com"), "{text}");
+    assert_eq!(ip, "198.51.100.41");
+
+    // It works again after the backoff (retry_cap 2 s): recovery, and the change.
+    service.answer(200, "good 198.51.100.41");
+    std::thread::sleep(Duration::from_millis(2100));
+    let out = dir.once();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(service.requests().len(), 3);
+    let all = texts();
+    assert_eq!(all.len(), 4, "{all:?}");
     assert!(
-        body["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("change: home.ddns.test"),
-        "{body}"
+        all[2..]
+            .iter()
+            .any(|(t, ip)| t.starts_with("recovery: home.example.com") && ip == "198.51.100.41"),
+        "{all:?}"
+    );
+    assert!(
+        all[2..]
+            .iter()
+            .any(|(t, _)| t.starts_with("change: home.example.com")),
+        "{all:?}"
     );
 }
 
@@ -445,18 +490,21 @@ async fn drift_is_found_and_repaired() {
 async fn hot_reload_applies_good_edits_and_survives_bad_ones() {
     let s = server(&[]);
     let token = s.token(&["*.ddns.test"]);
+    let echo = FakeHttp::start("198.51.100.60");
     let dir = AgentDir::new();
     let provider = ddns_provider(&dir, &s, &token);
     let record = |name: &str| format!("[[record]]\nname = \"{name}\"\nprovider = \"home\"\n");
     let head = format!(
-        "[detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"198.51.100.60\" }}]\nallow = [\"documentation\"]\n{provider}"
+        "[detect.ipv4]\nsources = [{{ kind = \"http\", url = \"{}\" }}]\nallow = [\"documentation\"]\n{provider}",
+        echo.url()
     );
-    dir.write(&format!("{head}{}", record("a.ddns.test")));
+    let write = |body: String| dir.write_with("interval = \"30s\"\n", &body);
+    write(format!("{head}{}", record("a.ddns.test")));
     let mut agent = dir.spawn();
     wait_for(Duration::from_secs(10), "record a", || {
         lookup(&s, "a.ddns.test.", RecordType::A) == ["198.51.100.60"]
     });
-    dir.write(&format!(
+    write(format!(
         "{head}{}{}",
         record("a.ddns.test"),
         record("b.ddns.test")
@@ -464,13 +512,24 @@ async fn hot_reload_applies_good_edits_and_survives_bad_ones() {
     wait_for(Duration::from_secs(10), "record b after the edit", || {
         lookup(&s, "b.ddns.test.", RecordType::A) == ["198.51.100.60"]
     });
-    // A broken edit is reported and the running configuration stays.
+    // A broken edit is reported and the running configuration stays: the next poll (within
+    // the 30 s interval) publishes a new address for both records through the old provider.
     std::fs::write(dir.config(), "version = 1\n[[record]\nname = ").unwrap();
     wait_for(Duration::from_secs(10), "the rejection in the log", || {
         agent.log().contains("configuration change rejected")
     });
     assert!(agent.alive());
-    dir.write(&format!(
+    echo.answer(200, "198.51.100.61");
+    wait_for(
+        Duration::from_secs(40),
+        "the new address under the old configuration",
+        || {
+            lookup(&s, "a.ddns.test.", RecordType::A) == ["198.51.100.61"]
+                && lookup(&s, "b.ddns.test.", RecordType::A) == ["198.51.100.61"]
+        },
+    );
+    assert!(agent.alive(), "{}", agent.log());
+    write(format!(
         "{head}{}{}",
         record("a.ddns.test"),
         record("c.ddns.test")
@@ -478,14 +537,18 @@ async fn hot_reload_applies_good_edits_and_survives_bad_ones() {
     wait_for(
         Duration::from_secs(10),
         "record c after fixing the file",
-        || lookup(&s, "c.ddns.test.", RecordType::A) == ["198.51.100.60"],
+        || lookup(&s, "c.ddns.test.", RecordType::A) == ["198.51.100.61"],
     );
 }
 
+/// `kill -9` during state saves. The agent is told (`DDNS_TEST_STATE_SAVE_PAUSE_MS`) to hold
+/// each save between writing the temporary file and renaming it over the state file; most
+/// rounds kill it exactly then (the temporary file exists), the others at a random moment.
+/// Afterwards the state file is always the old one byte for byte, or a complete new one.
 #[tokio::test]
 async fn kill_9_never_leaves_a_corrupt_state_file() {
+    const PAUSE_MS: u64 = 300;
     let service = FakeHttp::start("good");
-    service.delay(Duration::from_millis(30));
     let dir = AgentDir::new();
     let mut records = String::new();
     for i in 0..20 {
@@ -499,26 +562,72 @@ async fn kill_9_never_leaves_a_corrupt_state_file() {
             service.url()
         )
     };
+    let temp_files = || -> Vec<PathBuf> {
+        std::fs::read_dir(dir.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("state.json.tmp"))
+            .collect()
+    };
+    let pause = PAUSE_MS.to_string();
     let mut seed = 7u64;
-    for round in 0..25u64 {
-        // A new address each time, so every start has work to do.
-        dir.write(&config(&format!("198.51.100.{}", 100 + round)));
-        let mut agent = dir.spawn();
+    let (mut in_window, mut replaced) = (0, 0);
+    for round in 0..16u64 {
+        let address = format!("198.51.100.{}", 100 + round);
+        dir.write(&config(&address));
+        let before = std::fs::read(dir.state()).ok();
+        for stale in temp_files() {
+            std::fs::remove_file(stale).unwrap();
+        }
+        let mut agent = dir.spawn_with(&[("DDNS_TEST_STATE_SAVE_PAUSE_MS", &pause)]);
         seed = seed
             .wrapping_mul(6_364_136_223_846_793_005)
             .wrapping_add(1_442_695_040_888_963_407);
-        std::thread::sleep(Duration::from_millis(20 + (seed >> 33) % 400));
+        let aimed = round % 4 != 3;
+        if aimed {
+            wait_for(Duration::from_secs(10), "the temporary state file", || {
+                !temp_files().is_empty()
+            });
+            std::thread::sleep(Duration::from_millis((seed >> 33) % (PAUSE_MS / 2)));
+        } else {
+            std::thread::sleep(Duration::from_millis((seed >> 33) % 800));
+        }
         agent.kill9();
-        if dir.state().exists() {
-            let state = dir.state_json();
+        let after = std::fs::read(dir.state()).ok();
+        let killed_in_window = !temp_files().is_empty();
+        if aimed {
+            assert!(killed_in_window, "round {round}: the kill missed the save");
+        }
+        if killed_in_window {
+            in_window += 1;
+            assert_eq!(after, before, "round {round}: the old state, untouched");
+        } else if after != before {
+            replaced += 1;
+            let text = String::from_utf8(after.clone().unwrap()).unwrap();
+            let state: Value = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("round {round}: torn state file ({e}): {text}"));
             assert_eq!(state["version"], 1, "round {round}");
+            let published: Vec<&Value> = state["records"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|r| &r["published"]["ipv4"][0])
+                .collect();
+            assert_eq!(published.len(), 20, "round {round}: {text}");
+            assert!(
+                published
+                    .iter()
+                    .all(|a| *a == &Value::from(address.as_str())),
+                "round {round}: the complete new state: {text}"
+            );
         }
         for entry in std::fs::read_dir(dir.dir.path()).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             assert!(!name.ends_with(".corrupt"), "round {round}: {name}");
         }
     }
-    assert!(dir.state().exists(), "some round got far enough to save");
+    assert!(in_window >= 12, "{in_window} kills inside a save");
+    eprintln!("kill -9: {in_window} inside a save, {replaced} after one");
 }
 
 #[test]
@@ -621,13 +730,41 @@ fn ip_command_shows_every_source() {
     );
 }
 
+/// The `command` source runs with a cleared environment: the agent's secrets (here the one a
+/// provider's `${NOIP_PASSWORD}` reads) do not reach the program; what its `env` names does.
+#[cfg(unix)]
+#[test]
+fn command_source_gets_no_secrets() {
+    let dir = AgentDir::new();
+    let seen = dir.dir.path().join("env.txt");
+    dir.write(&format!(
+        "[detect.ipv4]\nsources = [{{ kind = \"command\", program = \"/bin/sh\", args = [\"-c\", 'env > \"$1\"; echo 192.0.2.1', \"sh\", {:?}], env = [\"DDNS_TEST_PASSED\"] }}]\nallow = [\"documentation\"]\n[providers.dyn]\ntype = \"dyndns2\"\nservice = \"custom\"\nurl = \"http://127.0.0.1:1/nic/update\"\nusername = \"me\"\npassword = \"${{NOIP_PASSWORD}}\"\n",
+        seen.display().to_string()
+    ));
+    let out = Command::new(bin())
+        .args(["ip", "--family", "ipv4", "--config"])
+        .arg(dir.config())
+        .env("NOIP_PASSWORD", "hunter2-secret")
+        .env("DDNS_TEST_PASSED", "passed-on")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let env = std::fs::read_to_string(&seen).unwrap();
+    assert!(!env.contains("hunter2-secret"), "{env}");
+    assert!(!env.contains("NOIP_PASSWORD"), "{env}");
+    assert!(!env.contains("RUST_LOG") && !env.contains("CARGO"), "{env}");
+    assert!(env.contains("DDNS_TEST_PASSED=passed-on"), "{env}");
+    assert!(env.contains("DDNS_FAMILY=ipv4"), "{env}");
+    assert!(env.lines().any(|l| l.starts_with("PATH=")), "{env}");
+}
+
 /// The interface-event path: in a network namespace of its own, the test changes the address
 /// of an interface and measures how long until DNS answers with the new one.
 #[tokio::test]
 async fn interface_event_updates_dns_within_two_seconds() {
     const INSIDE: &str = "DDNS_TEST_IN_NETNS";
     if std::env::var_os(INSIDE).is_none() {
-        let status = Command::new("unshare")
+        let out = Command::new("unshare")
             .args(["-rn"])
             .arg(std::env::current_exe().unwrap())
             .args([
@@ -637,11 +774,18 @@ async fn interface_event_updates_dns_within_two_seconds() {
                 "--test-threads=1",
             ])
             .env(INSIDE, "1")
-            .status()
+            .output()
             .expect("unshare(1) is needed (util-linux)");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
         assert!(
-            status.success(),
+            out.status.success(),
             "the test failed inside its network namespace"
+        );
+        // A renamed test would match nothing and "pass": exactly this one must have run.
+        assert!(
+            stdout.contains("test result: ok. 1 passed;"),
+            "not exactly one test ran inside the namespace"
         );
         return;
     }
