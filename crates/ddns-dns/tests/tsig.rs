@@ -5,6 +5,8 @@
 //! The dnspython tests fail (they do not skip) when no python3 with dnspython is found; set
 //! `DDNS_TEST_PYTHON` to choose the interpreter.
 
+#![allow(clippy::unwrap_used)]
+
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
