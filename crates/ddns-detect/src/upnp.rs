@@ -21,7 +21,7 @@
 //! Any LAN host can answer an SSDP search, and the first answer names the device whose word
 //! becomes a DNS record, so the chain of trust is kept short and local:
 //! - an answer counts only when it comes from the default gateway or from a directly connected
-//!   subnet of the interface the search went out on ([`answer_trusted`]); over loopback (the
+//!   subnet of the interface the search went out on (`answer_trusted`); over loopback (the
 //!   tests' fake router) only loopback answers count, and loopback never trusts anything else;
 //! - its `LOCATION` must name that same address, as an IP literal: no DNS names, no other host;
 //! - control URLs must stay on the description's host (a `URLBase` elsewhere is ignored), and

@@ -2,7 +2,9 @@
 //!
 //! - [`request`]: the seam between listeners and the handler: [`Request`] in, [`Outcome`] out;
 //! - [`answer`]: request in, response packet out, from an immutable zone snapshot;
-//! - [`listener`]: UDP and TCP sockets around it.
+//! - [`listener`]: UDP and TCP sockets around it;
+//! - [`tsig`]: TSIG (RFC 8945) signing and verification, pure, for queries, NOTIFY, UPDATE
+//!   and zone transfers.
 //!
 //! **Architecture invariant:** this crate never touches the store. Each query loads the
 //! current [`ZoneSet`](ddns_core::snapshot::ZoneSet) from an `ArcSwap` and answers from it; a
@@ -12,6 +14,7 @@ pub mod answer;
 pub mod listener;
 mod query;
 pub mod request;
+pub mod tsig;
 
 pub use answer::respond;
 pub use listener::{DnsListeners, DnsSettings};
