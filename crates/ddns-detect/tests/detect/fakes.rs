@@ -138,9 +138,19 @@ pub(crate) async fn dns_server<A>(bind: &str, answer: A) -> SocketAddr
 where
     A: Fn(&Message, bool) -> Vec<Message> + Send + Sync + 'static,
 {
-    let udp = UdpSocket::bind(bind).await.unwrap();
+    // The port UDP picks may be taken for TCP by another test: try again with a new one.
+    let (udp, tcp) = {
+        let mut attempt = 0;
+        loop {
+            let udp = UdpSocket::bind(bind).await.unwrap();
+            match TcpListener::bind(udp.local_addr().unwrap()).await {
+                Ok(tcp) => break (udp, tcp),
+                Err(e) if e.kind() == std::io::ErrorKind::AddrInUse && attempt < 32 => attempt += 1,
+                Err(e) => panic!("no port free for both UDP and TCP: {e}"),
+            }
+        }
+    };
     let addr = udp.local_addr().unwrap();
-    let tcp = TcpListener::bind(addr).await.unwrap();
     let answer = Arc::new(answer);
     let on_udp = answer.clone();
     tokio::spawn(async move {
