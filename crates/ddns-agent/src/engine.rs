@@ -617,7 +617,6 @@ mod tests {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
     use super::*;
-    use crate::fingerprint::hex;
 
     /// A DynDNS2 service on loopback that answers every request with the current `body`.
     async fn dyndns2(body: &'static str) -> (String, Arc<Mutex<&'static str>>) {
@@ -672,7 +671,7 @@ mod tests {
         let failures = run_once(&config).await.unwrap();
         assert_eq!(failures.len(), 1, "{failures:?}");
         let loaded = AgentConfig::load(&config).unwrap();
-        let unkeyed = hex(&loaded.records[0].digest.0);
+        let unkeyed = data_encoding::HEXLOWER.encode(&loaded.records[0].digest.0);
         let text = std::fs::read_to_string(&state_file).unwrap();
         assert!(text.contains("\"fatal\""), "{text}");
         assert!(!text.contains(&unkeyed), "unkeyed hash {unkeyed} in {text}");

@@ -12,15 +12,14 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use data_encoding::HEXLOWER;
+use hmac::{Hmac, Mac as _};
 use sha2::{Digest, Sha256};
 
 use crate::state::StateError;
 
 /// Prefix of keyed fingerprints, telling them apart from the bare hashes of older versions.
 const PREFIX: &str = "hmac-sha256:";
-
-/// SHA-256's block size, the HMAC key block.
-const BLOCK: usize = 64;
 
 /// A digest of everything that configures one record. Its `Debug` shows nothing, so logging a
 /// configuration never prints an unkeyed hash of the secrets.
@@ -63,7 +62,11 @@ impl Salt {
         let path = Self::path_for(state_file);
         match std::fs::read_to_string(&path) {
             Ok(text) => {
-                if let Some(salt) = parse_hex(text.trim()) {
+                let salt = HEXLOWER
+                    .decode(text.trim().as_bytes())
+                    .ok()
+                    .and_then(|b| <[u8; 32]>::try_from(b).ok());
+                if let Some(salt) = salt {
                     return Ok(Self(salt));
                 }
                 tracing::warn!(path = %path.display(), "salt file unreadable; making a new one");
@@ -76,7 +79,7 @@ impl Salt {
             path: path.clone(),
             message: format!("no randomness for the salt: {e}"),
         })?;
-        crate::state::replace_private(&path, format!("{}\n", hex(&salt)).as_bytes())?;
+        crate::state::replace_private(&path, format!("{}\n", HEXLOWER.encode(&salt)).as_bytes())?;
         Ok(Self(salt))
     }
 
@@ -87,39 +90,19 @@ impl Salt {
 
     /// The fingerprint of a record with this configuration digest.
     pub fn fingerprint(&self, digest: &ConfigDigest) -> String {
-        format!("{PREFIX}{}", hex(&hmac_sha256(&self.0, &digest.0)))
+        format!(
+            "{PREFIX}{}",
+            HEXLOWER.encode(&hmac_sha256(&self.0, &digest.0))
+        )
     }
 }
 
-/// HMAC-SHA256 (RFC 2104 §2): `H(K ^ opad, H(K ^ ipad, text))`, for keys of at most one block.
+/// HMAC-SHA256 (RFC 2104) of `text` under `key`.
 fn hmac_sha256(key: &[u8; 32], text: &[u8]) -> [u8; 32] {
-    let mut block = [0u8; BLOCK];
-    block[..key.len()].copy_from_slice(key);
-    let pad = |byte: u8| block.map(|b| b ^ byte);
-    let inner = Sha256::new()
-        .chain_update(pad(0x36))
-        .chain_update(text)
-        .finalize();
-    Sha256::new()
-        .chain_update(pad(0x5c))
-        .chain_update(inner)
-        .finalize()
-        .into()
-}
-
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn parse_hex(text: &str) -> Option<[u8; 32]> {
-    if text.len() != 64 || !text.is_ascii() {
-        return None;
-    }
-    let mut out = [0; 32];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
+    // HMAC takes keys of any length, so this cannot fail.
+    let mut mac = <Hmac<Sha256>>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    mac.update(text);
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -133,7 +116,7 @@ mod tests {
         let mut key = [0u8; 32];
         key[..20].fill(0x0b);
         assert_eq!(
-            hex(&hmac_sha256(&key, b"Hi There")),
+            HEXLOWER.encode(&hmac_sha256(&key, b"Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
     }
@@ -151,7 +134,7 @@ mod tests {
         assert_ne!(first.fingerprint(&digest), other.fingerprint(&digest));
         assert_ne!(
             first.fingerprint(&digest),
-            hex(&digest.0),
+            HEXLOWER.encode(&digest.0),
             "keyed, not the bare hash"
         );
         #[cfg(unix)]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use crate::name::{DomainName, wire_to_text};
 use crate::rdata::Rdata;
-use crate::record::{RecordError, RecordSet};
+use crate::record::RecordSet;
 use crate::rtype::{CLASS_IN, Rtype};
 use crate::serial::Serial;
 
@@ -119,17 +119,6 @@ impl Rrset {
             set.rdatas().iter().map(Rdata::as_wire),
             dynamic,
         )
-    }
-
-    /// The records as a validated record set.
-    pub fn to_set(&self) -> Result<RecordSet, RecordError> {
-        let rdatas = self
-            .rdatas()
-            .map(|r| {
-                Rdata::from_wire(self.rtype, r).map_err(|e| RecordError::BadRdata(e, self.rtype))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        RecordSet::new(self.rtype, self.ttl, rdatas)
     }
 }
 

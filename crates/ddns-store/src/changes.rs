@@ -136,9 +136,13 @@ struct Current {
     is_static: bool,
 }
 
-/// Per-zone bookkeeping inside one transaction.
+/// Per-zone bookkeeping inside one transaction: the zone row as the transaction found it (it
+/// holds the write lock, so nobody else moves it) and the deltas so far.
 struct ZoneChange {
     id: i64,
+    serial: Serial,
+    seq: i64,
+    soa: Option<SoaRecord>,
     deltas: Vec<RrsetDelta>,
 }
 
@@ -315,8 +319,8 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
     let source_ip = set.origin.source_ip.map(|ip| ip.to_string());
     let actor = set.actor.to_string();
     for (zone, change) in &zones {
-        let (_, serial, seq, stored_soa) = zone_row(conn, zone).await?;
-        let soa_before = stored_soa.unwrap_or_else(|| SoaRecord {
+        let (serial, seq) = (change.serial, change.seq);
+        let soa_before = change.soa.clone().unwrap_or_else(|| SoaRecord {
             ttl: 0,
             rdata: Vec::new(),
         });
@@ -426,11 +430,14 @@ async fn zone_id_cached(
     if let Some(z) = zones.get(zone) {
         return Ok(z.id);
     }
-    let (id, ..) = zone_row(conn, zone).await?;
+    let (id, serial, seq, soa) = zone_row(conn, zone).await?;
     zones.insert(
         zone.clone(),
         ZoneChange {
             id,
+            serial,
+            seq,
+            soa,
             deltas: Vec::new(),
         },
     );

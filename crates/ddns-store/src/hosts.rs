@@ -60,14 +60,54 @@ type HostRow = (i64, String, String, i64, String, String);
 impl Store {
     /// Every RRset of `zone` (to build its DNS snapshot).
     pub async fn zone_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
-        let rows: Vec<(String, i64, i64, Vec<u8>, bool)> = sqlx::query_as(
+        self.rrsets_where(zone, "", &[]).await
+    }
+
+    /// The static RRsets of `zone` (the configuration's part), without reading the rest.
+    pub async fn static_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
+        self.rrsets_where(zone, " AND r.static = 1", &[]).await
+    }
+
+    /// Every RRset, static or dynamic, at the given owners of `zone`.
+    pub async fn rrsets_at(
+        &self,
+        zone: &DomainName,
+        owners: &[&DomainName],
+    ) -> Result<ZoneRecords, StoreError> {
+        let mut out = ZoneRecords::default();
+        // A few hundred owners per query keeps far below SQLite's limit of bound parameters.
+        for chunk in owners.chunks(500) {
+            let filter = format!(" AND r.owner IN ({})", vec!["?"; chunk.len()].join(", "));
+            let names: Vec<&str> = chunk.iter().map(|n| n.as_str()).collect();
+            let part = self.rrsets_where(zone, &filter, &names).await?;
+            out.rrsets.extend(part.rrsets);
+            out.skipped.extend(part.skipped);
+        }
+        Ok(out)
+    }
+
+    /// RRsets of `zone` with an extra SQL condition on `records r` (placeholders only; every
+    /// value is in `binds`).
+    async fn rrsets_where(
+        &self,
+        zone: &DomainName,
+        condition: &str,
+        binds: &[&str],
+    ) -> Result<ZoneRecords, StoreError> {
+        let sql = format!(
             "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
-             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?",
-        )
-        .bind(zone.as_str())
-        .fetch_all(&self.pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?{condition}"
+        );
+        let mut query =
+            sqlx::query_as::<_, (String, i64, i64, Vec<u8>, bool)>(sqlx::AssertSqlSafe(sql))
+                .bind(zone.as_str());
+        for b in binds {
+            query = query.bind(*b);
+        }
+        let rows = query
+            .fetch_all(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         let mut out = ZoneRecords::default();
         out.rrsets.reserve(rows.len());
         for (owner, rtype, ttl, rdata, is_static) in rows {

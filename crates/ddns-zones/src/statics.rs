@@ -47,12 +47,20 @@ pub(crate) fn desired(config: &ZoneConfig) -> BTreeMap<Key, RecordSet> {
 /// Writes what changed in the configuration's part of the zone; a no-op when nothing did.
 pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<(), StoreError> {
     let wanted = desired(config);
-    let current = store.zone_rrsets(&config.name).await?;
-    let mut writes = Vec::new();
+    // Only what the configuration can touch is read (start-up reads the whole zone once, to
+    // build the snapshot): the static RRsets, and whatever stands at the configured owners.
+    let static_owners: BTreeSet<&DomainName> = wanted.keys().map(|(n, _)| n).collect();
+    let owners: Vec<&DomainName> = static_owners.iter().copied().collect();
     let mut stored: BTreeMap<Key, (RecordSet, bool)> = BTreeMap::new();
-    for r in current.rrsets {
-        stored.insert((r.name, r.set.rtype()), (r.set, r.is_static));
+    for part in [
+        store.static_rrsets(&config.name).await?,
+        store.rrsets_at(&config.name, &owners).await?,
+    ] {
+        for r in part.rrsets {
+            stored.insert((r.name, r.set.rtype()), (r.set, r.is_static));
+        }
     }
+    let mut writes = Vec::new();
     let static_write = |name: &DomainName, rtype, new| RrsetWrite {
         zone: config.name.clone(),
         name: name.clone(),
@@ -72,7 +80,6 @@ pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<()
         }
     }
     // Dynamic data that the static records contradict (RFC 1034 §3.6.2: a CNAME stands alone).
-    let static_owners: BTreeSet<&DomainName> = wanted.keys().map(|(n, _)| n).collect();
     let static_cnames: BTreeSet<&DomainName> = wanted
         .keys()
         .filter(|(_, t)| *t == Rtype::CNAME)
