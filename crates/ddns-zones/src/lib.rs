@@ -158,8 +158,13 @@ impl Zones {
 
     /// Brings the snapshot up to date with every committed journal entry of every zone.
     pub async fn sync(&self) -> Result<(), StoreError> {
+        self.sync_zones(|_| true).await
+    }
+
+    /// The same for the zones `wanted` picks (a commit publishes only the zones it touched).
+    async fn sync_zones(&self, wanted: impl Fn(&DomainName) -> bool) -> Result<(), StoreError> {
         let mut applied = self.applied.lock().await;
-        for policy in &self.policies {
+        for policy in self.policies.iter().filter(|p| wanted(&p.name)) {
             let seq = applied.get(&policy.name).copied().unwrap_or(0);
             let Some(current) = self.live.load().get(&policy.name).cloned() else {
                 continue;

@@ -365,8 +365,9 @@ impl Zones {
     /// left to the follower, which replays the journal on its next round.
     async fn commit(&self, set: ChangeSet) -> Result<Applied, UpdateError> {
         let applied = self.store.apply(&set).await?;
+        let touched = |zone: &DomainName| applied.serials.iter().any(|(z, _)| z == zone);
         if applied.any_change()
-            && let Err(e) = self.sync().await
+            && let Err(e) = self.sync_zones(touched).await
         {
             tracing::warn!(error = %e, "committed change not yet published; the follower will catch up");
         }
