@@ -3,6 +3,7 @@
 //! Unknown keys and bad values are errors that name the file, line and key ([`ConfigError`]);
 //! nothing downstream ever sees an unchecked value.
 
+mod dns_access;
 pub mod duration;
 mod error;
 pub mod server;

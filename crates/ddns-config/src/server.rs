@@ -12,10 +12,13 @@ use ddns_core::DomainName;
 use ddns_core::record::{DEFAULT_DYNAMIC_TTL, MAX_TTL};
 use ddns_core::snapshot::SoaParams;
 use ddns_core::zone_text::{TextRecord, parse_zone_text};
+use ddns_dns::access::ZoneAccess;
+use ddns_dns::tsig::Key;
 use ipnet::IpNet;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::dns_access::{TsigKeySpec, UpdateRuleSpec, ZoneAccessSpec};
 use crate::duration::ConfigDuration;
 use crate::error::ConfigError;
 
@@ -47,6 +50,8 @@ struct FileSpec {
     store: StoreSpec,
     #[serde(default)]
     zone: Vec<ZoneSpec>,
+    #[serde(default)]
+    tsig_key: Vec<TsigKeySpec>,
 }
 
 #[derive(Deserialize, Default)]
@@ -104,6 +109,10 @@ struct ZoneSpec {
     soa: SoaSpec,
     #[serde(default)]
     records: Vec<Spanned<String>>,
+    notify: Option<Vec<Spanned<String>>>,
+    notify_key: Option<Spanned<String>>,
+    allow_transfer: Option<Vec<Spanned<String>>>,
+    update: Option<Vec<UpdateRuleSpec>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -138,6 +147,8 @@ pub struct ServerConfig {
     pub store_busy_timeout: Duration,
     /// How much of each zone's change journal is kept (what IXFR can serve).
     pub journal: JournalConfig,
+    /// TSIG keys (`[[tsig_key]]`) for transfers, NOTIFY and RFC 2136 updates.
+    pub tsig_keys: Vec<Key>,
 }
 
 /// Retention of each zone's change journal.
@@ -162,6 +173,9 @@ pub struct ZoneConfig {
     pub soa: SoaParams,
     /// Static records from the config.
     pub records: Vec<TextRecord>,
+    /// Transfers, NOTIFY and RFC 2136 updates (`allow_transfer`, `notify`, `notify_key`,
+    /// `[[zone.update]]`).
+    pub access: ZoneAccess,
 }
 
 /// DNS listener settings.
@@ -268,6 +282,7 @@ impl ServerConfig {
                 max_entries: 10_000,
                 max_age: Duration::from_secs(14 * 86_400),
             },
+            tsig_keys: Vec::new(),
         }
     }
 
@@ -371,11 +386,12 @@ impl ServerConfig {
         if let Some(d) = spec.store.journal_max_age {
             config.journal.max_age = d.0;
         }
+        config.tsig_keys = crate::dns_access::tsig_keys(text, &spec.tsig_key)?;
         if !spec.zone.is_empty() {
             config.zones = spec
                 .zone
                 .iter()
-                .map(|z| zone_from_spec(text, z))
+                .map(|z| zone_from_spec(text, z, &config.tsig_keys))
                 .collect::<Result<_, _>>()?;
             for (i, z) in config.zones.iter().enumerate() {
                 if config.zones[..i].iter().any(|other| other.name == z.name) {
@@ -457,10 +473,11 @@ fn zone_defaults(name: &DomainName) -> ZoneConfig {
         },
         ns: vec![ns],
         records: Vec::new(),
+        access: ZoneAccess::default(),
     }
 }
 
-fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError> {
+fn zone_from_spec(text: &str, spec: &ZoneSpec, keys: &[Key]) -> Result<ZoneConfig, ConfigError> {
     let at = |span: std::ops::Range<usize>, key: &str, msg: String| {
         ConfigError::at(text, Some(span), key, msg)
     };
@@ -536,6 +553,13 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec) -> Result<ZoneConfig, ConfigError
         }
         zone.records.extend(parsed);
     }
+    let access = ZoneAccessSpec {
+        notify: spec.notify.clone(),
+        notify_key: spec.notify_key.clone(),
+        allow_transfer: spec.allow_transfer.clone(),
+        update: spec.update.clone(),
+    };
+    zone.access = crate::dns_access::zone_access(text, &name, &access, keys)?;
     Ok(zone)
 }
 
@@ -620,7 +644,7 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("{text:?} is not an address:port (examples: 127.0.0.1:53, [::]:53)"))
 }
 
-fn parse_net(text: &str) -> Result<IpNet, String> {
+pub(crate) fn parse_net(text: &str) -> Result<IpNet, String> {
     text.parse::<IpNet>()
         .or_else(|_| text.parse::<std::net::IpAddr>().map(IpNet::from))
         .map_err(|_| format!("{text:?} is not an address or CIDR prefix"))

@@ -63,6 +63,37 @@ pub struct JournalEntry {
     pub deltas: Vec<RrsetDelta>,
 }
 
+/// The recent serial steps of the served zones, as IXFR (RFC 1995) answers from them.
+///
+/// Implemented by the write path, which sees every entry it replays; read by the DNS
+/// listeners, which must not touch the store.
+pub trait ZoneHistory: Send + Sync {
+    /// The consecutive steps of zone `origin` that lead from serial `from` to serial `to`, in
+    /// order; `None` when they are not all known (pruned, or a reload lies between), so the
+    /// caller answers with the whole zone.
+    fn steps(
+        &self,
+        origin: &DomainName,
+        from: Serial,
+        to: Serial,
+    ) -> Option<Vec<std::sync::Arc<JournalEntry>>>;
+}
+
+/// A history that knows nothing: every IXFR is answered with the whole zone.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoHistory;
+
+impl ZoneHistory for NoHistory {
+    fn steps(
+        &self,
+        _origin: &DomainName,
+        _from: Serial,
+        _to: Serial,
+    ) -> Option<Vec<std::sync::Arc<JournalEntry>>> {
+        None
+    }
+}
+
 /// A stored journal entry that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum JournalError {

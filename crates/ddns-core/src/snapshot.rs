@@ -460,6 +460,13 @@ impl Zone {
         }
     }
 
+    /// Every node with its owner (lower-case wire), in no particular order (zone transfers).
+    pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
+        self.shards
+            .iter()
+            .flat_map(|s| s.iter().map(|(k, v)| (&**k, &**v)))
+    }
+
     /// Every node with its owner (lower-case wire), in RFC 4034 §6.1 canonical order.
     pub fn nodes_sorted(&self) -> Vec<(&[u8], &Node)> {
         let mut all: Vec<(&[u8], &Node)> = self

@@ -22,7 +22,7 @@
 use ddns_core::snapshot::{Node, Rrset, Zone, ZoneSet};
 use ddns_core::{CLASS_IN, Rcode, Rtype};
 
-use crate::query::{self, Edns, HEADER_LEN, OPCODE_QUERY, Query, Rejection};
+use crate::query::{self, Edns, HEADER_LEN, OPCODE_QUERY, OPCODE_UPDATE, Query, Rejection};
 use crate::request::{Outcome, Request, Transport};
 
 /// Response codes used here.
@@ -33,7 +33,6 @@ mod rcode {
     pub(super) const NXDOMAIN: Rcode = Rcode::NXDOMAIN;
     pub(super) const NOTIMP: Rcode = Rcode::NOTIMP;
     pub(super) const REFUSED: Rcode = Rcode::REFUSED;
-    pub(super) const NOTAUTH: Rcode = Rcode::NOTAUTH;
     pub(super) const BADVERS: Rcode = Rcode::BADVERS;
 }
 
@@ -44,8 +43,9 @@ const OPT_LEN: usize = 11;
 struct Full;
 
 /// Answers one request from `zones` into `out` (cleared first), dispatching on OPCODE and
-/// QTYPE: QUERY is answered here; AXFR/IXFR, UPDATE and NOTIFY get their answers here too
-/// until their handlers land (REFUSED, NOTIMP).
+/// QTYPE: unsigned queries are answered here, without allocating or waiting; signed messages,
+/// zone transfers and UPDATE come back as [`Action::Defer`](crate::Action::Defer) for the
+/// [`DnsService`](crate::DnsService); NOTIFY gets NOTIMP (ddns is a primary only).
 pub fn respond(
     zones: &ZoneSet,
     request: &Request<'_>,
@@ -79,16 +79,17 @@ pub fn respond(
     let opcode = query.opcode;
     let reply = |r: Response<'_>, code, aa| r.finish(code, aa, &query, max_udp_payload);
 
+    if query.signed || opcode == OPCODE_UPDATE {
+        // TSIG, and RFC 2136 updates, are the service's: they allocate and may wait.
+        r.out.clear();
+        return Outcome::deferred(opcode);
+    }
     if opcode != OPCODE_QUERY {
-        // NOTIFY to a primary and UPDATE (RFC 2136) are not offered yet.
+        // NOTIFY is for secondaries; ddns is a primary only.
         return reply(r, rcode::NOTIMP, false);
     }
     if query.edns.is_some_and(|e| e.version > 0) {
         return reply(r, rcode::BADVERS, false);
-    }
-    if query.signed {
-        // TSIG keys arrive with zone transfers and RFC 2136; until then no key is known.
-        return reply(r, rcode::NOTAUTH, false);
     }
     match query.qtype {
         Rtype::OPT | Rtype::TSIG => return reply(r, rcode::FORMERR, false),
@@ -103,8 +104,9 @@ pub fn respond(
     };
     let zone = &zones.zones()[zone_index];
     if matches!(query.qtype, Rtype::AXFR | Rtype::IXFR) {
-        // Zone transfers are not offered yet: refuse as a primary without an ACL would.
-        return reply(r, rcode::REFUSED, false).in_zone(zone_index);
+        // Zone transfers stream from the service, after its access check.
+        r.out.clear();
+        return Outcome::deferred(opcode);
     }
     let (code, authoritative) = match answer(zone, &query, request.transport, &mut r) {
         Ok(result) => result,
@@ -231,7 +233,14 @@ impl<'o> Response<'o> {
     }
 }
 
-fn write_header(out: &mut Vec<u8>, id: u16, opcode: u8, rd: bool, cd: bool, question: &[u8]) {
+pub(crate) fn write_header(
+    out: &mut Vec<u8>,
+    id: u16,
+    opcode: u8,
+    rd: bool,
+    cd: bool,
+    question: &[u8],
+) {
     out.extend_from_slice(&id.to_be_bytes());
     out.push(0x80 | (opcode << 3) | u8::from(rd));
     out.push(if cd { 0x10 } else { 0 });

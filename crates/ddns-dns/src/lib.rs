@@ -3,6 +3,9 @@
 //! - [`request`]: the seam between listeners and the handler: [`Request`] in, [`Outcome`] out;
 //! - [`answer`]: request in, response packet out, from an immutable zone snapshot;
 //! - [`listener`]: UDP and TCP sockets around it;
+//! - [`access`]: per-zone transfer, NOTIFY and update rules;
+//! - `service`: what the fast path defers — TSIG-signed messages, AXFR/IXFR, UPDATE;
+//! - [`notify`]: NOTIFY to secondaries after each serial change;
 //! - [`tsig`]: TSIG (RFC 8945) signing and verification, pure, for queries, NOTIFY, UPDATE
 //!   and zone transfers.
 //!
@@ -10,12 +13,16 @@
 //! current [`ZoneSet`](ddns_core::snapshot::ZoneSet) from an `ArcSwap` and answers from it; a
 //! snapshot being replaced while a query runs is never observed half-way.
 
+pub mod access;
 pub mod answer;
 pub mod listener;
+pub mod notify;
 mod query;
 pub mod request;
+mod service;
 pub mod tsig;
 
 pub use answer::respond;
 pub use listener::{DnsListeners, DnsSettings};
 pub use request::{Action, Outcome, Request, Transport};
+pub use service::{DnsService, MessageSink, UpdateRequest, Updater};

@@ -21,6 +21,11 @@ use tokio::task::JoinSet;
 
 use crate::answer::respond;
 use crate::request::{Request, Transport};
+use crate::service::{DnsService, MessageSink};
+
+/// Deferred UDP requests (signed, IXFR, UPDATE) handled at once; more are dropped, as a
+/// server under load drops datagrams.
+const MAX_DEFERRED_UDP: usize = 64;
 
 /// Listener settings.
 #[derive(Clone, Debug)]
@@ -64,20 +69,25 @@ impl DnsListeners {
             .collect()
     }
 
-    /// Serves queries from the published snapshots until the returned set is aborted or dropped.
+    /// Serves queries from the published snapshots until the returned set is aborted or
+    /// dropped; what the fast path defers goes to `service`.
     pub fn serve(
         self,
         zones: Arc<ArcSwap<ZoneSet>>,
+        service: Arc<DnsService>,
         settings: DnsSettings,
     ) -> io::Result<JoinSet<()>> {
         let mut tasks = JoinSet::new();
         let connections = Arc::new(Semaphore::new(settings.max_tcp_connections.max(1)));
+        let deferred = Arc::new(Semaphore::new(MAX_DEFERRED_UDP));
         for (udp, tcp) in self.sockets {
             let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
             for _ in 0..settings.udp_workers.max(1) {
                 tasks.spawn(serve_udp(
                     Arc::clone(&udp),
                     Arc::clone(&zones),
+                    Arc::clone(&service),
+                    Arc::clone(&deferred),
                     settings.udp_payload,
                 ));
             }
@@ -85,6 +95,7 @@ impl DnsListeners {
             tasks.spawn(serve_tcp(
                 tcp,
                 Arc::clone(&zones),
+                Arc::clone(&service),
                 settings.clone(),
                 Arc::clone(&connections),
             ));
@@ -129,7 +140,49 @@ fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket
     Ok(socket)
 }
 
-async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSet>>, payload: u16) {
+/// One UDP client's answer.
+struct UdpSink {
+    socket: Arc<tokio::net::UdpSocket>,
+    peer: SocketAddr,
+}
+
+impl MessageSink for UdpSink {
+    async fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        self.socket.send_to(message, self.peer).await.map(drop)
+    }
+}
+
+/// Length-prefixed messages on a TCP connection (RFC 7766 §8), each within the write timeout.
+struct TcpSink<'s> {
+    stream: &'s mut tokio::net::TcpStream,
+    timeout: Duration,
+    framed: Vec<u8>,
+}
+
+impl MessageSink for TcpSink<'_> {
+    async fn send(&mut self, message: &[u8]) -> io::Result<()> {
+        let len = u16::try_from(message.len())
+            .map_err(|_| io::Error::other("DNS message longer than 65535 octets"))?;
+        self.framed.clear();
+        self.framed.extend_from_slice(&len.to_be_bytes());
+        self.framed.extend_from_slice(message);
+        match tokio::time::timeout(self.timeout, self.stream.write_all(&self.framed)).await {
+            Ok(written) => written,
+            Err(_) => Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "TCP client does not read its answers",
+            )),
+        }
+    }
+}
+
+async fn serve_udp(
+    socket: Arc<tokio::net::UdpSocket>,
+    zones: Arc<ArcSwap<ZoneSet>>,
+    service: Arc<DnsService>,
+    deferred: Arc<Semaphore>,
+    payload: u16,
+) {
     let mut buf = vec![0u8; 65_535];
     let mut out = Vec::with_capacity(1500);
     loop {
@@ -147,7 +200,29 @@ async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSe
             transport: Transport::Udp,
         };
         let outcome = respond(&zones.load(), &request, payload, &mut out);
-        if outcome.replies()
+        if outcome.deferred_to_service() {
+            let Ok(permit) = Arc::clone(&deferred).try_acquire_owned() else {
+                tracing::debug!(%peer, "too many deferred UDP requests; dropped");
+                continue;
+            };
+            let message = buf[..len].to_vec();
+            let (zones, service) = (zones.load_full(), Arc::clone(&service));
+            let mut sink = UdpSink {
+                socket: Arc::clone(&socket),
+                peer,
+            };
+            tokio::spawn(async move {
+                let _permit = permit;
+                let request = Request {
+                    message: &message,
+                    peer,
+                    transport: Transport::Udp,
+                };
+                if let Err(e) = service.handle(&zones, &request, payload, &mut sink).await {
+                    tracing::debug!(%peer, error = %e, "UDP send failed");
+                }
+            });
+        } else if outcome.replies()
             && let Err(e) = socket.send_to(&out, peer).await
         {
             tracing::debug!(%peer, error = %e, "UDP send failed");
@@ -158,6 +233,7 @@ async fn serve_udp(socket: Arc<tokio::net::UdpSocket>, zones: Arc<ArcSwap<ZoneSe
 async fn serve_tcp(
     listener: tokio::net::TcpListener,
     zones: Arc<ArcSwap<ZoneSet>>,
+    service: Arc<DnsService>,
     settings: DnsSettings,
     connections: Arc<Semaphore>,
 ) {
@@ -181,11 +257,12 @@ async fn serve_tcp(
             continue;
         };
         let zones = Arc::clone(&zones);
+        let service = Arc::clone(&service);
         let settings = settings.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
-            if let Err(e) = serve_connection(stream, peer, zones, &settings).await {
+            if let Err(e) = serve_connection(stream, peer, zones, &service, &settings).await {
                 tracing::debug!(%peer, error = %e, "TCP connection ended");
             }
         });
@@ -196,6 +273,7 @@ async fn serve_connection(
     mut stream: tokio::net::TcpStream,
     peer: SocketAddr,
     zones: Arc<ArcSwap<ZoneSet>>,
+    service: &DnsService,
     settings: &DnsSettings,
 ) -> io::Result<()> {
     let _ = stream.set_nodelay(true);
@@ -222,7 +300,25 @@ async fn serve_connection(
             peer,
             transport: Transport::Tcp,
         };
-        if !respond(&zones.load(), &request, settings.udp_payload, &mut out).replies() {
+        let outcome = respond(&zones.load(), &request, settings.udp_payload, &mut out);
+        if outcome.deferred_to_service() {
+            let mut sink = TcpSink {
+                stream: &mut stream,
+                timeout: settings.tcp_write_timeout,
+                framed: std::mem::take(&mut framed),
+            };
+            service
+                .handle(
+                    &zones.load_full(),
+                    &request,
+                    settings.udp_payload,
+                    &mut sink,
+                )
+                .await?;
+            framed = sink.framed;
+            continue;
+        }
+        if !outcome.replies() {
             return Ok(());
         }
         framed.clear();

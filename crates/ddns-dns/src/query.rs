@@ -21,6 +21,10 @@ use ddns_core::Rtype;
 
 /// OPCODE of a standard query (RFC 1035 §4.1.1).
 pub(crate) const OPCODE_QUERY: u8 = 0;
+/// OPCODE of NOTIFY (RFC 1996).
+pub(crate) const OPCODE_NOTIFY: u8 = 4;
+/// OPCODE of UPDATE (RFC 2136).
+pub(crate) const OPCODE_UPDATE: u8 = 5;
 
 /// EDNS(0) parameters of a query (RFC 6891 §6.1.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -218,6 +222,34 @@ pub(crate) fn parse(packet: &[u8]) -> Result<Query<'_>, Rejection> {
         edns,
         signed,
     })
+}
+
+/// The serial of the SOA record an IXFR query carries in its authority section (RFC 1995 §3).
+pub(crate) fn ixfr_serial(packet: &[u8], query: &Query<'_>) -> Option<u32> {
+    let ancount = u16::from_be_bytes([*packet.get(6)?, *packet.get(7)?]);
+    let nscount = u16::from_be_bytes([*packet.get(8)?, *packet.get(9)?]);
+    let mut pos = HEADER_LEN + query.question.len();
+    for _ in 0..ancount {
+        pos = skip_record(packet, pos)?.0;
+    }
+    for _ in 0..nscount {
+        let fixed = skip_name(packet, pos)?;
+        let (next, rtype) = skip_record(packet, pos)?;
+        if rtype == Rtype::SOA.0 {
+            let rdata = fixed + 10;
+            let after_mname = skip_name(packet, rdata)?;
+            let after_rname = skip_name(packet, after_mname)?;
+            let serial = packet.get(after_rname..after_rname + 4)?;
+            if after_rname + 20 > next {
+                return None;
+            }
+            return Some(u32::from_be_bytes([
+                serial[0], serial[1], serial[2], serial[3],
+            ]));
+        }
+        pos = next;
+    }
+    None
 }
 
 /// Skips a (possibly compressed) name; returns the offset after it.

@@ -38,6 +38,9 @@ pub enum Action {
     Reply,
     /// Send nothing (not a query, or too short to answer).
     Drop,
+    /// The fast path does not answer this one (signed, a transfer, an UPDATE): hand it to
+    /// [`DnsService::handle`](crate::DnsService::handle).
+    Defer,
 }
 
 /// What the handler did with one request.
@@ -74,6 +77,15 @@ impl Outcome {
         }
     }
 
+    /// Left for the service.
+    pub(crate) fn deferred(opcode: u8) -> Self {
+        Self {
+            action: Action::Defer,
+            opcode,
+            ..Self::dropped()
+        }
+    }
+
     /// A response written to `out`.
     pub(crate) fn reply(opcode: u8, rcode: Rcode, out: &[u8], truncated: bool) -> Self {
         Self {
@@ -87,6 +99,13 @@ impl Outcome {
         }
     }
 
+    /// The same outcome with `len` octets sent in all (multi-message answers).
+    #[must_use]
+    pub(crate) fn with_len(mut self, len: usize) -> Self {
+        self.len = len;
+        self
+    }
+
     /// The same outcome, answered by zone `index`.
     #[must_use]
     pub(crate) fn in_zone(mut self, index: usize) -> Self {
@@ -97,5 +116,10 @@ impl Outcome {
     /// True when there is a response to send.
     pub fn replies(&self) -> bool {
         self.action == Action::Reply
+    }
+
+    /// True when the service must handle the request.
+    pub fn deferred_to_service(&self) -> bool {
+        self.action == Action::Defer
     }
 }

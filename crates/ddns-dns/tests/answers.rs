@@ -463,14 +463,22 @@ fn refused_outside_our_zones_and_classes() {
     let mut chaos = ask("host.dyn.example.", RecordType::TXT);
     chaos.class = DNSClass::CH;
     check(chaos, ResponseCode::Refused, false, &[], &[], &[]);
-    check(
-        ask("dyn.example.", RecordType::AXFR).tcp(),
-        ResponseCode::Refused,
-        false,
-        &[],
-        &[],
-        &[],
-    );
+}
+
+#[test]
+fn transfers_updates_and_signed_messages_are_deferred() {
+    let zones = zones();
+    let mut out = Vec::new();
+    let axfr = ask("dyn.example.", RecordType::AXFR).tcp();
+    let deferred = outcome(&zones, &axfr.packet(), Transport::Tcp, 1232, &mut out);
+    assert!(deferred.deferred_to_service() && out.is_empty());
+    let mut update = ask("dyn.example.", RecordType::SOA);
+    update.opcode = OpCode::Update;
+    let deferred = outcome(&zones, &update.packet(), Transport::Udp, 1232, &mut out);
+    assert!(deferred.deferred_to_service() && out.is_empty());
+    // Outside our zones an AXFR is refused at once: there is nothing to transfer.
+    let other = ask("example.", RecordType::AXFR).tcp();
+    assert!(outcome(&zones, &other.packet(), Transport::Tcp, 1232, &mut out).replies());
 }
 
 #[test]

@@ -1,10 +1,13 @@
 //! Building snapshots: a whole zone from the store's records, and journal entries replayed on
 //! top of a snapshot.
 
+use std::collections::VecDeque;
+use std::sync::Arc;
+
 use ddns_config::ZoneConfig;
-use ddns_core::DomainName;
 use ddns_core::journal::JournalEntry;
 use ddns_core::snapshot::{Rrset, RrsetChange, SoaParams, Zone};
+use ddns_core::{DomainName, Serial};
 use ddns_store::{Store, StoreError};
 
 /// The zone as the store has it, and the journal position it reflects.
@@ -61,4 +64,62 @@ pub(crate) fn replay(zone: &mut Zone, origin: &DomainName, entry: &JournalEntry)
         Some((soa, serial)) => zone.set_soa(soa, serial),
         None => zone.set_serial(entry.serial_after),
     }
+}
+
+/// The journal steps after the zone's last reload, up to `limit` of them and up to `seq`, so
+/// IXFR can serve secondaries that were in step before a restart.
+pub(crate) async fn recent_steps(
+    store: &Store,
+    origin: &DomainName,
+    seq: i64,
+    limit: usize,
+) -> Result<VecDeque<Arc<JournalEntry>>, StoreError> {
+    let mut steps = VecDeque::new();
+    let mut after = seq
+        .saturating_sub(i64::try_from(limit).unwrap_or(i64::MAX))
+        .max(0);
+    while after < seq {
+        let rows = store.journal_since(origin, after, 1_000).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            if row.seq > seq {
+                return Ok(steps);
+            }
+            after = row.seq;
+            match row.entry {
+                Ok(entry) if !entry.reload => steps.push_back(Arc::new(entry)),
+                _ => steps.clear(),
+            }
+        }
+    }
+    while steps.len() > limit {
+        steps.pop_front();
+    }
+    Ok(steps)
+}
+
+/// The consecutive steps leading from serial `from` to serial `to`; `None` when `steps` does
+/// not hold them all.
+pub(crate) fn chain(
+    steps: &VecDeque<Arc<JournalEntry>>,
+    from: Serial,
+    to: Serial,
+) -> Option<Vec<Arc<JournalEntry>>> {
+    // The latest step starting at `from`: serials can repeat only after a wrap.
+    let start = steps.iter().rposition(|s| s.serial_before == from)?;
+    let mut out = Vec::new();
+    let mut at = from;
+    for step in steps.iter().skip(start) {
+        if step.serial_before != at {
+            return None;
+        }
+        out.push(Arc::clone(step));
+        at = step.serial_after;
+        if at == to {
+            return Some(out);
+        }
+    }
+    None
 }

@@ -19,12 +19,13 @@ mod statics;
 mod tokens;
 mod update;
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use ddns_config::ZoneConfig;
+use ddns_core::journal::{JournalEntry, ZoneHistory};
 use ddns_core::snapshot::{Zone, ZoneSet};
 use ddns_core::zone_text::export_zone;
 use ddns_core::{DomainName, Serial};
@@ -40,6 +41,8 @@ pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateE
 const SYNC_BATCH: u32 = 1_000;
 /// How often the follower prunes the journal.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
+/// Journal steps kept in memory per zone for IXFR at most, whatever the retention says.
+const MAX_HISTORY: usize = 100_000;
 
 /// What the write path needs to know of a served zone.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -59,6 +62,9 @@ pub struct Zones {
     /// Journal position of each zone reflected in `live`; also serialises publication.
     applied: tokio::sync::Mutex<HashMap<DomainName, i64>>,
     retention: JournalRetention,
+    /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
+    history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
+    history_limit: usize,
 }
 
 impl Zones {
@@ -117,12 +123,16 @@ impl Zones {
         policies: Vec<ZonePolicy>,
         retention: JournalRetention,
     ) -> Result<Self, StoreError> {
+        let history_limit = (retention.max_entries as usize).min(MAX_HISTORY);
         let mut zones = Vec::with_capacity(policies.len());
         let mut applied = HashMap::new();
+        let mut history = HashMap::new();
         for policy in &policies {
             let (zone, seq) = build::build_zone(&store, &policy.name).await?;
+            let steps = build::recent_steps(&store, &policy.name, seq, history_limit).await?;
             zones.push(Arc::new(zone));
             applied.insert(policy.name.clone(), seq);
+            history.insert(policy.name.clone(), steps);
         }
         Ok(Self {
             store,
@@ -130,6 +140,8 @@ impl Zones {
             live: Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones))),
             applied: tokio::sync::Mutex::new(applied),
             retention,
+            history: Mutex::new(history),
+            history_limit,
         })
     }
 
@@ -196,6 +208,7 @@ impl Zones {
             if first.seq != seq + 1 {
                 // Entries this follower never saw were pruned: start again from the records.
                 tracing::info!(zone = %origin, from = seq, to = first.seq, "journal gap; rebuilding the zone");
+                self.forget(origin);
                 let (zone, at) = build::build_zone(&self.store, origin).await?;
                 working = Some(zone);
                 seq = at;
@@ -203,15 +216,17 @@ impl Zones {
             }
             let zone = working.get_or_insert_with(|| Zone::clone(&current));
             for row in rows {
-                match &row.entry {
+                match row.entry {
                     Ok(entry) if !entry.reload => {
-                        build::replay(zone, origin, entry);
+                        build::replay(zone, origin, &entry);
                         seq = row.seq;
+                        self.remember(origin, entry);
                     }
                     outcome => {
                         if let Err(e) = outcome {
                             tracing::error!(zone = %origin, seq = row.seq, error = %e, "journal entry cannot be read; rebuilding the zone from its records");
                         }
+                        self.forget(origin);
                         let (rebuilt, at) = build::build_zone(&self.store, origin).await?;
                         *zone = rebuilt;
                         // A rebuilt zone is at least at this entry; later ones are replayed.
@@ -223,6 +238,24 @@ impl Zones {
             if !full {
                 return Ok((working, seq));
             }
+        }
+    }
+
+    /// Keeps a replayed step for IXFR.
+    fn remember(&self, origin: &DomainName, entry: JournalEntry) {
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        let steps = history.entry(origin.clone()).or_default();
+        steps.push_back(Arc::new(entry));
+        while steps.len() > self.history_limit {
+            steps.pop_front();
+        }
+    }
+
+    /// The zone was rebuilt: no step before it can be served incrementally.
+    fn forget(&self, origin: &DomainName) {
+        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(steps) = history.get_mut(origin) {
+            steps.clear();
         }
     }
 
@@ -261,5 +294,17 @@ impl Zones {
     /// The zone as RFC 1035 master-file text.
     pub fn export(&self, zone: &DomainName) -> Option<String> {
         self.snapshot().get(zone).map(|z| export_zone(z))
+    }
+}
+
+impl ZoneHistory for Zones {
+    fn steps(
+        &self,
+        origin: &DomainName,
+        from: Serial,
+        to: Serial,
+    ) -> Option<Vec<Arc<JournalEntry>>> {
+        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
+        build::chain(history.get(origin)?, from, to)
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use ddns_config::{ServerConfig, ServerOverrides};
-use ddns_dns::{DnsListeners, DnsSettings};
+use ddns_dns::tsig::KeyRing;
+use ddns_dns::{DnsListeners, DnsService, DnsSettings};
 use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
 use ddns_store::{JournalRetention, Store, StoreOptions};
 use ddns_zones::Zones;
@@ -65,8 +66,10 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let stop = CancellationToken::new();
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
+    let service = Arc::new(dns_service(&config, &zones)?);
     let mut dns_tasks = dns.serve(
         zones.published(),
+        Arc::clone(&service),
         DnsSettings {
             udp_payload: config.dns.udp_payload,
             tcp_idle_timeout: config.dns.tcp_idle_timeout,
@@ -84,6 +87,11 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         http,
         state,
         ConnectionLimits::from_config(&config.http),
+        stop.clone(),
+    ));
+    dns_tasks.spawn(ddns_dns::notify::run_notifier(
+        zones.published(),
+        Arc::clone(&service),
         stop.clone(),
     ));
     let follower = {
@@ -107,6 +115,22 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The DNS service: the configured keys and each zone's transfer, NOTIFY and update rules;
+/// IXFR answers from the zones' journal history.
+fn dns_service(config: &ServerConfig, zones: &Arc<Zones>) -> anyhow::Result<DnsService> {
+    let mut keys = KeyRing::new();
+    for key in &config.tsig_keys {
+        keys.insert(key.clone())?;
+    }
+    let access = config
+        .zones
+        .iter()
+        .map(|z| (z.name.clone(), z.access.clone()))
+        .collect();
+    let history: Arc<dyn ddns_core::journal::ZoneHistory> = Arc::clone(zones) as _;
+    Ok(DnsService::new(keys, access, history, None))
 }
 
 fn print_banner(

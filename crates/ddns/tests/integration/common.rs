@@ -74,3 +74,13 @@ pub(crate) fn lookup(server: &ServerProcess, name: &str, rtype: RecordType) -> V
 pub(crate) fn serial(server: &ServerProcess) -> u32 {
     dns::soa_serial(&dns::udp(server.dns, "ddns.test.", RecordType::SOA)).unwrap()
 }
+
+/// Runs a tool from the test command's packages (dig, kdig, nsupdate…) and returns its stdout;
+/// a tool that is missing fails the test instead of skipping it.
+pub(crate) fn run_tool(tool: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test.sh installs it): {e}"));
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}

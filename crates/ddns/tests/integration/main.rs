@@ -25,3 +25,6 @@ mod http_limits;
 mod rest;
 /// Durability: restarts and crashes keep every acknowledged update and its history.
 mod restart;
+/// ddns as the primary of real BIND, Knot and NSD secondaries: NOTIFY, AXFR, IXFR, TSIG.
+#[cfg(unix)]
+mod secondaries;
