@@ -86,6 +86,19 @@ pub enum Prerequisite {
     },
 }
 
+impl Prerequisite {
+    /// The owner name the prerequisite is about.
+    pub fn name(&self) -> &DomainName {
+        match self {
+            Self::RrsetExists { name, .. }
+            | Self::RrsetMatches { name, .. }
+            | Self::RrsetAbsent { name, .. }
+            | Self::NameInUse { name }
+            | Self::NameNotInUse { name } => name,
+        }
+    }
+}
+
 /// One RR of the update section (RFC 2136 §2.5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum UpdateOp {
