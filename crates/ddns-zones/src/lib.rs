@@ -1,8 +1,8 @@
 //! The live zones of a server: where the store and the DNS snapshots meet.
 //!
 //! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `zone
-//! import`), the configuration's static records, RFC 2136 UPDATE, later the console and health checks
-//! — is authorised here, committed by the store in one transaction that also writes the
+//! import`), the configuration's static records, RFC 2136 UPDATE, later the console and health
+//! checks — is authorised here, committed by the store in one transaction that also writes the
 //! zone's journal entry, and then the snapshot is brought up to date by replaying each zone's
 //! journal in order: the same way changes made by other processes (the CLI on the same data
 //! directory, later other nodes) are picked up by a background poll. Only then does the update
