@@ -9,12 +9,14 @@
 //! - [`snapshot`]: immutable zone snapshots in DNS wire form, the DNS read path's data;
 //! - [`zone_text`]: master-file text as record sets, and whole zones written out;
 //! - [`serial`]: RFC 1982 serial arithmetic;
+//! - [`dns_update`]: RFC 2136 UPDATE messages parsed, prerequisites checked, updates planned;
 //! - [`dyndns2`]: the DynDNS2 request and its return codes;
 //! - [`scope`]: what a token may change;
 //! - [`actor`]: who made a change;
 //! - [`token`]: API token format and verification.
 
 pub mod actor;
+pub mod dns_update;
 pub mod dyndns2;
 pub mod journal;
 pub mod name;

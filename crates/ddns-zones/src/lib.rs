@@ -1,8 +1,8 @@
 //! The live zones of a server: where the store and the DNS snapshots meet.
 //!
 //! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `zone
-//! import`), the configuration's static records, later RFC 2136, the console and health checks
-//! — is authorised here, committed by the store in one transaction that also writes the
+//! import`), the configuration's static records, RFC 2136 UPDATE, later the console and health
+//! checks — is authorised here, committed by the store in one transaction that also writes the
 //! zone's journal entry, and then the snapshot is brought up to date by replaying each zone's
 //! journal in order: the same way changes made by other processes (the CLI on the same data
 //! directory, later other nodes) are picked up by a background poll. Only then does the update
@@ -15,6 +15,7 @@
 mod auth;
 mod build;
 mod reads;
+mod rfc2136;
 mod statics;
 mod tokens;
 mod update;
@@ -34,6 +35,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
 pub use ddns_store::{HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
 pub use tokens::exact_hosts;
 pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateError};
 
@@ -61,6 +63,9 @@ pub struct Zones {
     live: Arc<ArcSwap<ZoneSet>>,
     /// Journal position of each zone reflected in `live`; also serialises publication.
     applied: tokio::sync::Mutex<HashMap<DomainName, i64>>,
+    /// Held by every commit of this process, and by an RFC 2136 update from reading the zone
+    /// for its prerequisites until its commit, so no other writer here slips in between.
+    write_lock: tokio::sync::Mutex<()>,
     retention: JournalRetention,
     /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
     history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
@@ -139,6 +144,7 @@ impl Zones {
             policies,
             live: Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones))),
             applied: tokio::sync::Mutex::new(applied),
+            write_lock: tokio::sync::Mutex::new(()),
             retention,
             history: Mutex::new(history),
             history_limit,

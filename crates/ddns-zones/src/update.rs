@@ -364,6 +364,17 @@ impl Zones {
     /// the change is durable and the answer is success: a failure to publish it is logged and
     /// left to the follower, which replays the journal on its next round.
     async fn commit(&self, set: ChangeSet) -> Result<Applied, UpdateError> {
+        let guard = self.write_lock.lock().await;
+        self.commit_locked(set, &guard).await
+    }
+
+    /// [`Self::commit`] for a caller that already holds the write lock (its guard is the
+    /// proof).
+    pub(crate) async fn commit_locked(
+        &self,
+        set: ChangeSet,
+        _held: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<Applied, UpdateError> {
         let applied = self.store.apply(&set).await?;
         let touched = |zone: &DomainName| applied.serials.iter().any(|(z, _)| z == zone);
         if applied.any_change()
@@ -391,7 +402,11 @@ fn current_ttl(zone: &Zone, name: &DomainName, rtype: Rtype) -> Option<u32> {
 }
 
 /// Names and types the configuration owns are not for dynamic updates.
-fn check_reserved(zone: &Zone, name: &DomainName, rtype: Rtype) -> Result<(), UpdateError> {
+pub(crate) fn check_reserved(
+    zone: &Zone,
+    name: &DomainName,
+    rtype: Rtype,
+) -> Result<(), UpdateError> {
     let reserved = |why| {
         Err(UpdateError::Reserved {
             name: name.clone(),

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "zones/rfc2136.rs"]
+mod rfc2136;
+
 use std::sync::Arc;
 
 use ddns_config::{ServerConfig, ZoneConfig};
