@@ -1,7 +1,7 @@
 //! Who made a change: recorded in every history row.
 //!
-//! One type for every kind of writer (API tokens, the command line, and later TSIG keys and the
-//! health checker), so the history and audit code never needs to know where a change came from.
+//! One type for every kind of writer (API tokens, the command line, the configuration, RFC 2136
+//! requesters, and later the health checker), so the history and audit code never needs to know where a change came from.
 
 use std::fmt;
 
@@ -14,6 +14,9 @@ pub enum Actor {
     Cli,
     /// The server's configuration file: its static records and SOA, applied at start.
     Config,
+    /// An RFC 2136 UPDATE, by who sent it: `key:NAME` when TSIG-signed, else
+    /// `subnet:ADDRESS`.
+    Rfc2136(String),
 }
 
 impl fmt::Display for Actor {
@@ -22,6 +25,7 @@ impl fmt::Display for Actor {
             Self::Token(id) => write!(f, "token:{id}"),
             Self::Cli => f.write_str("cli"),
             Self::Config => f.write_str("config"),
+            Self::Rfc2136(who) => write!(f, "rfc2136:{who}"),
         }
     }
 }

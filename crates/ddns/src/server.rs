@@ -1,13 +1,17 @@
 //! `ddns server`: wires configuration, store, zones, DNS and HTTP together and runs them until
 //! SIGINT/SIGTERM.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use ddns_config::{ServerConfig, ServerOverrides};
+use ddns_core::dns_update::parse_update;
+use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
 use ddns_dns::tsig::KeyRing;
-use ddns_dns::{DnsListeners, DnsService, DnsSettings};
+use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
 use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
 use ddns_store::{JournalRetention, Store, StoreOptions};
 use ddns_zones::Zones;
@@ -130,7 +134,45 @@ fn dns_service(config: &ServerConfig, zones: &Arc<Zones>) -> anyhow::Result<DnsS
         .map(|z| (z.name.clone(), z.access.clone()))
         .collect();
     let history: Arc<dyn ddns_core::journal::ZoneHistory> = Arc::clone(zones) as _;
-    Ok(DnsService::new(keys, access, history, None))
+    let updater: Arc<dyn Updater> = Arc::new(ZonesUpdater(Arc::clone(zones)));
+    Ok(DnsService::new(keys, access, history, Some(updater)))
+}
+
+/// RFC 2136 UPDATE onto the write path: parsed, then checked and committed by the zones
+/// within the rule that let the requester in.
+struct ZonesUpdater(Arc<Zones>);
+
+impl Updater for ZonesUpdater {
+    fn update<'a>(
+        &'a self,
+        request: UpdateRequest<'a>,
+    ) -> Pin<Box<dyn Future<Output = Rcode> + Send + 'a>> {
+        Box::pin(async move {
+            let message = match parse_update(request.message, request.message.len()) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::info!(peer = %request.peer, rcode = %e.rcode, "UPDATE rejected: {}", e.message);
+                    return e.rcode;
+                }
+            };
+            let permit = |name: &DomainName, rtype: Rtype| request.rule.permits(name, rtype);
+            let origin = Origin {
+                source_ip: Some(request.peer.ip()),
+                user_agent: None,
+            };
+            let actor = Actor::Rfc2136(request.requester.clone());
+            match self.0.dns_update(&message, &permit, actor, origin).await {
+                Ok(done) => {
+                    tracing::info!(peer = %request.peer, who = %request.requester, zone = %message.zone, changed = done.changed, serial = done.serial.0, "UPDATE applied");
+                    Rcode::NOERROR
+                }
+                Err(e) => {
+                    tracing::info!(peer = %request.peer, who = %request.requester, zone = %message.zone, rcode = %e.rcode, "UPDATE not applied: {}", e.message);
+                    e.rcode
+                }
+            }
+        })
+    }
 }
 
 fn print_banner(

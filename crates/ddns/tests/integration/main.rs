@@ -25,6 +25,9 @@ mod http_limits;
 mod rest;
 /// Durability: restarts and crashes keep every acknowledged update and its history.
 mod restart;
+/// RFC 2136 UPDATE: nsupdate with TSIG and prerequisites, source subnets, a Windows client.
+#[cfg(unix)]
+mod rfc2136;
 /// ddns as the primary of real BIND, Knot and NSD secondaries: NOTIFY, AXFR, IXFR, TSIG.
 #[cfg(unix)]
 mod secondaries;
