@@ -1,8 +1,9 @@
 //! NOTIFY (RFC 1996): tells each zone's secondaries that its serial moved, so they transfer
 //! at once instead of waiting for their refresh timer.
 //!
-//! The notifier watches the published snapshots. A serial change starts a short coalescing
-//! window, so a burst of updates sends one NOTIFY carrying the latest serial. Each secondary
+//! The notifier watches the published snapshots. The first serial change of a quiet zone is
+//! announced at once; during a burst at most one NOTIFY per short window goes out, carrying
+//! the latest serial. Each secondary
 //! is retried with a doubling timeout until it answers; a newer NOTIFY to the same secondary
 //! replaces one still being retried. Messages are signed with the zone's `notify_key` when
 //! one is configured, and the answer's TSIG is checked.
@@ -31,8 +32,9 @@ use crate::tsig::{self, Key};
 
 /// How often the snapshots are looked at.
 const TICK: Duration = Duration::from_millis(50);
-/// A change waits this long for more changes before NOTIFY goes out.
-const COALESCE: Duration = Duration::from_millis(150);
+/// At most one NOTIFY per zone and secondary this often: the first change of a quiet zone is
+/// announced at once, the rest of a burst once this has passed.
+const COALESCE: Duration = Duration::from_millis(200);
 /// First wait for an answer; doubled on each retry.
 const FIRST_TIMEOUT: Duration = Duration::from_secs(1);
 /// Attempts per NOTIFY.
@@ -62,8 +64,8 @@ pub async fn run_notifier(
     if targets.is_empty() {
         return;
     }
-    let mut notified: HashMap<DomainName, Serial> = HashMap::new();
-    let mut pending: HashMap<DomainName, Instant> = HashMap::new();
+    // Per zone: the serial last announced and when.
+    let mut notified: HashMap<DomainName, (Serial, Instant)> = HashMap::new();
     let mut running: HashMap<(DomainName, SocketAddr), JoinHandle<()>> = HashMap::new();
     loop {
         let snapshot = zones.load_full();
@@ -71,16 +73,13 @@ pub async fn run_notifier(
             let Some(zone) = snapshot.get(origin) else {
                 continue;
             };
-            if notified.get(origin) == Some(&zone.serial()) {
-                pending.remove(origin);
-                continue;
+            match notified.get(origin) {
+                Some((serial, _)) if *serial == zone.serial() => continue,
+                // A NOTIFY went out moments ago: let the burst settle, then announce its end.
+                Some((_, at)) if at.elapsed() < COALESCE => continue,
+                _ => {}
             }
-            let since = *pending.entry(origin.clone()).or_insert_with(Instant::now);
-            if notified.contains_key(origin) && since.elapsed() < COALESCE {
-                continue;
-            }
-            pending.remove(origin);
-            notified.insert(origin.clone(), zone.serial());
+            notified.insert(origin.clone(), (zone.serial(), Instant::now()));
             for &addr in addrs {
                 let message = NotifyMessage::new(zone);
                 let task = tokio::spawn(notify_one(message, addr, key.clone()));
