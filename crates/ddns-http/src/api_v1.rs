@@ -410,7 +410,7 @@ pub(crate) async fn host_history(
 /// each (more as text), so 1000 rows could be hundreds of MB; a page stops before the row that
 /// would cross this budget (the first row always fits: a row is far smaller) and links to the
 /// next page like a full one.
-pub(crate) const HISTORY_PAGE_BYTES: usize = 1 << 20;
+pub const HISTORY_PAGE_BYTES: usize = 1 << 20;
 /// Rows read from the store per round trip while a page is built, so memory stays bounded
 /// by the budget plus one chunk whatever `limit` is.
 const HISTORY_CHUNK: u32 = 50;

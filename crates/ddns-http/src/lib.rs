@@ -15,6 +15,7 @@ mod nic_update;
 mod rest_update;
 mod serve;
 
+pub use api_v1::HISTORY_PAGE_BYTES;
 pub use serve::{ConnectionLimits, bind, serve};
 
 use std::sync::Arc;
