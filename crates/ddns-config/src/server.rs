@@ -82,6 +82,8 @@ struct HttpSpec {
     max_connections: Option<Spanned<u32>>,
     max_connections_per_ip: Option<Spanned<u32>>,
     http2_max_streams: Option<Spanned<u32>>,
+    max_hosts_per_token: Option<Spanned<u32>>,
+    api_writes_per_token_per_minute: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -97,6 +99,8 @@ struct StoreSpec {
     busy_timeout: Option<ConfigDuration>,
     journal_max_entries: Option<Spanned<u32>>,
     journal_max_age: Option<ConfigDuration>,
+    history_max_age: Option<Spanned<ConfigDuration>>,
+    history_max_rows_per_host: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize)]
@@ -147,6 +151,8 @@ pub struct ServerConfig {
     pub store_busy_timeout: Duration,
     /// How much of each zone's change journal is kept (what IXFR can serve).
     pub journal: JournalConfig,
+    /// How much change history is kept (`/api/v1/hosts/NAME/history`).
+    pub history: HistoryConfig,
     /// TSIG keys (`[[tsig_key]]`) for transfers, NOTIFY and RFC 2136 updates.
     pub tsig_keys: Vec<Key>,
 }
@@ -158,6 +164,15 @@ pub struct JournalConfig {
     pub max_entries: u32,
     /// Entries older than this are removed (`[store] journal_max_age`).
     pub max_age: Duration,
+}
+
+/// Retention of the change history (one row per changed record set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryConfig {
+    /// Rows older than this are removed (`[store] history_max_age`).
+    pub max_age: Duration,
+    /// Rows kept per host name at most, newest first (`[store] history_max_rows_per_host`).
+    pub max_rows_per_host: u32,
 }
 
 /// One authoritative zone.
@@ -215,6 +230,11 @@ pub struct HttpConfig {
     pub max_connections_per_ip: usize,
     /// Concurrent streams on one HTTP/2 connection.
     pub http2_max_streams: u32,
+    /// Hosts a token whose scope has a subtree (`*.name`) may have under its scope; an update
+    /// that would create one more is refused. Admin tokens are not limited.
+    pub max_hosts_per_token: u32,
+    /// Writes (PUT, POST, DELETE under `/api/v1`) per token per minute, burst of the same size.
+    pub api_writes_per_token_per_minute: u32,
 }
 
 /// DynDNS2 endpoint policy.
@@ -272,6 +292,8 @@ impl ServerConfig {
                 max_connections: 4096,
                 max_connections_per_ip: 64,
                 http2_max_streams: 100,
+                max_hosts_per_token: 1000,
+                api_writes_per_token_per_minute: 120,
             },
             dyndns2: Dyndns2Config {
                 blocked_user_agents: Vec::new(),
@@ -281,6 +303,10 @@ impl ServerConfig {
             journal: JournalConfig {
                 max_entries: 10_000,
                 max_age: Duration::from_secs(14 * 86_400),
+            },
+            history: HistoryConfig {
+                max_age: Duration::from_secs(365 * 86_400),
+                max_rows_per_host: 1000,
             },
             tsig_keys: Vec::new(),
         }
@@ -386,6 +412,7 @@ impl ServerConfig {
         if let Some(d) = spec.store.journal_max_age {
             config.journal.max_age = d.0;
         }
+        apply_history_retention(text, &spec.store, &mut config.history)?;
         config.tsig_keys = crate::dns_access::tsig_keys(text, &spec.tsig_key)?;
         if !spec.zone.is_empty() {
             config.zones = spec
@@ -609,6 +636,13 @@ fn apply_http_limits(
     if let Some(n) = &spec.http2_max_streams {
         http.http2_max_streams = positive_count(n, "http.http2_max_streams")?;
     }
+    if let Some(n) = &spec.max_hosts_per_token {
+        http.max_hosts_per_token = positive_count(n, "http.max_hosts_per_token")?;
+    }
+    if let Some(n) = &spec.api_writes_per_token_per_minute {
+        http.api_writes_per_token_per_minute =
+            positive_count(n, "http.api_writes_per_token_per_minute")?;
+    }
     if http.max_connections_per_ip > http.max_connections {
         let span = spec.max_connections_per_ip.as_ref().map(Spanned::span);
         return Err(ConfigError::at(
@@ -620,6 +654,36 @@ fn apply_http_limits(
                 http.max_connections
             ),
         ));
+    }
+    Ok(())
+}
+
+fn apply_history_retention(
+    text: &str,
+    spec: &StoreSpec,
+    history: &mut HistoryConfig,
+) -> Result<(), ConfigError> {
+    if let Some(d) = &spec.history_max_age {
+        if d.get_ref().0.is_zero() {
+            return Err(ConfigError::at(
+                text,
+                Some(d.span()),
+                "store.history_max_age",
+                "must be longer than 0s",
+            ));
+        }
+        history.max_age = d.get_ref().0;
+    }
+    if let Some(n) = &spec.history_max_rows_per_host {
+        if *n.get_ref() == 0 {
+            return Err(ConfigError::at(
+                text,
+                Some(n.span()),
+                "store.history_max_rows_per_host",
+                "must be at least 1",
+            ));
+        }
+        history.max_rows_per_host = *n.get_ref();
     }
     Ok(())
 }
@@ -808,6 +872,59 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
             // Shape errors come from the TOML reader, with the line but no key.
             ("[http]\nheader_read_timeout = \"soon\"\n", 3, None),
             ("[http]\nmax_connections = -1\n", 3, None),
+        ] {
+            let err = parse(&format!("version = 1\n{text}")).unwrap_err();
+            assert_eq!(
+                (err.line, err.key.as_deref()),
+                (Some(line), key),
+                "{text}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn history_retention_and_token_limits() {
+        let config = parse(
+            "version = 1\n[http]\nmax_hosts_per_token = 50\napi_writes_per_token_per_minute = 10\n[store]\nhistory_max_age = \"30d\"\nhistory_max_rows_per_host = 20\n",
+        )
+        .unwrap();
+        assert_eq!(config.http.max_hosts_per_token, 50);
+        assert_eq!(config.http.api_writes_per_token_per_minute, 10);
+        assert_eq!(config.history.max_age, Duration::from_secs(30 * 86_400));
+        assert_eq!(config.history.max_rows_per_host, 20);
+        let defaults = parse("version = 1\n").unwrap();
+        assert_eq!(
+            (
+                defaults.http.max_hosts_per_token,
+                defaults.http.api_writes_per_token_per_minute,
+                defaults.history.max_age,
+                defaults.history.max_rows_per_host
+            ),
+            (1000, 120, Duration::from_secs(365 * 86_400), 1000)
+        );
+        for (text, line, key) in [
+            (
+                "[http]\nmax_hosts_per_token = 0\n",
+                3,
+                Some("http.max_hosts_per_token"),
+            ),
+            (
+                "[http]\n\napi_writes_per_token_per_minute = 0\n",
+                4,
+                Some("http.api_writes_per_token_per_minute"),
+            ),
+            (
+                "[store]\nhistory_max_age = \"0d\"\n",
+                3,
+                Some("store.history_max_age"),
+            ),
+            (
+                "[store]\nbusy_timeout = \"1s\"\nhistory_max_rows_per_host = 0\n",
+                4,
+                Some("store.history_max_rows_per_host"),
+            ),
+            ("[store]\nhistory_max_age = \"a year\"\n", 3, None),
+            ("[http]\nmax_hosts_per_token = -5\n", 3, None),
         ] {
             let err = parse(&format!("version = 1\n{text}")).unwrap_err();
             assert_eq!(

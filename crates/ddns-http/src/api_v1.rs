@@ -12,7 +12,7 @@ use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ddns_core::{DomainName, Origin, Rtype, Scope, ScopeEntry};
-use ddns_zones::{HistoryRow, HostFilter, HostRecord, Principal, RrsetIntent};
+use ddns_zones::{HistoryRow, HostRecord, Principal, RrsetIntent, host_filter};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -220,22 +220,7 @@ pub(crate) async fn list_hosts(
     Query(query): Query<HostsQuery>,
 ) -> Result<Response, ApiError> {
     let principal = state.authenticate(&headers).await?;
-    let filter = match &principal.scope {
-        Scope::Admin => HostFilter::All,
-        Scope::Hosts(entries) => HostFilter::Scope {
-            exact: entries
-                .iter()
-                .filter_map(|e| e.exact_name().cloned())
-                .collect(),
-            below: entries
-                .iter()
-                .filter_map(|e| match e {
-                    ScopeEntry::Below(n) => Some(n.clone()),
-                    ScopeEntry::Name(_) => None,
-                })
-                .collect(),
-        },
-    };
+    let filter = host_filter(&principal.scope);
     let after = query.after.as_deref().map(parse_name).transpose()?;
     let limit = query.limit.unwrap_or(HOSTS_PAGE).clamp(1, HOSTS_PAGE_MAX);
     let hosts = state.zones.hosts(&filter, after.as_ref(), limit).await?;
@@ -263,7 +248,7 @@ pub(crate) async fn create_host(
     headers: HeaderMap,
     Json(body): Json<NewHost>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate_write(&headers).await?;
     let name = parse_name(&body.name)?;
     state
         .zones
@@ -275,10 +260,7 @@ pub(crate) async fn create_host(
             format!("host {name} already exists"),
         ));
     }
-    state
-        .zones
-        .register_hosts(std::slice::from_ref(&name), principal.actor())
-        .await?;
+    state.zones.create_host(&principal, &name).await?;
     let host = load_host(&state, &name).await?;
     Ok(with_etag(StatusCode::CREATED, &host))
 }
@@ -300,7 +282,7 @@ pub(crate) async fn delete_host(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate_write(&headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
     let current = state.zones.host(&name).await?.map(|h| h.version);
@@ -358,7 +340,7 @@ async fn change_rrset(
     values: Option<Vec<String>>,
     ttl: Option<u32>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(headers).await?;
+    let principal = state.authenticate_write(headers).await?;
     let name = parse_name(name)?;
     require_scope(&principal, &name)?;
     let current = state.zones.host(&name).await?.map(|h| h.version);
@@ -397,7 +379,7 @@ pub(crate) async fn host_history(
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(query): Query<HistoryQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let principal = state.authenticate(&headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
@@ -405,10 +387,83 @@ pub(crate) async fn host_history(
         .limit
         .unwrap_or(HISTORY_PAGE)
         .clamp(1, HISTORY_PAGE_MAX);
-    let rows = state.zones.history_of(&name, query.before, limit).await?;
-    Ok(Json(json!(
-        rows.iter().map(history_json).collect::<Vec<_>>()
-    )))
+    let page = history_page(&state, &name, query.before, limit).await?;
+    let mut response = (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        page.body,
+    )
+        .into_response();
+    if let Some(before) = page.next_before
+        && let Ok(link) = HeaderValue::from_str(&format!(
+            "</api/v1/hosts/{name}/history?limit={limit}&before={before}>; rel=\"next\""
+        ))
+    {
+        response.headers_mut().insert(header::LINK, link);
+    }
+    Ok(response)
+}
+
+/// JSON of one history page at most. A row holds up to two record sets of 32 KiB wire form
+/// each (more as text), so 1000 rows could be hundreds of MB; a page stops before the row that
+/// would cross this budget (the first row always fits: a row is far smaller) and links to the
+/// next page like a full one.
+pub const HISTORY_PAGE_BYTES: usize = 1 << 20;
+/// Rows read from the store per round trip while a page is built, so memory stays bounded
+/// by the budget plus one chunk whatever `limit` is.
+const HISTORY_CHUNK: u32 = 50;
+
+struct HistoryPage {
+    /// A JSON array.
+    body: String,
+    /// The `before` of the next page, when there may be one.
+    next_before: Option<i64>,
+}
+
+async fn history_page(
+    state: &AppState,
+    name: &DomainName,
+    mut before: Option<i64>,
+    limit: u32,
+) -> Result<HistoryPage, ApiError> {
+    let mut body = String::from("[");
+    let mut taken = 0_u32;
+    let mut last_id = None;
+    loop {
+        let want = (limit - taken).min(HISTORY_CHUNK);
+        let rows = state.zones.history_of(name, before, want).await?;
+        let exhausted = rows.len() < want as usize;
+        for row in &rows {
+            let json = history_json(row).to_string();
+            if taken > 0 && body.len() + json.len() + 2 > HISTORY_PAGE_BYTES {
+                return Ok(HistoryPage {
+                    body: body + "]",
+                    next_before: last_id,
+                });
+            }
+            if taken > 0 {
+                body.push(',');
+            }
+            body.push_str(&json);
+            taken += 1;
+            last_id = Some(row.id);
+        }
+        before = last_id;
+        if exhausted {
+            return Ok(HistoryPage {
+                body: body + "]",
+                next_before: None,
+            });
+        }
+        if taken == limit {
+            return Ok(HistoryPage {
+                body: body + "]",
+                next_before: last_id,
+            });
+        }
+    }
 }
 
 fn token_json(t: &ddns_store::TokenRecord) -> Value {
@@ -447,7 +502,7 @@ pub(crate) async fn create_token(
     headers: HeaderMap,
     Json(body): Json<NewToken>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate_write(&headers).await?;
     require_admin(&principal)?;
     let scope = if body.admin {
         Scope::Admin
@@ -489,7 +544,7 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate_write(&headers).await?;
     require_admin(&principal)?;
     state.zones.revoke_token(&id).await?;
     Ok(StatusCode::NO_CONTENT)

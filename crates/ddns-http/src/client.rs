@@ -129,10 +129,59 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Most keys the limiter tracks; while it is full, updates are charged to their token.
+/// Most keys a limiter tracks; while it is full, requests are charged to a coarser key.
 const MAX_TRACKED_KEYS: usize = 100_000;
 /// Checks between two sweeps of keys whose limit has fully recovered.
 const SWEEP_EVERY: u64 = 4096;
+
+/// A per-key limit of so many requests per minute (burst of the same size) over a bounded
+/// table: recovered keys are swept every [`SWEEP_EVERY`] checks (never on every request), and
+/// the caller picks a coarser key while [`KeyedLimiter::is_full`].
+pub(crate) struct KeyedLimiter<K: std::hash::Hash + Eq + Clone> {
+    limiter: RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>, DefaultClock>,
+    checks: AtomicU64,
+    max_keys: usize,
+}
+
+impl<K: std::hash::Hash + Eq + Clone> KeyedLimiter<K> {
+    fn with_capacity(per_minute: u32, max_keys: usize) -> Self {
+        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
+        Self {
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(per_minute)),
+            checks: AtomicU64::new(0),
+            max_keys,
+        }
+    }
+
+    /// True when no further key should be added.
+    fn is_full(&self) -> bool {
+        self.limiter.len() >= self.max_keys
+    }
+
+    /// Charges each key once; `Err(seconds to wait)` when any of them is over its limit.
+    fn check(&self, keys: &[K]) -> Result<(), u64> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        let mut wait: Option<Duration> = None;
+        for key in keys {
+            if let Err(not_until) = self.limiter.check_key(key) {
+                let w = not_until.wait_time_from(DefaultClock::default().now());
+                wait = Some(wait.map_or(w, |old| old.max(w)));
+            }
+        }
+        match wait {
+            Some(w) => Err(w.as_secs().max(1)),
+            None => Ok(()),
+        }
+    }
+
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.limiter.len()
+    }
+}
 
 /// What an update is charged to.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -149,15 +198,9 @@ enum RateKey {
 ///
 /// **Invariant:** only names the caller is authorised to change are charged (callers check
 /// with `Zones::authorize` first), each once per request, so one tenant cannot spend another
-/// tenant's limit. The table is bounded: recovered keys are swept every [`SWEEP_EVERY`]
-/// checks (never on every request), and while [`MAX_TRACKED_KEYS`] are tracked a request is
+/// tenant's limit. The table is bounded: while [`MAX_TRACKED_KEYS`] are tracked a request is
 /// charged to its token instead of its names.
-pub(crate) struct HostLimiter {
-    limiter:
-        RateLimiter<RateKey, governor::state::keyed::DefaultKeyedStateStore<RateKey>, DefaultClock>,
-    checks: AtomicU64,
-    max_keys: usize,
-}
+pub(crate) struct HostLimiter(KeyedLimiter<RateKey>);
 
 impl HostLimiter {
     pub(crate) fn new(per_minute: u32) -> Self {
@@ -165,23 +208,14 @@ impl HostLimiter {
     }
 
     fn with_capacity(per_minute: u32, max_keys: usize) -> Self {
-        let per_minute = NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN);
-        Self {
-            limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(per_minute)),
-            checks: AtomicU64::new(0),
-            max_keys,
-        }
+        Self(KeyedLimiter::with_capacity(per_minute, max_keys))
     }
 
     /// Charges each distinct name of `names` once (or `token_id` once while the table is
     /// full); `Err(seconds to wait)` when any of them is over its limit. Call only with names
     /// the caller has been authorised for.
     pub(crate) fn check(&self, token_id: &str, names: &[DomainName]) -> Result<(), u64> {
-        if self.checks.fetch_add(1, Ordering::Relaxed) % SWEEP_EVERY == SWEEP_EVERY - 1 {
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
-        }
-        let keys: Vec<RateKey> = if self.limiter.len() >= self.max_keys {
+        let keys: Vec<RateKey> = if self.0.is_full() {
             vec![RateKey::Token(token_id.to_owned())]
         } else {
             let mut distinct: Vec<&DomainName> = names.iter().collect();
@@ -192,22 +226,36 @@ impl HostLimiter {
                 .map(|n| RateKey::Host(n.clone()))
                 .collect()
         };
-        let mut wait: Option<Duration> = None;
-        for key in &keys {
-            if let Err(not_until) = self.limiter.check_key(key) {
-                let w = not_until.wait_time_from(DefaultClock::default().now());
-                wait = Some(wait.map_or(w, |old| old.max(w)));
-            }
-        }
-        match wait {
-            Some(w) => Err(w.as_secs().max(1)),
-            None => Ok(()),
-        }
+        self.0.check(&keys)
     }
 
     #[cfg(test)]
     fn tracked(&self) -> usize {
-        self.limiter.len()
+        self.0.tracked()
+    }
+}
+
+/// Writes under `/api/v1` per token, so one token cannot flood the store (and its history)
+/// with changes.
+///
+/// **Invariant:** keyed only on the id of a token that authenticated, so nobody can spend
+/// another token's budget, and the key space is the set of tokens the admin created. Should
+/// [`MAX_TRACKED_KEYS`] tokens be writing within one minute, further ones share one limit.
+pub(crate) struct TokenLimiter(KeyedLimiter<Option<String>>);
+
+impl TokenLimiter {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self(KeyedLimiter::with_capacity(per_minute, MAX_TRACKED_KEYS))
+    }
+
+    /// Charges one write to `token_id`; `Err(seconds to wait)` when it is over its limit.
+    pub(crate) fn check(&self, token_id: &str) -> Result<(), u64> {
+        let key = if self.0.is_full() {
+            None
+        } else {
+            Some(token_id.to_owned())
+        };
+        self.0.check(&[key])
     }
 }
 
@@ -402,6 +450,18 @@ mod tests {
         }
         assert!(limiter.check("t1", &twenty).is_err());
         assert_eq!(limiter.tracked(), 1);
+    }
+
+    #[test]
+    fn token_limiter_keeps_tokens_apart() {
+        let limiter = TokenLimiter::new(2);
+        assert!(limiter.check("t1").is_ok());
+        assert!(limiter.check("t1").is_ok());
+        assert!(limiter.check("t1").unwrap_err() >= 1);
+        assert!(
+            limiter.check("t2").is_ok(),
+            "another token has its own budget"
+        );
     }
 
     #[test]

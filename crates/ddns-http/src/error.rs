@@ -56,6 +56,25 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    pub(crate) fn too_many_writes(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many API writes with this token; slow down",
+            )
+        }
+    }
+
+    /// 403 rather than 409: nothing about the host conflicts; the token is refused more hosts
+    /// until it deletes some (as deSEC answers its domain limit).
+    fn host_quota(message: String) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "host_quota", message)
+    }
+}
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
@@ -64,6 +83,7 @@ impl From<StoreError> for ApiError {
                 ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "busy", e.to_string())
             },
             StoreError::NotFound(_) => Self::not_found(e.to_string()),
+            StoreError::HostQuota { .. } => Self::host_quota(e.to_string()),
             other => {
                 tracing::error!(error = %other, "store failure");
                 Self::new(
@@ -105,6 +125,7 @@ impl From<UpdateError> for ApiError {
                 e.to_string(),
             ),
             UpdateError::NotFound(_) => Self::not_found(e.to_string()),
+            UpdateError::HostQuota { .. } => Self::host_quota(e.to_string()),
             UpdateError::Store(s) => s.into(),
         }
     }

@@ -15,6 +15,7 @@ mod nic_update;
 mod rest_update;
 mod serve;
 
+pub use api_v1::HISTORY_PAGE_BYTES;
 pub use serve::{ConnectionLimits, bind, serve};
 
 use std::sync::Arc;
@@ -29,7 +30,7 @@ use ipnet::IpNet;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::client::HostLimiter;
+use crate::client::{HostLimiter, TokenLimiter};
 use crate::error::ApiError;
 
 /// Largest request body accepted (updates are tiny).
@@ -46,6 +47,8 @@ pub struct HttpPolicy {
     pub updates_per_host_per_minute: u32,
     /// Whole-request timeout.
     pub request_timeout: Duration,
+    /// Writes under `/api/v1` per token per minute.
+    pub api_writes_per_token_per_minute: u32,
 }
 
 impl HttpPolicy {
@@ -56,6 +59,7 @@ impl HttpPolicy {
             blocked_user_agents: dyndns2.blocked_user_agents.clone(),
             updates_per_host_per_minute: dyndns2.updates_per_host_per_minute,
             request_timeout: http.request_timeout,
+            api_writes_per_token_per_minute: http.api_writes_per_token_per_minute,
         }
     }
 }
@@ -65,6 +69,7 @@ pub struct AppState {
     zones: Arc<Zones>,
     policy: HttpPolicy,
     limiter: HostLimiter,
+    api_writes: TokenLimiter,
 }
 
 impl AppState {
@@ -72,6 +77,7 @@ impl AppState {
     pub fn new(zones: Arc<Zones>, policy: HttpPolicy) -> Self {
         Self {
             limiter: HostLimiter::new(policy.updates_per_host_per_minute),
+            api_writes: TokenLimiter::new(policy.api_writes_per_token_per_minute),
             zones,
             policy,
         }
@@ -80,6 +86,17 @@ impl AppState {
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
         let creds = client::credentials(headers).ok_or_else(ApiError::unauthorized)?;
         Ok(self.zones.authenticate(&creds.token).await?)
+    }
+
+    /// Authenticates a write under `/api/v1` and charges it to the token's write budget
+    /// (after authentication, so only the token's owner can spend it).
+    async fn authenticate_write(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(headers).await?;
+        if let Err(wait) = self.api_writes.check(&principal.token_id) {
+            tracing::warn!(token = %principal.token_id, "API write rate exceeded");
+            return Err(ApiError::too_many_writes(wait));
+        }
+        Ok(principal)
     }
 }
 

@@ -139,6 +139,9 @@ fn update_failure(e: &UpdateError) -> Response {
             once(ReturnCode::Dnserr, StatusCode::CONFLICT)
         }
         UpdateError::BadRecord(_) => once(ReturnCode::Dnserr, StatusCode::BAD_REQUEST),
+        // `numhost` with 403, not the 400 of too many names in one request: the token has as
+        // many hosts as it may, and retrying does not help until one is deleted.
+        UpdateError::HostQuota { .. } => once(ReturnCode::Numhost, StatusCode::FORBIDDEN),
         UpdateError::Store(s) => store_failure(s),
         _ => once(ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR),
     }

@@ -8,6 +8,7 @@ use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
 use sqlx::{Row, SqliteConnection};
 
+use crate::hosts::{HostQuota, filter_sql};
 use crate::{
     Store, StoreError, ip_from_db, name_from_db, now_text, rtype_from_db, serial_from_db,
     set_from_db,
@@ -63,6 +64,9 @@ pub struct ChangeSet {
     /// Zones rewritten wholesale (imports): their journal entry is a reload marker instead of
     /// the list of every RRset.
     pub reload: Vec<DomainName>,
+    /// When set, the change set fails (and changes nothing) if it creates a host and more
+    /// hosts than the quota allows would then match its filter.
+    pub host_quota: Option<HostQuota>,
     /// Who asks.
     pub actor: Actor,
     /// From where.
@@ -79,6 +83,7 @@ impl ChangeSet {
             if_match: Vec::new(),
             soa: Vec::new(),
             reload: Vec::new(),
+            host_quota: None,
             actor,
             origin,
         }
@@ -222,8 +227,12 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
         }
     }
 
+    let mut created_hosts = 0_u32;
     for (zone, name) in &set.register {
-        ensure_host(conn, zone, name, &now).await?;
+        if host_id(conn, name).await?.is_none() {
+            ensure_host(conn, zone, name, &now).await?;
+            created_hosts += 1;
+        }
     }
 
     for write in &set.writes {
@@ -249,7 +258,10 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
         } else {
             match host_id(conn, &write.name).await? {
                 Some(id) => Some(id),
-                None => Some(ensure_host(conn, &write.zone, &write.name, &now).await?),
+                None => {
+                    created_hosts += 1;
+                    Some(ensure_host(conn, &write.zone, &write.name, &now).await?)
+                }
             }
         };
         match &write.new {
@@ -307,6 +319,11 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
 
     for (zone_id, name) in &touched {
         check_cname_exclusive(conn, *zone_id, name).await?;
+    }
+    if created_hosts > 0
+        && let Some(quota) = &set.host_quota
+    {
+        check_host_quota(conn, quota).await?;
     }
 
     for zone in set.soa.iter().map(|(z, _)| z).chain(&set.reload) {
@@ -582,6 +599,33 @@ async fn current_rrset(
         })
     })
     .transpose()
+}
+
+/// Counts, inside the transaction, the hosts the quota's filter lets through.
+async fn check_host_quota(
+    conn: &mut SqliteConnection,
+    quota: &HostQuota,
+) -> Result<(), StoreError> {
+    let mut sql = String::from("SELECT COUNT(*) FROM hosts h WHERE 1 = 1");
+    let mut binds = Vec::new();
+    if !filter_sql(&quota.filter, &mut sql, &mut binds) {
+        return Ok(());
+    }
+    // Only placeholders are spliced in; every value is bound.
+    let mut query = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(sql));
+    for b in &binds {
+        query = query.bind(b);
+    }
+    let count = query
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    if count > i64::from(quota.max_hosts) {
+        return Err(StoreError::HostQuota {
+            max: quota.max_hosts,
+        });
+    }
+    Ok(())
 }
 
 /// RFC 1034 §3.6.2 / RFC 2181 §10.1: a name with a CNAME has no other data.

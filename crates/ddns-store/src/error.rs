@@ -30,6 +30,12 @@ pub enum StoreError {
     /// The change would break a DNS rule (CNAME and other data at one name).
     #[error("{0}")]
     Conflict(String),
+    /// The change would create a host beyond the caller's quota.
+    #[error("this token already has {max} hosts, its limit; delete one first")]
+    HostQuota {
+        /// The quota.
+        max: u32,
+    },
     /// No zone row for a name.
     #[error("no zone in the database contains {0}")]
     UnknownZone(String),

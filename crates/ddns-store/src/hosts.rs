@@ -57,10 +57,45 @@ pub enum HostFilter {
 
 type HostRow = (i64, String, String, i64, String, String);
 
+/// A bound on the hosts a caller may have: a change set that creates a host fails with
+/// [`StoreError::HostQuota`] when more than `max_hosts` would then match `filter`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostQuota {
+    /// The hosts that count (a token's scope).
+    pub filter: HostFilter,
+    /// How many may exist.
+    pub max_hosts: u32,
+}
+
+/// Appends ` AND (…)` restricting `hosts h` to what `filter` lets through, its values to
+/// `binds`; `false` when nothing can match.
+pub(crate) fn filter_sql(filter: &HostFilter, sql: &mut String, binds: &mut Vec<String>) -> bool {
+    let HostFilter::Scope { exact, below } = filter else {
+        return true;
+    };
+    let mut alternatives = Vec::new();
+    for name in exact {
+        alternatives.push("h.name = ?");
+        binds.push(name.as_str().to_owned());
+    }
+    for name in below {
+        // `_` and `%` cannot occur in names besides `_`, which is escaped.
+        alternatives.push("h.name LIKE ? ESCAPE '\\'");
+        binds.push(format!("%.{}", name.as_str().replace('_', "\\_")));
+    }
+    if alternatives.is_empty() {
+        return false;
+    }
+    sql.push_str(" AND (");
+    sql.push_str(&alternatives.join(" OR "));
+    sql.push(')');
+    true
+}
+
 impl Store {
-    /// Every RRset of `zone` (to build its DNS snapshot).
+    /// Every RRset of `zone` (to build its DNS snapshot; read on the follower's pool).
     pub async fn zone_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
-        self.rrsets_where(zone, "", &[]).await
+        self.rrsets_where_on(&self.replay_pool, zone, "", &[]).await
     }
 
     /// The static RRsets of `zone` (the configuration's part), without reading the rest.
@@ -94,6 +129,17 @@ impl Store {
         condition: &str,
         binds: &[&str],
     ) -> Result<ZoneRecords, StoreError> {
+        self.rrsets_where_on(&self.pool, zone, condition, binds)
+            .await
+    }
+
+    async fn rrsets_where_on(
+        &self,
+        pool: &sqlx::SqlitePool,
+        zone: &DomainName,
+        condition: &str,
+        binds: &[&str],
+    ) -> Result<ZoneRecords, StoreError> {
         let sql = format!(
             "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
              JOIN zones z ON z.id = r.zone_id WHERE z.name = ?{condition}"
@@ -104,10 +150,7 @@ impl Store {
         for b in binds {
             query = query.bind(*b);
         }
-        let rows = query
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+        let rows = query.fetch_all(pool).await.map_err(StoreError::from_sqlx)?;
         let mut out = ZoneRecords::default();
         out.rrsets.reserve(rows.len());
         for (owner, rtype, ttl, rdata, is_static) in rows {
@@ -157,23 +200,8 @@ impl Store {
              JOIN zones z ON z.id = h.zone_id WHERE h.name > ?",
         );
         let mut binds: Vec<String> = vec![after.map(|a| a.as_str().to_owned()).unwrap_or_default()];
-        if let HostFilter::Scope { exact, below } = filter {
-            let mut alternatives = Vec::new();
-            for name in exact {
-                alternatives.push("h.name = ?");
-                binds.push(name.as_str().to_owned());
-            }
-            for name in below {
-                // `_` and `%` cannot occur in names besides `_`, which is escaped.
-                alternatives.push("h.name LIKE ? ESCAPE '\\'");
-                binds.push(format!("%.{}", name.as_str().replace('_', "\\_")));
-            }
-            if alternatives.is_empty() {
-                return Ok(Vec::new());
-            }
-            sql.push_str(" AND (");
-            sql.push_str(&alternatives.join(" OR "));
-            sql.push(')');
+        if !filter_sql(filter, &mut sql, &mut binds) {
+            return Ok(Vec::new());
         }
         sql.push_str(" ORDER BY h.name LIMIT ?");
         // Only placeholders are spliced in; every value is bound.

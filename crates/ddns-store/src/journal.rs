@@ -43,7 +43,7 @@ impl Store {
         .bind(zone.as_str())
         .bind(after_seq)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.replay_pool)
         .await
         .map_err(StoreError::from_sqlx)?;
         rows.into_iter()
@@ -64,7 +64,7 @@ impl Store {
             "SELECT MIN(j.seq) FROM journal j JOIN zones z ON z.id = j.zone_id WHERE z.name = ?",
         )
         .bind(zone.as_str())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.replay_pool)
         .await
         .map_err(StoreError::from_sqlx)
     }
@@ -75,13 +75,7 @@ impl Store {
         zone: &DomainName,
         retention: JournalRetention,
     ) -> Result<u64, StoreError> {
-        let cutoff = time::OffsetDateTime::now_utc()
-            - time::Duration::seconds(
-                i64::try_from(retention.max_age_secs).unwrap_or(i64::MAX / 2),
-            );
-        let cutoff = cutoff
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
+        let cutoff = cutoff_text(retention.max_age_secs);
         let mut tx = self.writer.begin().await?;
         let result = async {
             let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = ?")
@@ -109,4 +103,14 @@ impl Store {
         .await;
         tx.finish(result).await
     }
+}
+
+/// The time `max_age_secs` ago, as stored (RFC 3339, UTC); rows stamped before it are older.
+pub(crate) fn cutoff_text(max_age_secs: u64) -> String {
+    let age = time::Duration::seconds(i64::try_from(max_age_secs).unwrap_or(i64::MAX / 2));
+    time::OffsetDateTime::now_utc()
+        .checked_sub(age)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }

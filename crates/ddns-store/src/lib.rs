@@ -7,10 +7,15 @@
 //! appends one history row per changed RRset. Other processes on the same database (the CLI,
 //! later other nodes) read each zone's journal in order and replay it.
 //!
-//! All writes go through one connection of their own (`writer.rs`); readers use a pool.
+//! All writes go through one connection of their own (`writer.rs`). Reads use three pools,
+//! so a flood of one kind cannot starve the others: the request pool (host listings, history,
+//! what the edges read), a small pool for authentication (token lookups, on every request),
+//! and one for the follower (journal replay, zone rebuilds and retention), which is what
+//! publishes committed changes to DNS.
 
 mod changes;
 mod error;
+mod history;
 mod hosts;
 mod journal;
 mod legacy;
@@ -29,7 +34,8 @@ use sqlx::sqlite::{
 
 pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
-pub use hosts::{HostFilter, HostRecord, StoredRrset, ZoneRecords};
+pub use history::HistoryRetention;
+pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use journal::{JournalRetention, JournalRow};
 pub use tokens::TokenRecord;
 
@@ -43,8 +49,12 @@ pub const DB_FILE: &str = "ddns.sqlite3";
 pub struct StoreOptions {
     /// How long a writer waits for another process's write lock before giving up (`dnserr`).
     pub busy_timeout: Duration,
-    /// Connections in the pool (readers; writes are serialised anyway).
+    /// Connections in the request pool (readers; writes are serialised anyway).
     pub max_connections: u32,
+    /// Connections kept for authentication (token lookups) alone.
+    pub auth_connections: u32,
+    /// Connections kept for the follower alone: journal replay, zone rebuilds, retention.
+    pub replay_connections: u32,
 }
 
 impl Default for StoreOptions {
@@ -52,6 +62,8 @@ impl Default for StoreOptions {
         Self {
             busy_timeout: Duration::from_secs(5),
             max_connections: 4,
+            auth_connections: 2,
+            replay_connections: 1,
         }
     }
 }
@@ -72,9 +84,20 @@ pub struct ZoneRow {
 /// The database.
 #[derive(Debug)]
 pub struct Store {
+    /// Reads on behalf of requests.
     pool: SqlitePool,
+    /// Token lookups only.
+    auth_pool: SqlitePool,
+    /// The follower's reads only (replay, rebuilds, retention).
+    replay_pool: SqlitePool,
     writer: Writer,
 }
+
+/// The request pool's connections, held by a test to show that authentication and replay do
+/// not depend on it (see [`Store::hold_request_pool`]).
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct RequestPoolHold(#[allow(dead_code)] Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
 
 impl Store {
     /// Opens (creating if needed) `DIR/ddns.sqlite3` and brings its schema up to date.
@@ -97,27 +120,51 @@ impl Store {
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(options.busy_timeout)
             .foreign_keys(true);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(options.busy_timeout + Duration::from_secs(5))
-            .connect_with(connect.clone())
+        let pool_of = |size: u32| {
+            SqlitePoolOptions::new()
+                .max_connections(size.max(1))
+                .acquire_timeout(options.busy_timeout + Duration::from_secs(5))
+                .connect_with(connect.clone())
+        };
+        let pool = pool_of(options.max_connections)
             .await
             .map_err(StoreError::from_sqlx)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
+        let auth_pool = pool_of(options.auth_connections)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let replay_pool = pool_of(options.replay_connections)
+            .await
+            .map_err(StoreError::from_sqlx)?;
         let store = Self {
             pool,
+            auth_pool,
+            replay_pool,
             writer: Writer::new(connect),
         };
         legacy::convert(&store).await?;
         Ok(store)
     }
 
-    /// Closes the pool, checkpointing the WAL.
+    /// Closes the pools, checkpointing the WAL.
     pub async fn close(&self) {
+        self.auth_pool.close().await;
+        self.replay_pool.close().await;
         self.pool.close().await;
+    }
+
+    /// Takes every connection of the request pool and keeps them until the hold is dropped:
+    /// for tests that show authentication and replay go on while requests saturate the pool.
+    #[doc(hidden)]
+    pub async fn hold_request_pool(&self) -> Result<RequestPoolHold, StoreError> {
+        let mut held = Vec::new();
+        for _ in 0..self.pool.options().get_max_connections() {
+            held.push(self.pool.acquire().await.map_err(StoreError::from_sqlx)?);
+        }
+        Ok(RequestPoolHold(held))
     }
 
     /// Makes sure a row exists for `zone`; new zones start at `initial` with `soa`, and a zone
@@ -161,11 +208,15 @@ impl Store {
 
     /// Every zone known to the database.
     pub async fn zones(&self) -> Result<Vec<ZoneRow>, StoreError> {
+        self.zones_on(&self.pool).await
+    }
+
+    async fn zones_on(&self, pool: &SqlitePool) -> Result<Vec<ZoneRow>, StoreError> {
         #[allow(clippy::type_complexity)] // name, serial, journal_seq, soa, soa_ttl
         let rows: Vec<(String, i64, i64, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
             "SELECT name, serial, journal_seq, soa, soa_ttl FROM zones ORDER BY name",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(pool)
         .await
         .map_err(StoreError::from_sqlx)?;
         rows.into_iter()
@@ -193,9 +244,13 @@ impl Store {
             .collect()
     }
 
-    /// One zone.
+    /// One zone (read on the follower's pool: rebuilding a zone needs it).
     pub async fn zone(&self, zone: &DomainName) -> Result<Option<ZoneRow>, StoreError> {
-        Ok(self.zones().await?.into_iter().find(|z| &z.name == zone))
+        Ok(self
+            .zones_on(&self.replay_pool)
+            .await?
+            .into_iter()
+            .find(|z| &z.name == zone))
     }
 
     /// The deepest zone known to the database that contains `name`.

@@ -65,17 +65,18 @@ impl Store {
         tx.finish(result).await
     }
 
-    /// One token by id, revoked or not.
+    /// One token by id, revoked or not: what authentication reads, on a pool of its own so
+    /// floods of other reads never make a request wait to be authenticated.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
         let row: Option<TokenRow> = sqlx::query_as(
             "SELECT id, secret_sha256, label, admin, created_at, revoked_at FROM tokens WHERE id = ?",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.auth_pool)
         .await
         .map_err(StoreError::from_sqlx)?;
         match row {
-            Some(row) => Ok(Some(self.token_with_scope(row).await?)),
+            Some(row) => Ok(Some(token_with_scope(&self.auth_pool, row).await?)),
             None => Ok(None),
         }
     }
@@ -90,7 +91,7 @@ impl Store {
         .map_err(StoreError::from_sqlx)?;
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
-            out.push(self.token_with_scope(row).await?);
+            out.push(token_with_scope(&self.pool, row).await?);
         }
         Ok(out)
     }
@@ -111,45 +112,45 @@ impl Store {
         }
         Ok(())
     }
+}
 
-    async fn token_with_scope(
-        &self,
-        (id, secret_sha256, label, admin, created_at, revoked_at): (
-            String,
-            Vec<u8>,
-            String,
-            bool,
-            String,
-            Option<String>,
-        ),
-    ) -> Result<TokenRecord, StoreError> {
-        let scope = if admin {
-            Scope::Admin
-        } else {
-            let patterns: Vec<String> = sqlx::query_scalar(
-                "SELECT pattern FROM token_scopes WHERE token_id = ? ORDER BY pattern",
-            )
-            .bind(&id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(StoreError::from_sqlx)?;
-            Scope::Hosts(
-                patterns
-                    .iter()
-                    .map(|p| {
-                        ScopeEntry::parse(p)
-                            .map_err(|e| StoreError::Corrupt(format!("scope {p:?}: {e}")))
-                    })
-                    .collect::<Result<_, _>>()?,
-            )
-        };
-        Ok(TokenRecord {
-            id,
-            secret_sha256,
-            label,
-            scope,
-            created_at,
-            revoked_at,
-        })
-    }
+async fn token_with_scope(
+    pool: &sqlx::SqlitePool,
+    (id, secret_sha256, label, admin, created_at, revoked_at): (
+        String,
+        Vec<u8>,
+        String,
+        bool,
+        String,
+        Option<String>,
+    ),
+) -> Result<TokenRecord, StoreError> {
+    let scope = if admin {
+        Scope::Admin
+    } else {
+        let patterns: Vec<String> = sqlx::query_scalar(
+            "SELECT pattern FROM token_scopes WHERE token_id = ? ORDER BY pattern",
+        )
+        .bind(&id)
+        .fetch_all(pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        Scope::Hosts(
+            patterns
+                .iter()
+                .map(|p| {
+                    ScopeEntry::parse(p)
+                        .map_err(|e| StoreError::Corrupt(format!("scope {p:?}: {e}")))
+                })
+                .collect::<Result<_, _>>()?,
+        )
+    };
+    Ok(TokenRecord {
+        id,
+        secret_sha256,
+        label,
+        scope,
+        created_at,
+        revoked_at,
+    })
 }

@@ -2,6 +2,9 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "store/retention.rs"]
+mod retention;
+
 use std::time::Duration;
 
 use ddns_core::snapshot::SoaParams;

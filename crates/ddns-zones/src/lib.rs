@@ -34,9 +34,9 @@ use ddns_store::{JournalRetention, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
-pub use ddns_store::{HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use ddns_store::{HistoryRetention, HistoryRow, HostFilter, HostRecord, TokenRecord};
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
-pub use tokens::exact_hosts;
+pub use tokens::{exact_hosts, host_filter};
 pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateError};
 
 /// Journal entries replayed per store round trip when catching up.
@@ -55,6 +55,17 @@ pub struct ZonePolicy {
     pub dynamic_ttl: u32,
 }
 
+/// Bounds on what callers of the write path may accumulate (the server's configuration; the
+/// command line has none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteLimits {
+    /// Hosts a token with a subtree scope may have under its scope (`[http]
+    /// max_hosts_per_token`); admin tokens and tokens of exact names only are not limited.
+    pub max_hosts_per_token: u32,
+    /// How much change history the periodic prune keeps (`[store] history_max_*`).
+    pub history: HistoryRetention,
+}
+
 /// The served zones and their write path.
 #[derive(Debug)]
 pub struct Zones {
@@ -70,6 +81,8 @@ pub struct Zones {
     /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
     history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
     history_limit: usize,
+    /// `None`: nothing is bounded (the command line on the data directory).
+    limits: Option<WriteLimits>,
 }
 
 impl Zones {
@@ -148,7 +161,16 @@ impl Zones {
             retention,
             history: Mutex::new(history),
             history_limit,
+            limits: None,
         })
+    }
+
+    /// The same zones with the server's write limits: host quotas on the write path and the
+    /// history retention applied by [`Self::prune`].
+    #[must_use]
+    pub fn with_limits(mut self, limits: WriteLimits) -> Self {
+        self.limits = Some(limits);
+        self
     }
 
     /// The current snapshot of every zone (lock-free; what the DNS path reads).
@@ -284,8 +306,16 @@ impl Zones {
         }
     }
 
-    /// Removes journal entries beyond the retention of every zone.
+    /// Removes journal entries beyond the retention of every zone, and history rows beyond
+    /// the history retention (in small batches; see `Store::prune_history`).
     pub async fn prune(&self) {
+        if let Some(limits) = self.limits {
+            match self.store.prune_history(limits.history).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(removed = n, "history pruned"),
+                Err(e) => tracing::warn!(error = %e, "could not prune the history"),
+            }
+        }
         for policy in &self.policies {
             match self.store.prune_journal(&policy.name, self.retention).await {
                 Ok(0) => {}

@@ -53,7 +53,8 @@ impl From<UpdateError> for DnsUpdateError {
             UpdateError::OutOfScope(_)
             | UpdateError::Reserved { .. }
             | UpdateError::BadRecord(_)
-            | UpdateError::Conflict(_) => Rcode::REFUSED,
+            | UpdateError::Conflict(_)
+            | UpdateError::HostQuota { .. } => Rcode::REFUSED,
             UpdateError::BadZoneFile(_)
             | UpdateError::VersionMismatch { .. }
             | UpdateError::NotFound(_)

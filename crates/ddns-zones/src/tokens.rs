@@ -3,9 +3,29 @@
 
 use ddns_core::token::{self, NewToken};
 use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry};
-use ddns_store::{ChangeSet, StoreError};
+use ddns_store::{ChangeSet, HostFilter, HostQuota, StoreError};
 
-use crate::{UpdateError, Zones};
+use crate::{Principal, UpdateError, Zones};
+
+/// The hosts a scope covers, as a store filter (listings, quotas).
+pub fn host_filter(scope: &Scope) -> HostFilter {
+    match scope {
+        Scope::Admin => HostFilter::All,
+        Scope::Hosts(entries) => HostFilter::Scope {
+            exact: entries
+                .iter()
+                .filter_map(|e| e.exact_name().cloned())
+                .collect(),
+            below: entries
+                .iter()
+                .filter_map(|e| match e {
+                    ScopeEntry::Below(n) => Some(n.clone()),
+                    ScopeEntry::Name(_) => None,
+                })
+                .collect(),
+        },
+    }
+}
 
 /// The exact names of a scope (hosts to register when the token is created).
 pub fn exact_hosts(scope: &Scope) -> Vec<DomainName> {
@@ -40,6 +60,41 @@ impl Zones {
         self.store.insert_token(&new, label, scope).await?;
         self.register_hosts(&exact_hosts(scope), actor).await?;
         Ok(new)
+    }
+
+    /// The quota a change set of `principal` is held to: tokens with a subtree in their scope
+    /// may have at most `max_hosts_per_token` hosts under it. Admin tokens, and tokens of
+    /// exact names only (bounded by their scope), have none.
+    pub(crate) fn host_quota(&self, principal: &Principal) -> Option<HostQuota> {
+        let limits = self.limits?;
+        let Scope::Hosts(entries) = &principal.scope else {
+            return None;
+        };
+        if !entries.iter().any(|e| matches!(e, ScopeEntry::Below(_))) {
+            return None;
+        }
+        Some(HostQuota {
+            filter: host_filter(&principal.scope),
+            max_hosts: limits.max_hosts_per_token,
+        })
+    }
+
+    /// Creates one host without records for `principal` (REST `POST /api/v1/hosts`), within
+    /// its scope and host quota; an existing host is left alone.
+    pub async fn create_host(
+        &self,
+        principal: &Principal,
+        name: &DomainName,
+    ) -> Result<(), UpdateError> {
+        self.authorize(principal, std::slice::from_ref(name))?;
+        let zone = self
+            .zone_of(name)
+            .ok_or_else(|| UpdateError::NotServed(name.clone()))?;
+        let mut set = ChangeSet::new(Vec::new(), principal.actor(), Origin::default());
+        set.register.push((zone.name.clone(), name.clone()));
+        set.host_quota = self.host_quota(principal);
+        self.store.apply(&set).await?;
+        Ok(())
     }
 
     /// Registers hosts without records (existing ones are left alone).

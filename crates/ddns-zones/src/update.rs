@@ -103,6 +103,12 @@ pub enum UpdateError {
     /// The host does not exist.
     #[error("{0} does not exist")]
     NotFound(String),
+    /// The update would create a host beyond the token's host quota.
+    #[error("this token already has {max} hosts under its scope, its limit; delete one first")]
+    HostQuota {
+        /// The quota (`[http] max_hosts_per_token`).
+        max: u32,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -122,6 +128,7 @@ impl From<StoreError> for UpdateError {
                 current,
             },
             StoreError::NotFound(n) => Self::NotFound(n),
+            StoreError::HostQuota { max } => Self::HostQuota { max },
             other => Self::Store(other),
         }
     }
@@ -221,9 +228,9 @@ impl Zones {
                 },
             });
         }
-        let applied = self
-            .commit(ChangeSet::new(writes.clone(), principal.actor(), origin))
-            .await?;
+        let mut set = ChangeSet::new(writes.clone(), principal.actor(), origin);
+        set.host_quota = self.host_quota(principal);
+        let applied = self.commit(set).await?;
         for outcome in &mut outcomes {
             outcome.changed = writes
                 .iter()
@@ -278,6 +285,7 @@ impl Zones {
         }
         let mut set = ChangeSet::new(writes, principal.actor(), origin);
         set.if_match = if_match.into_iter().collect();
+        set.host_quota = self.host_quota(principal);
         self.commit(set).await
     }
 

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "zones/limits.rs"]
+mod limits;
 #[path = "zones/rfc2136.rs"]
 mod rfc2136;
 

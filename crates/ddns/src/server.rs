@@ -14,7 +14,7 @@ use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
 use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
 use ddns_store::{JournalRetention, Store, StoreOptions};
-use ddns_zones::Zones;
+use ddns_zones::{HistoryRetention, WriteLimits, Zones};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
@@ -59,7 +59,18 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         max_entries: config.journal.max_entries,
         max_age_secs: config.journal.max_age.as_secs(),
     };
-    let zones = Arc::new(Zones::open(Arc::clone(&store), &config.zones, retention).await?);
+    let limits = WriteLimits {
+        max_hosts_per_token: config.http.max_hosts_per_token,
+        history: HistoryRetention {
+            max_age_secs: config.history.max_age.as_secs(),
+            max_rows_per_host: config.history.max_rows_per_host,
+        },
+    };
+    let zones = Arc::new(
+        Zones::open(Arc::clone(&store), &config.zones, retention)
+            .await?
+            .with_limits(limits),
+    );
 
     let dns = DnsListeners::bind(&config.dns.listen).context("cannot listen for DNS")?;
     let http = ddns_http::bind(&config.http.listen)
