@@ -12,6 +12,7 @@
 mod changes;
 mod error;
 mod hosts;
+mod import;
 mod journal;
 mod legacy;
 mod tokens;
@@ -30,6 +31,7 @@ use sqlx::sqlite::{
 pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
 pub use hosts::{HostFilter, HostRecord, StoredRrset, ZoneRecords};
+pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use tokens::TokenRecord;
 

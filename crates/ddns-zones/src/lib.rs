@@ -14,6 +14,7 @@
 
 mod auth;
 mod build;
+mod import;
 mod reads;
 mod rfc2136;
 mod statics;
@@ -35,9 +36,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
 pub use ddns_store::{HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use import::ImportSummary;
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
 pub use tokens::exact_hosts;
-pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateError};
+pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};
 
 /// Journal entries replayed per store round trip when catching up.
 const SYNC_BATCH: u32 = 1_000;
@@ -70,6 +72,9 @@ pub struct Zones {
     /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
     history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
     history_limit: usize,
+    /// Attached by the command line: no DNS listener reads these snapshots, so a zone import
+    /// leaves publishing to the server instead of building the whole zone here.
+    offline: bool,
 }
 
 impl Zones {
@@ -97,7 +102,7 @@ impl Zones {
                 dynamic_ttl: z.dynamic_ttl,
             })
             .collect();
-        Self::build(store, policies, retention).await
+        Self::build(store, policies, retention, false).await
     }
 
     /// The zones a data directory holds, as they are, for the command line: nothing is written
@@ -119,6 +124,7 @@ impl Zones {
                 max_entries: u32::MAX,
                 max_age_secs: u64::MAX / 4,
             },
+            true,
         )
         .await
     }
@@ -127,6 +133,7 @@ impl Zones {
         store: Arc<Store>,
         policies: Vec<ZonePolicy>,
         retention: JournalRetention,
+        offline: bool,
     ) -> Result<Self, StoreError> {
         let history_limit = (retention.max_entries as usize).min(MAX_HISTORY);
         let mut zones = Vec::with_capacity(policies.len());
@@ -148,6 +155,7 @@ impl Zones {
             retention,
             history: Mutex::new(history),
             history_limit,
+            offline,
         })
     }
 
