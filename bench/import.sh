@@ -35,7 +35,7 @@ if command -v knotd >/dev/null; then
     cat >"$work/knot/knot.conf" <<CONF
 server:
     rundir: "$work/knot"
-    listen: 127.0.0.1@0
+    listen: 127.0.0.1@$((20000 + RANDOM % 20000))
 log:
   - target: stderr
     any: info
