@@ -66,6 +66,7 @@ fn history_json(row: &HistoryRow) -> Value {
         "actor": row.actor,
         "source_ip": row.source_ip.map(|ip| ip.to_string()),
         "user_agent": row.user_agent,
+        "note": row.note,
     })
 }
 

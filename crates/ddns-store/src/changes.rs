@@ -133,6 +133,8 @@ pub struct HistoryRow {
     pub source_ip: Option<std::net::IpAddr>,
     /// Client software.
     pub user_agent: Option<String>,
+    /// What a summary row stands for (an import writes one row, not one per RRset).
+    pub note: Option<String>,
 }
 
 /// A stored RRset as the write path sees it.
@@ -170,7 +172,7 @@ impl Store {
     ) -> Result<Vec<HistoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent FROM history WHERE name = ? AND id < ? \
+             actor, source_ip, user_agent, note FROM history WHERE name = ? AND id < ? \
              ORDER BY id DESC LIMIT ?",
         )
         .bind(name.as_str())
@@ -186,7 +188,7 @@ impl Store {
 /// `id, serial, journal_seq, soa, soa_ttl` of a zone row.
 type ZoneDbRow = (i64, i64, i64, Option<Vec<u8>>, Option<i64>);
 
-async fn zone_row(
+pub(crate) async fn zone_row(
     conn: &mut SqliteConnection,
     zone: &DomainName,
 ) -> Result<(i64, Serial, i64, Option<SoaRecord>), StoreError> {
@@ -376,30 +378,7 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
                 change.deltas.clone()
             },
         };
-        sqlx::query(
-            "INSERT INTO journal (zone_id, seq, serial_before, serial_after, at, body) \
-             VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(change.id)
-        .bind(entry.seq)
-        .bind(i64::from(serial.0))
-        .bind(i64::from(next.0))
-        .bind(&now)
-        .bind(entry.encode_body())
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-        sqlx::query(
-            "UPDATE zones SET serial = ?, journal_seq = ?, soa = ?, soa_ttl = ? WHERE id = ?",
-        )
-        .bind(i64::from(next.0))
-        .bind(entry.seq)
-        .bind(&soa_after.rdata)
-        .bind(i64::from(soa_after.ttl))
-        .bind(change.id)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+        write_serial_step(conn, change.id, &entry, &now).await?;
         for d in &change.deltas {
             sqlx::query(
                 "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
@@ -437,6 +416,46 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
         }
     }
     Ok(applied)
+}
+
+/// The journal row of `entry` and the zone row moved to its serial, SOA and position.
+pub(crate) async fn write_serial_step(
+    conn: &mut SqliteConnection,
+    zone_id: i64,
+    entry: &JournalEntry,
+    now: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO journal (zone_id, seq, serial_before, serial_after, at, body) \
+         VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(zone_id)
+    .bind(entry.seq)
+    .bind(i64::from(entry.serial_before.0))
+    .bind(i64::from(entry.serial_after.0))
+    .bind(now)
+    .bind(entry.encode_body())
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
+    sqlx::query("UPDATE zones SET serial = ?, journal_seq = ?, soa = ?, soa_ttl = ? WHERE id = ?")
+        .bind(i64::from(entry.serial_after.0))
+        .bind(entry.seq)
+        .bind(&entry.soa_after.rdata)
+        .bind(i64::from(entry.soa_after.ttl))
+        .bind(zone_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// An SOA RDATA as a stored one-record set (behind its 16-bit length), for history rows.
+pub(crate) fn soa_set(rdata: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + rdata.len());
+    out.extend_from_slice(&u16::try_from(rdata.len()).unwrap_or(u16::MAX).to_be_bytes());
+    out.extend_from_slice(rdata);
+    out
 }
 
 async fn zone_id_cached(
@@ -683,5 +702,6 @@ fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreEr
         actor: row.try_get("actor").map_err(get_err)?,
         source_ip: ip_from_db(row.try_get("source_ip").map_err(get_err)?),
         user_agent: row.try_get("user_agent").map_err(get_err)?,
+        note: row.try_get("note").map_err(get_err)?,
     })
 }

@@ -36,6 +36,13 @@ pub enum StoreError {
         /// The quota.
         max: u32,
     },
+    /// Data handed to the store that breaks a rule only visible there (an import's repeated
+    /// owner and type that do not form a valid RRset together).
+    #[error("{0}")]
+    Invalid(String),
+    /// A streamed write ended without its end marker (the producer failed): rolled back.
+    #[error("the import was abandoned before its end; nothing was written")]
+    Aborted,
     /// No zone row for a name.
     #[error("no zone in the database contains {0}")]
     UnknownZone(String),

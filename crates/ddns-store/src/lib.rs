@@ -17,6 +17,7 @@ mod changes;
 mod error;
 mod history;
 mod hosts;
+mod import;
 mod journal;
 mod legacy;
 mod tokens;
@@ -36,6 +37,7 @@ pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
 pub use history::HistoryRetention;
 pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
+pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use tokens::TokenRecord;
 

@@ -14,6 +14,7 @@
 
 mod auth;
 mod build;
+mod import;
 mod reads;
 mod rfc2136;
 mod statics;
@@ -35,9 +36,10 @@ use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
 pub use ddns_store::{HistoryRetention, HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use import::ImportSummary;
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
 pub use tokens::{exact_hosts, host_filter};
-pub use update::{AddressUpdate, HostOutcome, ImportSummary, RrsetIntent, UpdateError};
+pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};
 
 /// Journal entries replayed per store round trip when catching up.
 const SYNC_BATCH: u32 = 1_000;
@@ -83,6 +85,9 @@ pub struct Zones {
     history_limit: usize,
     /// `None`: nothing is bounded (the command line on the data directory).
     limits: Option<WriteLimits>,
+    /// Attached by the command line: no DNS listener reads these snapshots, so a zone import
+    /// leaves publishing to the server instead of building the whole zone here.
+    offline: bool,
 }
 
 impl Zones {
@@ -110,7 +115,7 @@ impl Zones {
                 dynamic_ttl: z.dynamic_ttl,
             })
             .collect();
-        Self::build(store, policies, retention).await
+        Self::build(store, policies, retention, false).await
     }
 
     /// The zones a data directory holds, as they are, for the command line: nothing is written
@@ -132,6 +137,7 @@ impl Zones {
                 max_entries: u32::MAX,
                 max_age_secs: u64::MAX / 4,
             },
+            true,
         )
         .await
     }
@@ -140,6 +146,7 @@ impl Zones {
         store: Arc<Store>,
         policies: Vec<ZonePolicy>,
         retention: JournalRetention,
+        offline: bool,
     ) -> Result<Self, StoreError> {
         let history_limit = (retention.max_entries as usize).min(MAX_HISTORY);
         let mut zones = Vec::with_capacity(policies.len());
@@ -162,6 +169,7 @@ impl Zones {
             history: Mutex::new(history),
             history_limit,
             limits: None,
+            offline,
         })
     }
 

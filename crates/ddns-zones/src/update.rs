@@ -1,12 +1,10 @@
 //! The authorised write path: check every name, commit, publish, then answer.
 
-use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ddns_core::record::RecordError;
 use ddns_core::snapshot::Zone;
-use ddns_core::zone_file::ZoneFileReader;
-use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype};
+use ddns_core::{DomainName, Origin, RecordSet, Rtype};
 use ddns_store::{Applied, ChangeSet, RrsetWrite, StoreError};
 
 use crate::{Principal, Zones};
@@ -51,17 +49,6 @@ pub struct HostOutcome {
     pub ipv4: Vec<Ipv4Addr>,
     /// IPv6 addresses set by this request.
     pub ipv6: Vec<Ipv6Addr>,
-}
-
-/// What an import did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ImportSummary {
-    /// RRsets written.
-    pub rrsets: usize,
-    /// Records read.
-    pub records: usize,
-    /// Apex SOA and NS records left to the configuration.
-    pub skipped_apex: usize,
 }
 
 /// Why an update was refused or failed; nothing changed in every case.
@@ -129,6 +116,7 @@ impl From<StoreError> for UpdateError {
             },
             StoreError::NotFound(n) => Self::NotFound(n),
             StoreError::HostQuota { max } => Self::HostQuota { max },
+            StoreError::Invalid(m) => Self::BadZoneFile(m),
             other => Self::Store(other),
         }
     }
@@ -302,70 +290,6 @@ impl Zones {
         set.delete_hosts = vec![name.clone()];
         set.if_match = if_match.map(|v| (name.clone(), v)).into_iter().collect();
         self.commit(set).await
-    }
-
-    /// Imports a master file into `zone` in one transaction: every RRset is written as a dynamic
-    /// RRset (the apex SOA and NS stay the configuration's), each checked like an update, or
-    /// nothing is written at all. The journal gets one reload entry, so secondaries transfer the
-    /// whole zone.
-    pub async fn import_zone(
-        &self,
-        zone: &DomainName,
-        reader: impl std::io::BufRead,
-        default_ttl: u32,
-        actor: Actor,
-    ) -> Result<ImportSummary, UpdateError> {
-        let policy = self
-            .policies
-            .iter()
-            .find(|p| &p.name == zone)
-            .ok_or_else(|| UpdateError::NotServed(zone.clone()))?;
-        let snapshot = self.snapshot();
-        let served = snapshot.get(zone);
-        let apex = zone.to_wire();
-        let mut groups: BTreeMap<(Vec<u8>, Rtype), (u32, Vec<ddns_core::Rdata>)> = BTreeMap::new();
-        let mut summary = ImportSummary {
-            rrsets: 0,
-            records: 0,
-            skipped_apex: 0,
-        };
-        for entry in ZoneFileReader::new(reader, zone, Some(default_ttl)) {
-            let entry = entry.map_err(|e| UpdateError::BadZoneFile(e.to_string()))?;
-            summary.records += 1;
-            if entry.owner == apex && matches!(entry.rtype, Rtype::SOA | Rtype::NS) {
-                summary.skipped_apex += 1;
-                continue;
-            }
-            let group = groups
-                .entry((entry.owner, entry.rtype))
-                .or_insert_with(|| (entry.ttl, Vec::new()));
-            group.0 = group.0.min(entry.ttl);
-            group.1.push(entry.rdata);
-        }
-        let mut writes = Vec::with_capacity(groups.len());
-        for ((owner, rtype), (ttl, rdatas)) in groups {
-            let text = ddns_core::name::wire_to_text(&owner);
-            let name = DomainName::parse(&text)
-                .map_err(|e| UpdateError::BadZoneFile(format!("owner {text}: {e}")))?;
-            RecordSet::check_writable(rtype)
-                .map_err(|e| UpdateError::BadZoneFile(format!("{text} {rtype}: {e}")))?;
-            if let Some(served) = served {
-                check_reserved(served, &name, rtype)?;
-            }
-            let set = RecordSet::new(rtype, ttl, rdatas)
-                .map_err(|e| UpdateError::BadZoneFile(format!("{text} {rtype}: {e}")))?;
-            writes.push(RrsetWrite::dynamic(
-                policy.name.clone(),
-                name,
-                rtype,
-                Some(set),
-            ));
-        }
-        summary.rrsets = writes.len();
-        let mut set = ChangeSet::new(writes, actor, Origin::default());
-        set.reload.push(zone.clone());
-        self.commit(set).await?;
-        Ok(summary)
     }
 
     /// Commits, then waits until the snapshot shows the change. Once the store has committed,

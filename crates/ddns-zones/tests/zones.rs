@@ -575,3 +575,175 @@ async fn an_import_is_one_transaction_or_nothing() {
     assert_eq!(serial(&zones), before.next());
     let _ = store;
 }
+
+/// A file of `hosts` A records, more than one import batch (5,000 RRsets) when large.
+fn many_hosts(hosts: usize) -> String {
+    let mut text = String::from("$ORIGIN dyn.example.\n$TTL 60\n");
+    for i in 0..hosts {
+        text.push_str(&format!("bulk{i} A 10.0.{}.{}\n", i / 250, 1 + i % 250));
+    }
+    text
+}
+
+#[tokio::test]
+async fn an_import_failing_in_the_middle_leaves_the_zone_untouched() {
+    let (_dir, store, zones) = setup().await;
+    zones
+        .import_zone(
+            &n("dyn.example"),
+            "keep A 192.0.2.1\n".as_bytes(),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    let before = serial(&zones);
+    let keep_version = store.host(&n("keep.dyn.example")).await.unwrap().unwrap();
+    // Three batches go to the store before the bad line; the first half replaces `keep`.
+    let mut text = String::from("keep A 192.0.2.99\n");
+    text.push_str(&many_hosts(12_000));
+    text.push_str("broken A 1234\n");
+    text.push_str(&many_hosts(3_000).replace("bulk", "late"));
+    let bad_line = text.lines().position(|l| l.starts_with("broken")).unwrap() + 1;
+    let err = zones
+        .import_zone(
+            &n("dyn.example"),
+            std::io::Cursor::new(text),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("line {bad_line}")),
+        "{err}"
+    );
+    assert_eq!(serial(&zones), before);
+    assert_eq!(
+        a_in_snapshot(&zones, "keep.dyn.example"),
+        Some(vec![vec![192, 0, 2, 1]])
+    );
+    assert_eq!(a_in_snapshot(&zones, "bulk1.dyn.example"), None);
+    // And in the store itself, not only in this snapshot.
+    assert!(store.host(&n("bulk1.dyn.example")).await.unwrap().is_none());
+    assert_eq!(
+        store.host(&n("keep.dyn.example")).await.unwrap().unwrap(),
+        keep_version
+    );
+    assert_eq!(
+        store.zone(&n("dyn.example")).await.unwrap().unwrap().serial,
+        before
+    );
+
+    // The same file without the bad line imports, in one serial step.
+    let summary = zones
+        .import_zone(
+            &n("dyn.example"),
+            std::io::Cursor::new(many_hosts(12_000)),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!((summary.rrsets, summary.records), (12_000, 12_000));
+    assert_eq!(serial(&zones), before.next());
+    assert_eq!(
+        a_in_snapshot(&zones, "bulk11999.dyn.example"),
+        Some(vec![vec![10, 0, 47, 250]])
+    );
+}
+
+#[tokio::test]
+async fn an_import_merges_an_owner_and_type_repeated_later_in_the_file() {
+    let (_dir, store, zones) = setup().await;
+    // `rep` comes back after more than a batch of other names, with a lower TTL and one record
+    // it already had.
+    let mut text = String::from("$ORIGIN dyn.example.\nrep 300 A 192.0.2.1\nrep 300 A 192.0.2.2\n");
+    text.push_str("rep TXT \"first\"\n");
+    text.push_str(&many_hosts(6_000));
+    text.push_str(
+        "rep 120 A 192.0.2.3\nrep 120 A 192.0.2.1\nother 60 A 192.0.2.7\nrep TXT \"second\"\n",
+    );
+    let summary = zones
+        .import_zone(
+            &n("dyn.example"),
+            std::io::Cursor::new(text),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!(summary.rrsets, 6_000 + 3);
+    assert_eq!(summary.records, 6_000 + 7);
+    assert_eq!(
+        a_in_snapshot(&zones, "rep.dyn.example"),
+        Some(vec![
+            vec![192, 0, 2, 1],
+            vec![192, 0, 2, 2],
+            vec![192, 0, 2, 3]
+        ])
+    );
+    let host = store.host(&n("rep.dyn.example")).await.unwrap().unwrap();
+    let a = host.rrsets.iter().find(|s| s.rtype() == Rtype::A).unwrap();
+    assert_eq!(a.ttl(), 120);
+    let txt = host
+        .rrsets
+        .iter()
+        .find(|s| s.rtype() == Rtype::TXT)
+        .unwrap();
+    assert_eq!(txt.values().len(), 2, "{txt}");
+
+    // One summary history row at the apex, none per host.
+    assert!(
+        zones
+            .history_of(&n("rep.dyn.example"), None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let rows = zones.history_of(&n("dyn.example"), None, 10).await.unwrap();
+    let note = rows[0].note.as_deref().unwrap_or_default();
+    assert!(note.contains("6003 record sets"), "{rows:?}");
+
+    // A repeated CNAME makes two targets: refused, naming both lines, nothing written.
+    let before = serial(&zones);
+    let err = zones
+        .import_zone(
+            &n("dyn.example"),
+            "c CNAME a\nd A 192.0.2.4\nc CNAME b\n".as_bytes(),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("line 3") && text.contains("line 1"), "{text}");
+    assert_eq!(serial(&zones), before);
+    assert!(store.host(&n("d.dyn.example")).await.unwrap().is_none());
+
+    // Importing the same content again changes no host's version.
+    let version = store
+        .host(&n("other.dyn.example"))
+        .await
+        .unwrap()
+        .unwrap()
+        .version;
+    zones
+        .import_zone(
+            &n("dyn.example"),
+            "other 60 A 192.0.2.7\nnew A 192.0.2.8\n".as_bytes(),
+            300,
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .host(&n("other.dyn.example"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        version
+    );
+}
