@@ -13,15 +13,18 @@ use crate::common::{RecordType, ServerProcess, bin, dns, http};
 const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
 const ZONE: &str = "dyn.example.com";
 
-/// A port free for UDP and TCP on 127.0.0.1 right now.
-fn free_port() -> u16 {
-    loop {
+/// `n` different ports free for UDP and TCP on 127.0.0.1 right now (each held until all are
+/// found, so none is handed out twice).
+fn free_ports(n: usize) -> Vec<u16> {
+    let mut held = Vec::new();
+    while held.len() < n {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         let port = udp.local_addr().unwrap().port();
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
+        if let Ok(tcp) = std::net::TcpListener::bind(("127.0.0.1", port)) {
+            held.push((port, udp, tcp));
         }
     }
+    held.into_iter().map(|(port, _, _)| port).collect()
 }
 
 /// A secondary server process, killed on drop.
@@ -99,9 +102,8 @@ fn spawn(
     }
 }
 
-fn knot(primary: u16) -> Peer {
+fn knot(primary: u16, port: u16) -> Peer {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let d = dir.path().display();
     let conf = format!(
         "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\nlog:\n  - target: {d}/knot.log\n    any: info\n\
@@ -119,9 +121,8 @@ zone:\n  - domain: {ZONE}\n    master: primary\n    acl: notify_from_primary\n"
     spawn("Knot", &mut cmd, ([127, 0, 0, 1], port).into(), log, dir)
 }
 
-fn bind9(primary: u16) -> Peer {
+fn bind9(primary: u16, port: u16) -> Peer {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let d = dir.path().display();
     let conf = format!(
         r#"options {{ directory "{d}"; listen-on port {port} {{ 127.0.0.1; }}; listen-on-v6 {{ none; }};
@@ -144,9 +145,8 @@ zone "{ZONE}" {{ type secondary; primaries port {primary} {{ 127.0.0.1 key xfr; 
     spawn("BIND", &mut cmd, ([127, 0, 0, 1], port).into(), log, dir)
 }
 
-fn nsd(primary: u16) -> Peer {
+fn nsd(primary: u16, port: u16) -> Peer {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
     let d = dir.path().display();
     let conf = format!(
         "server:\n    ip-address: 127.0.0.1@{port}\n    port: {port}\n    username: \"\"\n    chroot: \"\"\n\
@@ -213,11 +213,17 @@ async fn update(server: &ServerProcess, token: &str, ip: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bind_knot_and_nsd_follow_updates_by_notify_and_ixfr() {
-    let port = free_port();
-    // Peers first (their ports go into the primary's notify list); they retry the primary.
-    let peers = [knot(port), bind9(port), nsd(port)];
-    let addrs: Vec<SocketAddr> = peers.iter().map(|p| p.addr).collect();
+    let ports = free_ports(4);
+    let port = ports[3];
+    let addrs: Vec<SocketAddr> = ports.iter().map(|&p| ([127, 0, 0, 1], p).into()).collect();
+    // The primary first, so each secondary's first refresh finds it (BIND backs off for
+    // minutes after a refused first try); its first NOTIFYs are retried until they listen.
     let (_dir, server) = primary(port, &addrs);
+    let peers = [
+        knot(port, ports[0]),
+        bind9(port, ports[1]),
+        nsd(port, ports[2]),
+    ];
     for peer in &peers {
         peer.wait_for(
             &format!("www.{ZONE}."),
@@ -273,7 +279,7 @@ fn transfer_records(output: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dig_and_kdig_transfers_parse_and_match_the_zone() {
-    let port = free_port();
+    let port = free_ports(1)[0];
     let (_dir, server) = primary(port, &[]);
     let token = server.token(&[&format!("home.{ZONE}")]);
     let before =
