@@ -2,7 +2,8 @@
 //!
 //! - [`request`]: the seam between listeners and the handler: [`Request`] in, [`Outcome`] out;
 //! - [`answer`]: request in, response packet out, from an immutable zone snapshot;
-//! - [`listener`]: UDP and TCP sockets around it;
+//! - [`listener`]: UDP and TCP sockets around it; `udp`: the UDP fast path, a blocking
+//!   thread per socket;
 //! - [`access`]: per-zone transfer, NOTIFY and update rules;
 //! - `service`: what the fast path defers — TSIG-signed messages, AXFR/IXFR, UPDATE;
 //! - [`notify`]: NOTIFY to secondaries after each serial change;
@@ -21,8 +22,9 @@ mod query;
 pub mod request;
 mod service;
 pub mod tsig;
+mod udp;
 
 pub use answer::respond;
-pub use listener::{DnsListeners, DnsSettings};
+pub use listener::{DnsListeners, DnsServing, DnsSettings};
 pub use request::{Action, Outcome, Request, Transport};
 pub use service::{DnsService, MessageSink, UpdateRequest, Updater};

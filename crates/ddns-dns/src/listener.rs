@@ -2,11 +2,13 @@
 //!
 //! Sockets are bound before anything is served so a bad address fails start-up at once; with
 //! port 0 the UDP socket picks the port and TCP takes the same one, so one `--dns-listen` gives
-//! one address for both transports. TCP follows RFC 7766: length-prefixed messages, several
+//! one address for both transports (the other UDP sockets of the address, one per worker on
+//! Linux, join it when serving starts: `udp.rs`). TCP follows RFC 7766: length-prefixed messages, several
 //! queries per connection, idle connections closed, answers that the client does not read
 //! within a write timeout end the connection, and caps on concurrent connections overall and
 //! per client address. Every message becomes a [`Request`] with its peer and transport.
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,10 +24,7 @@ use tokio::task::JoinSet;
 use crate::answer::respond;
 use crate::request::{Request, Transport};
 use crate::service::{DnsService, MessageSink};
-
-/// Deferred UDP requests (signed, IXFR, UPDATE) handled at once; more are dropped, as a
-/// server under load drops datagrams.
-const MAX_DEFERRED_UDP: usize = 64;
+use crate::udp::{self, UdpContext, UdpWorkers};
 
 /// Listener settings.
 #[derive(Clone, Debug)]
@@ -36,7 +35,8 @@ pub struct DnsSettings {
     pub tcp_idle_timeout: Duration,
     /// Concurrent TCP connections; more are closed at once.
     pub max_tcp_connections: usize,
-    /// Tasks receiving on each UDP socket.
+    /// UDP workers per address: OS threads, each with its own socket on Linux (see
+    /// `udp.rs`); tasks on one socket on Windows.
     pub udp_workers: usize,
     /// A response not written within this long closes the connection (clients that send
     /// queries and never read cannot hold a connection slot).
@@ -69,30 +69,29 @@ impl DnsListeners {
             .collect()
     }
 
-    /// Serves queries from the published snapshots until the returned set is aborted or
-    /// dropped; what the fast path defers goes to `service`.
+    /// Serves queries from the published snapshots until the returned [`DnsServing`] is shut
+    /// down or dropped; what the fast path defers goes to `service`. Must be called within
+    /// the tokio runtime: TCP and deferred requests run on it, UDP on threads of its own.
     pub fn serve(
         self,
         zones: Arc<ArcSwap<ZoneSet>>,
         service: Arc<DnsService>,
         settings: DnsSettings,
-    ) -> io::Result<JoinSet<()>> {
-        let mut tasks = JoinSet::new();
+    ) -> io::Result<DnsServing> {
+        let mut serving = DnsServing {
+            tasks: JoinSet::new(),
+            udp: UdpWorkers::default(),
+        };
         let connections = Arc::new(Semaphore::new(settings.max_tcp_connections.max(1)));
-        let deferred = Arc::new(Semaphore::new(MAX_DEFERRED_UDP));
+        let udp_context = UdpContext::new(
+            Arc::clone(&zones),
+            Arc::clone(&service),
+            settings.udp_payload,
+        );
         for (udp, tcp) in self.sockets {
-            let udp = Arc::new(tokio::net::UdpSocket::from_std(udp)?);
-            for _ in 0..settings.udp_workers.max(1) {
-                tasks.spawn(serve_udp(
-                    Arc::clone(&udp),
-                    Arc::clone(&zones),
-                    Arc::clone(&service),
-                    Arc::clone(&deferred),
-                    settings.udp_payload,
-                ));
-            }
+            serving.udp.start(udp, settings.udp_workers, &udp_context)?;
             let tcp = tokio::net::TcpListener::from_std(tcp)?;
-            tasks.spawn(serve_tcp(
+            serving.tasks.spawn(serve_tcp(
                 tcp,
                 Arc::clone(&zones),
                 Arc::clone(&service),
@@ -100,25 +99,55 @@ impl DnsListeners {
                 Arc::clone(&connections),
             ));
         }
-        Ok(tasks)
+        Ok(serving)
+    }
+}
+
+/// What [`DnsListeners::serve`] started: TCP tasks on the runtime and UDP worker threads.
+///
+/// [`shutdown`](Self::shutdown) stops everything and waits until the UDP sockets are closed;
+/// dropping it stops everything too, but UDP worker threads may then run for up to 200 ms
+/// more (they cannot be aborted and notice a stop between reads).
+#[derive(Debug)]
+pub struct DnsServing {
+    tasks: JoinSet<()>,
+    udp: UdpWorkers,
+}
+
+impl DnsServing {
+    /// Runs `task` alongside the listeners, stopped with them (the NOTIFY sender).
+    pub fn spawn<F>(&mut self, task: F)
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        self.tasks.spawn(task);
+    }
+
+    /// Stops serving: tasks aborted, UDP workers stopped and waited for.
+    pub async fn shutdown(mut self) {
+        self.tasks.abort_all();
+        let threads = self.udp.stop();
+        let joined = tokio::task::spawn_blocking(move || {
+            for thread in threads {
+                let _ = thread.join();
+            }
+        });
+        let _ = joined.await;
+        while self.tasks.join_next().await.is_some() {}
     }
 }
 
 fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, std::net::TcpListener)> {
     // With port 0, UDP picks a port and TCP must get the same; retry if TCP finds it taken.
     for _ in 0..16 {
-        let udp = socket(addr, Type::DGRAM, Protocol::UDP)?;
-        udp.bind(&addr.into())?;
-        let bound: SocketAddr = udp
-            .local_addr()?
-            .as_socket()
-            .ok_or_else(|| io::Error::other("UDP socket has no address"))?;
+        let udp = udp::bind(addr)?;
+        let bound = udp.local_addr()?;
         let tcp = socket(bound, Type::STREAM, Protocol::TCP)?;
         tcp.set_reuse_address(true)?;
         match tcp.bind(&bound.into()) {
             Ok(()) => {
                 tcp.listen(1024)?;
-                return Ok((udp.into(), tcp.into()));
+                return Ok((udp, tcp.into()));
             }
             Err(e) if addr.port() == 0 && e.kind() == io::ErrorKind::AddrInUse => continue,
             Err(e) => return Err(e),
@@ -130,7 +159,7 @@ fn bind_pair(addr: SocketAddr) -> io::Result<(std::net::UdpSocket, std::net::Tcp
     ))
 }
 
-fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket> {
+pub(crate) fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), kind, Some(protocol))?;
     if addr.is_ipv6() {
         // `[::]:53` and `0.0.0.0:53` can then both be configured.
@@ -138,18 +167,6 @@ fn socket(addr: SocketAddr, kind: Type, protocol: Protocol) -> io::Result<Socket
     }
     socket.set_nonblocking(true)?;
     Ok(socket)
-}
-
-/// One UDP client's answer.
-struct UdpSink {
-    socket: Arc<tokio::net::UdpSocket>,
-    peer: SocketAddr,
-}
-
-impl MessageSink for UdpSink {
-    async fn send(&mut self, message: &[u8]) -> io::Result<()> {
-        self.socket.send_to(message, self.peer).await.map(drop)
-    }
 }
 
 /// Length-prefixed messages on a TCP connection (RFC 7766 §8), each within the write timeout.
@@ -172,60 +189,6 @@ impl MessageSink for TcpSink<'_> {
                 io::ErrorKind::TimedOut,
                 "TCP client does not read its answers",
             )),
-        }
-    }
-}
-
-async fn serve_udp(
-    socket: Arc<tokio::net::UdpSocket>,
-    zones: Arc<ArcSwap<ZoneSet>>,
-    service: Arc<DnsService>,
-    deferred: Arc<Semaphore>,
-    payload: u16,
-) {
-    let mut buf = vec![0u8; 65_535];
-    let mut out = Vec::with_capacity(1500);
-    loop {
-        let (len, peer) = match socket.recv_from(&mut buf).await {
-            Ok(received) => received,
-            Err(e) => {
-                // ICMP errors from earlier sends surface here on some systems; keep serving.
-                tracing::debug!(error = %e, "UDP receive failed");
-                continue;
-            }
-        };
-        let request = Request {
-            message: &buf[..len],
-            peer,
-            transport: Transport::Udp,
-        };
-        let outcome = respond(&zones.load(), &request, payload, &mut out);
-        if outcome.deferred_to_service() {
-            let Ok(permit) = Arc::clone(&deferred).try_acquire_owned() else {
-                tracing::debug!(%peer, "too many deferred UDP requests; dropped");
-                continue;
-            };
-            let message = buf[..len].to_vec();
-            let (zones, service) = (zones.load_full(), Arc::clone(&service));
-            let mut sink = UdpSink {
-                socket: Arc::clone(&socket),
-                peer,
-            };
-            tokio::spawn(async move {
-                let _permit = permit;
-                let request = Request {
-                    message: &message,
-                    peer,
-                    transport: Transport::Udp,
-                };
-                if let Err(e) = service.handle(&zones, &request, payload, &mut sink).await {
-                    tracing::debug!(%peer, error = %e, "UDP send failed");
-                }
-            });
-        } else if outcome.replies()
-            && let Err(e) = socket.send_to(&out, peer).await
-        {
-            tracing::debug!(%peer, error = %e, "UDP send failed");
         }
     }
 }

@@ -82,7 +82,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let stop = CancellationToken::new();
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
     let service = Arc::new(dns_service(&config, &zones)?);
-    let mut dns_tasks = dns.serve(
+    let mut dns_serving = dns.serve(
         zones.published(),
         Arc::clone(&service),
         DnsSettings {
@@ -104,7 +104,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ConnectionLimits::from_config(&config.http),
         stop.clone(),
     ));
-    dns_tasks.spawn(ddns_dns::notify::run_notifier(
+    dns_serving.spawn(ddns_dns::notify::run_notifier(
         zones.published(),
         Arc::clone(&service),
         stop.clone(),
@@ -121,7 +121,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     ddns_platform::shutdown_signal().await;
     tracing::info!("shutting down");
     stop.cancel();
-    dns_tasks.abort_all();
+    dns_serving.shutdown().await;
     let _ = follower.await;
     match tokio::time::timeout(Duration::from_secs(10), http_task).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),

@@ -1,0 +1,151 @@
+//! The listeners through real sockets on loopback: UDP answered by every worker, deferred UDP
+//! requests answered from the service, TCP beside it, and a shutdown that closes the sockets.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use ddns_core::journal::{JournalEntry, ZoneHistory};
+use ddns_core::snapshot::{Rrset, RrsetChange, SoaParams, Zone, ZoneSet};
+use ddns_core::{DomainName, RecordSet, Rtype, Serial};
+use ddns_dns::access::ZoneAccess;
+use ddns_dns::tsig::KeyRing;
+use ddns_dns::{DnsListeners, DnsService, DnsSettings};
+use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
+use hickory_proto::rr::{Name, RData, RecordType};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+struct NoHistory;
+
+impl ZoneHistory for NoHistory {
+    fn steps(&self, _: &DomainName, _: Serial, _: Serial) -> Option<Vec<Arc<JournalEntry>>> {
+        None
+    }
+}
+
+fn name(text: &str) -> DomainName {
+    DomainName::parse(text).unwrap()
+}
+
+fn zones(hosts: u8) -> Arc<ArcSwap<ZoneSet>> {
+    let soa = SoaParams {
+        mname: name("ns1.dyn.example"),
+        rname: name("hostmaster.dyn.example"),
+        refresh: 3600,
+        retry: 600,
+        expire: 1_209_600,
+        minimum: 60,
+        ttl: 3600,
+    };
+    let mut zone = Zone::new(name("dyn.example"), soa, Serial(7));
+    for i in 0..hosts {
+        let set = RecordSet::ipv4(60, &[[10, 0, 0, i].into()]).unwrap();
+        zone.apply(RrsetChange {
+            owner: name(&format!("h{i}.dyn.example")).to_wire().into(),
+            rtype: Rtype::A,
+            rrset: Some(Rrset::from_set(&set, true)),
+        })
+        .unwrap();
+    }
+    Arc::new(ArcSwap::from_pointee(ZoneSet::new(vec![Arc::new(zone)])))
+}
+
+fn settings() -> DnsSettings {
+    DnsSettings {
+        udp_payload: 1232,
+        tcp_idle_timeout: Duration::from_secs(5),
+        max_tcp_connections: 16,
+        udp_workers: 3,
+        tcp_write_timeout: Duration::from_secs(5),
+        max_tcp_connections_per_ip: 16,
+    }
+}
+
+fn query(id: u16, qname: &str, qtype: RecordType, opcode: OpCode) -> Vec<u8> {
+    let mut m = Message::new(id, MessageType::Query, opcode);
+    m.add_query(Query::query(Name::from_ascii(qname).unwrap(), qtype));
+    m.to_vec().unwrap()
+}
+
+fn ask_udp(client: &UdpSocket, server: SocketAddr, message: &[u8]) -> Message {
+    client.send_to(message, server).unwrap();
+    let mut buf = [0u8; 1500];
+    let (len, from) = client.recv_from(&mut buf).unwrap();
+    assert_eq!(from, server);
+    Message::from_vec(&buf[..len]).unwrap()
+}
+
+fn client() -> UdpSocket {
+    let client = UdpSocket::bind("127.0.0.1:0").unwrap();
+    client
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    client
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn udp_workers_answer_tcp_beside_them_and_shutdown_closes_every_socket() {
+    let listeners = DnsListeners::bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let server = listeners.local_addrs()[0];
+    let service = DnsService::new(
+        KeyRing::new(),
+        vec![(name("dyn.example"), ZoneAccess::default())],
+        Arc::new(NoHistory),
+        None,
+    );
+    let serving = listeners
+        .serve(zones(50), Arc::new(service), settings())
+        .unwrap();
+
+    // Many clients (source ports), so the kernel spreads them over the workers' sockets.
+    let answers = tokio::task::spawn_blocking(move || {
+        for c in 0..20u16 {
+            let client = client();
+            for i in 0..5u16 {
+                let host = (c * 5 + i) % 50;
+                let id = c * 100 + i;
+                let qname = format!("h{host}.dyn.example.");
+                let answer = ask_udp(
+                    &client,
+                    server,
+                    &query(id, &qname, RecordType::A, OpCode::Query),
+                );
+                assert_eq!(answer.metadata.id, id);
+                assert_eq!(answer.metadata.response_code, ResponseCode::NoError);
+                let RData::A(a) = &answer.answers[0].data else {
+                    panic!("not an A record: {answer:?}");
+                };
+                assert_eq!(a.0.octets(), [10, 0, 0, u8::try_from(host).unwrap()]);
+            }
+        }
+        // UPDATE is deferred to the service: answered (REFUSED, no update rules) from the
+        // same address.
+        let refused = ask_udp(
+            &client(),
+            server,
+            &query(9, "dyn.example.", RecordType::SOA, OpCode::Update),
+        );
+        assert_eq!(refused.metadata.id, 9);
+        refused.metadata.response_code
+    });
+    assert_ne!(answers.await.unwrap(), ResponseCode::NoError);
+
+    let mut tcp = tokio::net::TcpStream::connect(server).await.unwrap();
+    let message = query(77, "h3.dyn.example.", RecordType::A, OpCode::Query);
+    let mut framed = u16::try_from(message.len()).unwrap().to_be_bytes().to_vec();
+    framed.extend_from_slice(&message);
+    tcp.write_all(&framed).await.unwrap();
+    let len = tcp.read_u16().await.unwrap();
+    let mut answer = vec![0u8; usize::from(len)];
+    tcp.read_exact(&mut answer).await.unwrap();
+    assert_eq!(Message::from_vec(&answer).unwrap().metadata.id, 77);
+    drop(tcp);
+
+    serving.shutdown().await;
+    // Every UDP socket of the group is closed: the port can be bound without SO_REUSEPORT.
+    UdpSocket::bind(server).unwrap();
+    std::net::TcpListener::bind(server).unwrap();
+}
