@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::query::{HEADER_LEN, OPCODE_NOTIFY};
-use crate::service::DnsService;
+use crate::service::{DnsService, unix_now};
 use crate::tsig::{self, Key};
 
 /// How often the snapshots are looked at.
@@ -221,10 +221,4 @@ fn random_id() -> u16 {
         return (nanos & 0xffff) as u16;
     }
     u16::from_be_bytes(id)
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
 }

@@ -655,7 +655,8 @@ fn key_domain(key: &Key) -> Option<DomainName> {
     DomainName::parse(key.name_text().trim_end_matches('.')).ok()
 }
 
-fn unix_now() -> u64 {
+/// Seconds since the epoch, for TSIG times.
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
