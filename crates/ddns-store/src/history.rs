@@ -18,7 +18,7 @@ pub struct HistoryRetention {
 }
 
 impl Store {
-    /// Removes the history rows `retention` no longer keeps, [`PRUNE_BATCH`] rows per
+    /// Removes the history rows `retention` no longer keeps, at most 500 rows per
     /// transaction; returns how many went.
     pub async fn prune_history(&self, retention: HistoryRetention) -> Result<u64, StoreError> {
         let cutoff = crate::journal::cutoff_text(retention.max_age_secs);
