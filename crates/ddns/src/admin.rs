@@ -29,6 +29,35 @@ async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
     Ok(Zones::attach(store).await?)
 }
 
+/// The zones of a data directory after registering those a configuration file or `--zone`
+/// names (with their configured SOA, as the server would at start; the server applies the rest
+/// of the configuration when it starts).
+async fn attach_registering(
+    data_dir: Option<PathBuf>,
+    config: Option<&Path>,
+    zones: Vec<String>,
+) -> anyhow::Result<Zones> {
+    if config.is_none() && zones.is_empty() {
+        return attach(data_dir).await;
+    }
+    let overrides = ddns_config::ServerOverrides {
+        data_dir: data_dir.clone(),
+        zones,
+        ..Default::default()
+    };
+    let config = crate::server::load_config(config, &overrides)?;
+    let store = Arc::new(open(Some(config.data_dir.clone())).await?);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    for zone in &config.zones {
+        store
+            .ensure_zone(&zone.name, Serial::initial(now), &zone.soa)
+            .await?;
+    }
+    Ok(Zones::attach(store).await?)
+}
+
 pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create {
@@ -36,8 +65,10 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             hosts,
             admin,
             label,
+            config,
+            zones,
         } => {
-            let zones = attach(data.data_dir).await?;
+            let zones = attach_registering(data.data_dir, config.as_deref(), zones).await?;
             let scope = if admin {
                 Scope::Admin
             } else {
@@ -53,7 +84,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| match e {
                     ddns_zones::UpdateError::NotServed(name) => anyhow::anyhow!(
-                        "{name} is not in a zone of this data directory; start the server once with --zone for its zone"
+                        "{name} is not in a zone of this data directory; give --config or --zone for its zone"
                     ),
                     other => other.into(),
                 })?;

@@ -119,6 +119,14 @@ pub(crate) enum TokenCommand {
         /// A label to recognise the token by.
         #[arg(long, default_value = "")]
         label: String,
+        /// The server's configuration: its zones are registered in the data directory first
+        /// (and its `data_dir` is used when `--data-dir` is not given), so a token can be made
+        /// before the server has ever run.
+        #[arg(long, env = "DDNS_CONFIG")]
+        config: Option<PathBuf>,
+        /// A zone to register first, like `ddns server --zone` (repeatable).
+        #[arg(long = "zone")]
+        zones: Vec<String>,
     },
     /// List tokens (never their secrets).
     List {

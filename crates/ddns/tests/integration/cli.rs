@@ -209,3 +209,75 @@ fn example_configs_are_valid() {
         "README's agent example and examples/agent.toml differ"
     );
 }
+
+#[tokio::test]
+async fn token_create_on_a_fresh_data_directory_with_zone_or_config() {
+    // Without a zone the fresh directory knows nothing: a clear error, nothing created.
+    let fresh = tempfile::tempdir().unwrap();
+    let data = fresh.path().join("data");
+    let data_arg = data.display().to_string();
+    let refused = Command::new(bin())
+        .args(["token", "create", "--data-dir", &data_arg])
+        .args(["--host", "home.fresh.test"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("give --config or --zone"), "{stderr}");
+
+    // --zone registers the zone first; a server started later accepts the token.
+    let token = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "create",
+            "--data-dir",
+            &data_arg,
+            "--zone",
+            "fresh.test",
+            "--host",
+            "home.fresh.test",
+        ],
+    )
+    .trim()
+    .to_owned();
+    assert!(token.starts_with("ddns_"), "{token}");
+    let s = ddns_testkit::ServerProcess::start_in(bin(), &data, &["--zone", "fresh.test"]);
+    let (status, body) = nic(&s, Some(&token), "hostname=home.fresh.test&myip=192.0.2.44").await;
+    assert_eq!((status, body.as_str()), (200, "good 192.0.2.44"));
+
+    // --config: its data_dir and its zones.
+    let other = tempfile::tempdir().unwrap();
+    let config = other.path().join("ddns.toml");
+    let config_data = other.path().join("cfg-data");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[server]\ndata_dir = {:?}\n[[zone]]\nname = \"cfg.test\"\n",
+            config_data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let token = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "create",
+            "--config",
+            config.to_str().unwrap(),
+            "--host",
+            "*.lab.cfg.test",
+        ],
+    );
+    assert!(token.trim().starts_with("ddns_"), "{token}");
+    let list = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "list",
+            "--data-dir",
+            &config_data.display().to_string(),
+        ],
+    );
+    assert!(list.contains("*.lab.cfg.test"), "{list}");
+}
