@@ -242,7 +242,7 @@ async fn token_create_on_a_fresh_data_directory_with_zone_or_config() {
     .trim()
     .to_owned();
     assert!(token.starts_with("ddns_"), "{token}");
-    let s = ddns_testkit::ServerProcess::start_in(bin(), &data, &["--zone", "fresh.test"]);
+    let s = ServerProcess::start_in(bin(), &data, &["--zone", "fresh.test"]);
     let (status, body) = nic(&s, Some(&token), "hostname=home.fresh.test&myip=192.0.2.44").await;
     assert_eq!((status, body.as_str()), (200, "good 192.0.2.44"));
 
