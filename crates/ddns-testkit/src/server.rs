@@ -34,6 +34,27 @@ impl ServerProcess {
 
     /// Starts `bin server` on 127.0.0.1 ephemeral ports with `data_dir` (kept after exit).
     pub fn start_in(bin: &Path, data_dir: &Path, extra: &[&str]) -> Self {
+        Self::start_logging(bin, data_dir, extra, None)
+    }
+
+    /// The same, with the server's log (stderr) written to a file at a filter level (e.g.
+    /// `(path, "debug")`) instead of the test's output at `RUST_LOG` (default `warn`).
+    pub fn start_logging(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        log: Option<(&Path, &str)>,
+    ) -> Self {
+        let (stderr, level) = match log {
+            Some((path, level)) => (
+                Stdio::from(std::fs::File::create(path).unwrap()),
+                level.to_owned(),
+            ),
+            None => (
+                Stdio::inherit(),
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            ),
+        };
         let mut args = vec![
             "server".to_owned(),
             "--data-dir".to_owned(),
@@ -48,12 +69,9 @@ impl ServerProcess {
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         let mut child = Command::new(bin)
             .args(&args)
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            .env("RUST_LOG", level)
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
         let stdout = child.stdout.take().unwrap();

@@ -31,3 +31,6 @@ mod rfc2136;
 /// ddns as the primary of real BIND, Knot and NSD secondaries: NOTIFY, AXFR, IXFR, TSIG.
 #[cfg(unix)]
 mod secondaries;
+/// Token and TSIG secrets appear in no log, reply or stored file.
+#[cfg(unix)]
+mod secrets;

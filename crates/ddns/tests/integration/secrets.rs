@@ -1,0 +1,165 @@
+//! Secrets never leave the server: token secrets and TSIG secrets appear in no log line (at
+//! debug level), no reply and no file of the data directory, whatever the requests did —
+//! good and bad tokens over DynDNS2 and REST, signed and mis-signed RFC 2136 and transfers.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::common::{ServerProcess, bin, http};
+
+const TSIG_SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
+const ZONE: &str = "sec.test";
+
+fn nsupdate(key: &str, server: &ServerProcess, body: &str) -> String {
+    let mut child = Command::new("nsupdate")
+        .args(["-y", key])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nsupdate (scripts/test.sh installs it)");
+    let script = format!(
+        "server {} {}\nzone {ZONE}\n{body}\nsend\n",
+        server.dns.ip(),
+        server.dns.port()
+    );
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// Every file under `dir`, as bytes.
+fn files(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files(&path));
+        } else if let Ok(bytes) = std::fs::read(&path) {
+            out.push((path.display().to_string(), bytes));
+        }
+    }
+    out
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_appear_in_no_log_reply_or_stored_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ddns.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[[tsig_key]]\nname = \"upd\"\nsecret = \"{TSIG_SECRET}\"\n\
+             [[zone]]\nname = \"{ZONE}\"\nallow_transfer = [\"key:upd\"]\n\
+             [[zone.update]]\nkey = \"upd\"\n"
+        ),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let log = dir.path().join("server.log");
+    let s = ServerProcess::start_logging(
+        bin(),
+        &data,
+        &["--config", config.to_str().unwrap()],
+        Some((&log, "debug")),
+    );
+    let token = s.token(&[&format!("home.{ZONE}")]);
+    let admin = s.admin_token();
+    // `ddns_` + a 13-character public id + a 32-character secret; a forged token keeps the id.
+    let secret_of = |t: &str| t[t.len() - 32..].to_owned();
+    let forged = format!("{}aaaa", &token[..token.len() - 4]);
+    let mut replies = String::new();
+
+    for (user_token, query) in [
+        (&token, "hostname=home.sec.test&myip=192.0.2.1"),
+        (&forged, "hostname=home.sec.test&myip=192.0.2.2"),
+        (&token, "hostname=other.sec.test&myip=192.0.2.3"),
+        (&token, "hostname=home.sec.test&myip=not-an-ip"),
+    ] {
+        let reply = http()
+            .get(s.url(&format!("/nic/update?{query}")))
+            .basic_auth("user", Some(user_token))
+            .send()
+            .await
+            .unwrap();
+        replies.push_str(&format!("{:?}\n", reply.headers()));
+        replies.push_str(&reply.text().await.unwrap());
+    }
+    for bearer in [&token, &forged, &admin] {
+        let reply = http()
+            .post(s.url("/update"))
+            .bearer_auth(bearer)
+            .form(&[("domain", "home.sec.test"), ("ip", "192.0.2.9")])
+            .send()
+            .await
+            .unwrap();
+        replies.push_str(&reply.text().await.unwrap());
+        let listing = http()
+            .get(s.url("/api/v1/tokens"))
+            .bearer_auth(bearer)
+            .send()
+            .await
+            .unwrap();
+        replies.push_str(&listing.text().await.unwrap());
+    }
+    let good = nsupdate(
+        &format!("hmac-sha256:upd:{TSIG_SECRET}"),
+        &s,
+        &format!("update add rfc.{ZONE} 60 A 192.0.2.20"),
+    );
+    let bad = nsupdate(
+        "hmac-sha256:upd:b3RoZXItb3RoZXItb3RoZXItb3RoZXI=",
+        &s,
+        &format!("update add rfc.{ZONE} 60 A 192.0.2.21"),
+    );
+    replies.push_str(&good);
+    replies.push_str(&bad);
+    // Give the log a moment to be written, then stop the server so every file is flushed.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let data_dir = s.data_dir.clone();
+    assert!(s.stop(), "server stopped cleanly");
+
+    let secrets = [
+        ("token secret", secret_of(&token)),
+        ("admin token secret", secret_of(&admin)),
+        ("forged token secret", secret_of(&forged)),
+        ("TSIG secret", TSIG_SECRET.to_owned()),
+    ];
+    let log_text = std::fs::read(&log).unwrap();
+    assert!(
+        contains(&log_text, "DynDNS2 update"),
+        "the log was written at debug level"
+    );
+    // The search finds what is there: the public id is logged, only the secret must not be.
+    let public_id = &token[5..token.len() - 32];
+    assert!(
+        contains(&log_text, public_id),
+        "the token's public id is logged"
+    );
+    for (what, secret) in &secrets {
+        assert!(
+            secret.len() >= 16,
+            "{what} too short to search for: {secret}"
+        );
+        assert!(!contains(&log_text, secret), "{what} in the server log");
+        assert!(!contains(replies.as_bytes(), secret), "{what} in a reply");
+        for (path, bytes) in files(&data_dir) {
+            assert!(!contains(&bytes, secret), "{what} stored in {path}");
+        }
+    }
+}
