@@ -302,6 +302,14 @@ impl Zone {
         Rrset::new(Rtype::SOA, self.soa.ttl, [rdata.as_slice()], false)
     }
 
+    /// The apex SOA as one record, `TYPE CLASS TTL RDLENGTH RDATA` (transfers, NOTIFY).
+    pub fn soa_record(&self) -> &[u8] {
+        self.node(&self.origin_wire)
+            .and_then(|n| n.rrset(Rtype::SOA))
+            .and_then(|r| r.records().next())
+            .unwrap_or_default()
+    }
+
     /// The zone's origin.
     pub fn origin(&self) -> &DomainName {
         &self.origin

@@ -109,11 +109,7 @@ struct NotifyMessage {
 
 impl NotifyMessage {
     fn new(zone: &Zone) -> Self {
-        let soa = zone
-            .node(zone.origin_wire())
-            .and_then(|n| n.rrset(Rtype::SOA))
-            .and_then(|r| r.records().next().map(<[u8]>::to_vec))
-            .unwrap_or_default();
+        let soa = zone.soa_record().to_vec();
         Self {
             origin: zone.origin().clone(),
             origin_wire: zone.origin_wire().to_vec(),

@@ -252,6 +252,16 @@ pub(crate) fn ixfr_serial(packet: &[u8], query: &Query<'_>) -> Option<u32> {
     None
 }
 
+/// The question of a message with QDCOUNT 1, as received (for error answers to messages that
+/// are not well-formed queries).
+pub(crate) fn question_of(message: &[u8]) -> Option<&[u8]> {
+    if message.get(4..6)? != [0, 1] || message.get(HEADER_LEN)? & 0xc0 != 0 {
+        return None;
+    }
+    let end = skip_name(message, HEADER_LEN)?;
+    message.get(HEADER_LEN..end + 4)
+}
+
 /// Skips a (possibly compressed) name; returns the offset after it.
 fn skip_name(packet: &[u8], mut pos: usize) -> Option<usize> {
     let mut total = 0usize;

@@ -23,14 +23,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use ddns_core::journal::{JournalEntry, ZoneHistory};
-use ddns_core::snapshot::{Zone, ZoneSet};
+use ddns_core::snapshot::{Rrset, Zone, ZoneSet};
 use ddns_core::{CLASS_IN, DomainName, Rcode, RecordSet, Rtype, Serial};
 
 use crate::access::{UpdateRule, ZoneAccess, requester};
 use crate::answer::{respond, write_header};
 use crate::query::{self, HEADER_LEN, OPCODE_QUERY, OPCODE_UPDATE, Query, Rejection};
 use crate::request::{Outcome, Request, Transport};
-use crate::tsig::{self, Key, KeyRing, StreamSigner, Verified};
+use crate::tsig::{self, KeyRing, StreamSigner, Verified};
 
 /// Fudge of the TSIGs we sign, seconds (RFC 8945 §10 recommends 300).
 const FUDGE: u16 = 300;
@@ -179,7 +179,7 @@ impl DnsService {
                 return Ok(Outcome::reply(opcode_of(body), Rcode::FORMERR, &out, false));
             }
         };
-        let key_name = signed.as_ref().and_then(|s| key_domain(s.key));
+        let key_name = signed.as_ref().map(|s| s.key.domain().clone());
         if query.opcode == OPCODE_UPDATE {
             let code = self
                 .update(zones, request, body, &query, key_name.as_ref())
@@ -442,15 +442,11 @@ impl<'q> XfrWriter<'q> {
         sink: &mut S,
     ) -> io::Result<Sent> {
         let origin = zone.origin_wire();
-        let soa = zone
-            .node(origin)
-            .and_then(|n| n.rrset(Rtype::SOA))
-            .and_then(|r| r.records().next().map(<[u8]>::to_vec))
-            .unwrap_or_default();
+        let soa = zone.soa_record();
         let fits = match plan {
-            Plan::UpToDate => self.record(origin, origin, &soa, ctx, sink).await?,
+            Plan::UpToDate => self.record(origin, origin, soa, ctx, sink).await?,
             Plan::Full => {
-                let mut ok = self.record(origin, origin, &soa, ctx, sink).await?;
+                let mut ok = self.record(origin, origin, soa, ctx, sink).await?;
                 for (owner, node) in zone.nodes() {
                     for rrset in node.rrsets() {
                         if owner == origin && rrset.rtype() == Rtype::SOA {
@@ -461,13 +457,13 @@ impl<'q> XfrWriter<'q> {
                         }
                     }
                 }
-                ok && self.record(origin, origin, &soa, ctx, sink).await?
+                ok && self.record(origin, origin, soa, ctx, sink).await?
             }
             Plan::Steps(steps) => {
-                let mut ok = self.record(origin, origin, &soa, ctx, sink).await?;
+                let mut ok = self.record(origin, origin, soa, ctx, sink).await?;
                 for step in steps {
-                    let before = soa_record(step.soa_before.ttl, &step.soa_before.rdata);
-                    let after = soa_record(step.soa_after.ttl, &step.soa_after.rdata);
+                    let before = record(Rtype::SOA, step.soa_before.ttl, &step.soa_before.rdata);
+                    let after = record(Rtype::SOA, step.soa_after.ttl, &step.soa_after.rdata);
                     let (removed, added) = differences(step);
                     ok = ok && self.record(origin, origin, &before, ctx, sink).await?;
                     for (owner, record) in &removed {
@@ -478,7 +474,7 @@ impl<'q> XfrWriter<'q> {
                         ok = ok && self.record(origin, owner, record, ctx, sink).await?;
                     }
                 }
-                ok && self.record(origin, origin, &soa, ctx, sink).await?
+                ok && self.record(origin, origin, soa, ctx, sink).await?
             }
         };
         if !fits {
@@ -548,19 +544,9 @@ impl<'q> XfrWriter<'q> {
     }
 }
 
-/// `TYPE CLASS TTL RDLENGTH RDATA` of an SOA.
-fn soa_record(ttl: u32, rdata: &[u8]) -> Vec<u8> {
-    let mut record = Vec::with_capacity(10 + rdata.len());
-    push_record(&mut record, Rtype::SOA, ttl, rdata);
-    record
-}
-
-fn push_record(out: &mut Vec<u8>, rtype: Rtype, ttl: u32, rdata: &[u8]) {
-    out.extend_from_slice(&rtype.0.to_be_bytes());
-    out.extend_from_slice(&CLASS_IN.to_be_bytes());
-    out.extend_from_slice(&ttl.to_be_bytes());
-    out.extend_from_slice(&(rdata.len().min(usize::from(u16::MAX)) as u16).to_be_bytes());
-    out.extend_from_slice(rdata);
+/// One record, `TYPE CLASS TTL RDLENGTH RDATA`, encoded as the snapshot encodes its RRsets.
+fn record(rtype: Rtype, ttl: u32, rdata: &[u8]) -> Vec<u8> {
+    Rrset::new(rtype, ttl, [rdata], false).wire().to_vec()
 }
 
 /// A record with its owner: (owner wire, `TYPE CLASS TTL RDLENGTH RDATA`).
@@ -579,11 +565,7 @@ fn differences(step: &JournalEntry) -> (Vec<OwnedRecord>, Vec<OwnedRecord>) {
             set.rdatas()
                 .iter()
                 .filter(|r| !(same_ttl && other.is_some_and(|o| o.rdatas().contains(r))))
-                .map(|r| {
-                    let mut record = Vec::new();
-                    push_record(&mut record, set.rtype(), set.ttl(), r.as_wire());
-                    record
-                })
+                .map(|r| record(set.rtype(), set.ttl(), r.as_wire()))
                 .collect()
         };
         if let Some(old) = &delta.old {
@@ -622,7 +604,7 @@ fn error_header(message: &[u8], code: Rcode) -> Vec<u8> {
         .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]));
     let opcode = opcode_of(message);
     let rd = message.get(2).is_some_and(|f| f & 1 != 0);
-    let question = question_of(message).unwrap_or(&[]);
+    let question = query::question_of(message).unwrap_or(&[]);
     write_header(&mut out, id, opcode, rd, false, question);
     out[3] |= code.low4();
     out
@@ -630,29 +612,6 @@ fn error_header(message: &[u8], code: Rcode) -> Vec<u8> {
 
 fn opcode_of(message: &[u8]) -> u8 {
     message.get(2).map_or(0, |f| (f >> 3) & 0x0f)
-}
-
-/// The question of a message with QDCOUNT 1, as received.
-fn question_of(message: &[u8]) -> Option<&[u8]> {
-    if message.get(4..6)? != [0, 1] {
-        return None;
-    }
-    let mut pos = HEADER_LEN;
-    loop {
-        let len = usize::from(*message.get(pos)?);
-        if len & 0xc0 != 0 {
-            return None;
-        }
-        pos += 1 + len;
-        if len == 0 {
-            break;
-        }
-    }
-    message.get(HEADER_LEN..pos + 4)
-}
-
-fn key_domain(key: &Key) -> Option<DomainName> {
-    DomainName::parse(key.name_text().trim_end_matches('.')).ok()
 }
 
 /// Seconds since the epoch, for TSIG times.

@@ -116,6 +116,7 @@ impl fmt::Display for Algorithm {
 #[derive(Clone, PartialEq, Eq)]
 pub struct Key {
     name: Vec<u8>,
+    domain: DomainName,
     algorithm: Algorithm,
     secret: Vec<u8>,
 }
@@ -138,6 +139,7 @@ impl Key {
         }
         Ok(Self {
             name: name.to_wire(),
+            domain: name.clone(),
             algorithm,
             secret,
         })
@@ -146,6 +148,11 @@ impl Key {
     /// The key name, lower-case wire form.
     pub fn name(&self) -> &[u8] {
         &self.name
+    }
+
+    /// The key name as access rules name it.
+    pub fn domain(&self) -> &DomainName {
+        &self.domain
     }
 
     /// The key name with its trailing dot.

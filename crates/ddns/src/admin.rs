@@ -23,6 +23,13 @@ async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
         .with_context(|| format!("cannot open the database in {}", dir.display()))
 }
 
+/// Seconds since the epoch (the first serial of a zone registered here).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
 /// The zones of a data directory, for commands that change them through the one write path.
 async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
     let store = Arc::new(open(data_dir).await?);
@@ -47,9 +54,7 @@ async fn attach_registering(
     };
     let config = crate::server::load_config(config, &overrides)?;
     let store = Arc::new(open(Some(config.data_dir.clone())).await?);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = unix_now();
     for zone in &config.zones {
         store
             .ensure_zone(&zone.name, Serial::initial(now), &zone.soa)
@@ -214,9 +219,7 @@ async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::R
     // A zone the server has not served yet is registered with default settings, so a data
     // directory can be prepared before the first start (the configuration's SOA and NS are
     // applied then).
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
+    let now = unix_now();
     store
         .ensure_zone(
             &zone,
