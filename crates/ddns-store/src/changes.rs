@@ -1,12 +1,17 @@
-//! The one write path of the store: a change set applied in a single transaction with its
-//! history rows and, per zone it touches, one journal entry and one serial step.
+//! The one write path of the store: change sets applied in a single transaction with their
+//! history rows and, per zone they touch, one journal entry and one serial step.
+//!
+//! Several change sets can share one transaction (group commit): each runs inside its own
+//! savepoint, so one that fails is undone alone and gets its own error while the others commit;
+//! the group then takes one serial step per zone, whose journal entry holds the net change of
+//! every set that succeeded, and costs one fsync.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use ddns_core::journal::{JournalEntry, RrsetDelta, SoaRecord};
 use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{Executor, Row, SqliteConnection};
 
 use crate::hosts::{HostQuota, filter_sql};
 use crate::{
@@ -144,22 +149,78 @@ struct Current {
 }
 
 /// Per-zone bookkeeping inside one transaction: the zone row as the transaction found it (it
-/// holds the write lock, so nobody else moves it) and the deltas so far.
+/// holds the write lock, so nobody else moves it) and what the change sets that succeeded so
+/// far did to it.
 struct ZoneChange {
     id: i64,
     serial: Serial,
     seq: i64,
     soa: Option<SoaRecord>,
+    /// SOA parameters as the sets so far left them (`None`: the zone has no SOA yet).
+    params: Option<SoaParams>,
+    /// Net RRset changes, one per owner and type: the first `old`, the last `new`.
     deltas: Vec<RrsetDelta>,
+    reload: bool,
+    /// Some set changed the zone: the group takes a serial step for it.
+    stepped: bool,
+}
+
+impl ZoneChange {
+    /// The serial every change of this transaction lands at: one step per group.
+    fn next(&self) -> Serial {
+        self.serial.next()
+    }
+
+    fn merge(&mut self, delta: RrsetDelta) {
+        let same = |d: &RrsetDelta| d.owner == delta.owner && d.rtype == delta.rtype;
+        match self.deltas.iter().position(same) {
+            Some(i) => {
+                let net = &mut self.deltas[i];
+                net.new = delta.new;
+                net.is_static = delta.is_static;
+                if net.old == net.new {
+                    // Changed and changed back within the group: no step for it.
+                    self.deltas.remove(i);
+                }
+            }
+            None => self.deltas.push(delta),
+        }
+    }
+}
+
+/// What one change set did to the zones, merged into the group once its savepoint is released.
+#[derive(Default)]
+struct Staged {
+    deltas: BTreeMap<DomainName, Vec<RrsetDelta>>,
+    soa: BTreeMap<DomainName, SoaParams>,
+    reload: BTreeSet<DomainName>,
 }
 
 impl Store {
     /// Applies a change set in one transaction. Nothing is written when nothing changes: no
     /// serial step, no journal entry and no history row for a no-op.
     pub async fn apply(&self, set: &ChangeSet) -> Result<Applied, StoreError> {
-        let mut tx = self.writer.begin().await?;
-        let result = apply_in(tx.conn(), set).await;
-        tx.finish(result).await
+        self.apply_group(std::slice::from_ref(set))
+            .await
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Database("no result for the change set".into())))
+    }
+
+    /// Applies several change sets in one transaction and one fsync, in order, each as if
+    /// alone after the ones before it: a set that fails changes nothing and gets its own error,
+    /// the others still commit. Returns one result per set; when the transaction itself cannot
+    /// begin or commit, every set gets that error and nothing is written.
+    pub async fn apply_group(&self, sets: &[ChangeSet]) -> Vec<Result<Applied, StoreError>> {
+        let mut tx = match self.writer.begin().await {
+            Ok(tx) => tx,
+            Err(e) => return sets.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut results = Vec::with_capacity(sets.len());
+        let outcome = apply_sets(tx.conn(), sets, &mut results).await;
+        match tx.finish(outcome).await {
+            Ok(()) => results,
+            Err(e) => sets.iter().map(|_| Err(e.clone())).collect(),
+        }
     }
 
     /// The newest history rows of one owner, newest first, at most `limit`, older than
@@ -210,10 +271,101 @@ pub(crate) async fn zone_row(
     Ok((id, serial_from_db(serial)?, seq, soa))
 }
 
-async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applied, StoreError> {
+/// Runs each set in its own savepoint, then takes the group's serial steps. An `Err` is a
+/// failure of the transaction itself (every set fails with it).
+async fn apply_sets(
+    conn: &mut SqliteConnection,
+    sets: &[ChangeSet],
+    results: &mut Vec<Result<Applied, StoreError>>,
+) -> Result<(), StoreError> {
     let now = now_text();
-    let mut applied = Applied::default();
     let mut zones: BTreeMap<DomainName, ZoneChange> = BTreeMap::new();
+    for set in sets {
+        execute(conn, "SAVEPOINT change_set").await?;
+        match apply_in(conn, set, &mut zones, &now).await {
+            Ok((applied, staged)) => {
+                execute(conn, "RELEASE change_set").await?;
+                merge(&mut zones, staged);
+                results.push(Ok(applied));
+            }
+            Err(e) => {
+                execute(conn, "ROLLBACK TO change_set").await?;
+                execute(conn, "RELEASE change_set").await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    for change in zones.values().filter(|c| c.stepped) {
+        let next = change.next();
+        let soa_after = match &change.params {
+            Some(p) => SoaRecord {
+                ttl: p.ttl,
+                rdata: p.rdata(next),
+            },
+            // `apply_in` refuses to change a zone without an SOA.
+            None => continue,
+        };
+        let entry = JournalEntry {
+            seq: change.seq + 1,
+            serial_before: change.serial,
+            serial_after: next,
+            soa_before: change.soa.clone().unwrap_or_else(|| SoaRecord {
+                ttl: 0,
+                rdata: Vec::new(),
+            }),
+            soa_after,
+            reload: change.reload,
+            deltas: if change.reload {
+                Vec::new()
+            } else {
+                change.deltas.clone()
+            },
+        };
+        write_serial_step(conn, change.id, &entry, &now).await?;
+    }
+    Ok(())
+}
+
+async fn execute(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), StoreError> {
+    conn.execute(sql).await.map_err(StoreError::from_sqlx)?;
+    Ok(())
+}
+
+/// Folds a set that succeeded into the group's per-zone state.
+fn merge(zones: &mut BTreeMap<DomainName, ZoneChange>, staged: Staged) {
+    for (zone, deltas) in staged.deltas {
+        if let Some(change) = zones.get_mut(&zone) {
+            change.stepped = true;
+            for d in deltas {
+                change.merge(d);
+            }
+        }
+    }
+    for (zone, params) in staged.soa {
+        if let Some(change) = zones.get_mut(&zone) {
+            change.stepped = true;
+            change.params = Some(params);
+        }
+    }
+    for zone in staged.reload {
+        if let Some(change) = zones.get_mut(&zone) {
+            change.stepped = true;
+            change.reload = true;
+        }
+    }
+}
+
+/// One change set, inside its savepoint. What it did to the zones comes back as [`Staged`]
+/// (merged by the caller once the savepoint is released); its history rows carry the serial
+/// the group will step to.
+async fn apply_in(
+    conn: &mut SqliteConnection,
+    set: &ChangeSet,
+    zones: &mut BTreeMap<DomainName, ZoneChange>,
+    now: &str,
+) -> Result<(Applied, Staged), StoreError> {
+    let mut applied = Applied::default();
+    let mut staged = Staged::default();
     let mut touched: BTreeSet<(i64, DomainName)> = BTreeSet::new();
 
     for (name, expected) in &set.if_match {
@@ -232,13 +384,13 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
     let mut created_hosts = 0_u32;
     for (zone, name) in &set.register {
         if host_id(conn, name).await?.is_none() {
-            ensure_host(conn, zone, name, &now).await?;
+            ensure_host(conn, zone, name, now).await?;
             created_hosts += 1;
         }
     }
 
     for write in &set.writes {
-        let zone_id = zone_id_cached(conn, &mut zones, &write.zone).await?;
+        let zone_id = zone_id_cached(conn, zones, &write.zone).await?;
         let current = current_rrset(conn, zone_id, &write.name, write.rtype).await?;
         if current.as_ref().is_some_and(|c| c.is_static) && !write.is_static {
             return Err(StoreError::Conflict(format!(
@@ -262,7 +414,7 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
                 Some(id) => Some(id),
                 None => {
                     created_hosts += 1;
-                    Some(ensure_host(conn, &write.zone, &write.name, &now).await?)
+                    Some(ensure_host(conn, &write.zone, &write.name, now).await?)
                 }
             }
         };
@@ -282,7 +434,7 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
                 .bind(new.encode_rdatas())
                 .bind(write.is_static)
                 .bind(host_id)
-                .bind(&now)
+                .bind(now)
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::from_sqlx)?;
@@ -298,25 +450,25 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
             }
         }
         if let Some(host_id) = host_id {
-            bump_host(conn, host_id, &now).await?;
+            bump_host(conn, host_id, now).await?;
         }
         touched.insert((zone_id, write.name.clone()));
         applied.changed.push(true);
-        push_delta(
-            &mut zones,
-            &write.zone,
-            RrsetDelta {
+        staged
+            .deltas
+            .entry(write.zone.clone())
+            .or_default()
+            .push(RrsetDelta {
                 owner: write.name.clone(),
                 rtype: write.rtype,
                 old: current.map(|c| c.set),
                 new: write.new.clone(),
                 is_static: write.is_static,
-            },
-        );
+            });
     }
 
     for name in &set.delete_hosts {
-        delete_host(conn, &mut zones, name).await?;
+        delete_host(conn, zones, &mut staged, name).await?;
     }
 
     for (zone_id, name) in &touched {
@@ -329,63 +481,48 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
     }
 
     for zone in set.soa.iter().map(|(z, _)| z).chain(&set.reload) {
-        zone_id_cached(conn, &mut zones, zone).await?;
+        zone_id_cached(conn, zones, zone).await?;
     }
-    let soa_updates: BTreeMap<&DomainName, &SoaParams> =
-        set.soa.iter().map(|(z, p)| (z, p)).collect();
-    let reloads: BTreeSet<&DomainName> = set.reload.iter().collect();
+    for (zone, params) in &set.soa {
+        let differs = zones.get(zone).is_some_and(|change| {
+            let serial = change.serial;
+            change.params.as_ref().is_none_or(|current| {
+                current.rdata(serial) != params.rdata(serial) || current.ttl != params.ttl
+            })
+        });
+        if differs {
+            staged.soa.insert(zone.clone(), params.clone());
+        }
+    }
+    staged.reload.extend(set.reload.iter().cloned());
 
     let source_ip = set.origin.source_ip.map(|ip| ip.to_string());
     let actor = set.actor.to_string();
-    for (zone, change) in &zones {
-        let (serial, seq) = (change.serial, change.seq);
-        let soa_before = change.soa.clone().unwrap_or_else(|| SoaRecord {
-            ttl: 0,
-            rdata: Vec::new(),
-        });
-        let params = match soa_updates.get(zone) {
-            Some(p) => Some((*p).clone()),
-            None => SoaParams::from_rdata(&soa_before.rdata, soa_before.ttl).map(|(p, _)| p),
-        };
-        let soa_changed = soa_updates
-            .get(zone)
-            .is_some_and(|p| p.rdata(serial) != soa_before.rdata || p.ttl != soa_before.ttl);
-        if change.deltas.is_empty() && !soa_changed && !reloads.contains(zone) {
+    let changed_zones: BTreeSet<&DomainName> = staged
+        .deltas
+        .iter()
+        .filter(|(_, d)| !d.is_empty())
+        .map(|(z, _)| z)
+        .chain(staged.soa.keys())
+        .chain(&staged.reload)
+        .collect();
+    for zone in changed_zones {
+        let Some(change) = zones.get(zone) else {
             continue;
+        };
+        if change.params.is_none() && !staged.soa.contains_key(zone) {
+            return Err(StoreError::Conflict(format!(
+                "zone {zone} has no SOA yet; start the server with it configured first"
+            )));
         }
-        let next = serial.next();
-        let soa_after = match params {
-            Some(p) => SoaRecord {
-                ttl: p.ttl,
-                rdata: p.rdata(next),
-            },
-            None => {
-                return Err(StoreError::Conflict(format!(
-                    "zone {zone} has no SOA yet; start the server with it configured first"
-                )));
-            }
-        };
-        let entry = JournalEntry {
-            seq: seq + 1,
-            serial_before: serial,
-            serial_after: next,
-            soa_before,
-            soa_after: soa_after.clone(),
-            reload: reloads.contains(zone),
-            deltas: if reloads.contains(zone) {
-                Vec::new()
-            } else {
-                change.deltas.clone()
-            },
-        };
-        write_serial_step(conn, change.id, &entry, &now).await?;
-        for d in &change.deltas {
+        let next = change.next();
+        for d in staged.deltas.get(zone).into_iter().flatten() {
             sqlx::query(
                 "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
                  new_rdata, serial, actor, source_ip, user_agent) \
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
-            .bind(&now)
+            .bind(now)
             .bind(zone.as_str())
             .bind(d.owner.as_str())
             .bind(d.rtype.to_string())
@@ -415,7 +552,7 @@ async fn apply_in(conn: &mut SqliteConnection, set: &ChangeSet) -> Result<Applie
             applied.versions.insert(name.clone(), version);
         }
     }
-    Ok(applied)
+    Ok((applied, staged))
 }
 
 /// The journal row of `entry` and the zone row moved to its serial, SOA and position.
@@ -467,6 +604,10 @@ async fn zone_id_cached(
         return Ok(z.id);
     }
     let (id, serial, seq, soa) = zone_row(conn, zone).await?;
+    let params = soa
+        .as_ref()
+        .and_then(|soa| SoaParams::from_rdata(&soa.rdata, soa.ttl))
+        .map(|(p, _)| p);
     zones.insert(
         zone.clone(),
         ZoneChange {
@@ -474,21 +615,19 @@ async fn zone_id_cached(
             serial,
             seq,
             soa,
+            params,
             deltas: Vec::new(),
+            reload: false,
+            stepped: false,
         },
     );
     Ok(id)
 }
 
-fn push_delta(zones: &mut BTreeMap<DomainName, ZoneChange>, zone: &DomainName, d: RrsetDelta) {
-    if let Some(z) = zones.get_mut(zone) {
-        z.deltas.push(d);
-    }
-}
-
 async fn delete_host(
     conn: &mut SqliteConnection,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
+    staged: &mut Staged,
     name: &DomainName,
 ) -> Result<(), StoreError> {
     let row: Option<(i64, String)> = sqlx::query_as(
@@ -511,17 +650,17 @@ async fn delete_host(
             .map_err(StoreError::from_sqlx)?;
     for (rtype, ttl, rdata) in rows {
         let rtype = rtype_from_db(rtype)?;
-        push_delta(
-            zones,
-            &zone,
-            RrsetDelta {
+        staged
+            .deltas
+            .entry(zone.clone())
+            .or_default()
+            .push(RrsetDelta {
                 owner: name.clone(),
                 rtype,
                 old: Some(set_from_db(rtype, ttl, &rdata)?),
                 new: None,
                 is_static: false,
-            },
-        );
+            });
     }
     sqlx::query("DELETE FROM records WHERE host_id = ?")
         .bind(host_id)

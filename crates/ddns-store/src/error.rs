@@ -2,7 +2,7 @@
 //! retry (`dnserr`, HTTP 503), a full disk or a broken file is not (`911`).
 
 /// Why a storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// Another writer held the database longer than the busy timeout.

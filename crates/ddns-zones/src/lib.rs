@@ -14,21 +14,23 @@
 
 mod auth;
 mod build;
+mod group;
 mod import;
+mod publish;
 mod reads;
 mod rfc2136;
 mod statics;
 mod tokens;
 mod update;
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use ddns_config::ZoneConfig;
 use ddns_core::journal::{JournalEntry, ZoneHistory};
-use ddns_core::snapshot::{Zone, ZoneSet};
+use ddns_core::snapshot::ZoneSet;
 use ddns_core::zone_text::export_zone;
 use ddns_core::{DomainName, Serial};
 use ddns_store::{JournalRetention, Store, StoreError};
@@ -74,15 +76,15 @@ pub struct Zones {
     store: Arc<Store>,
     policies: Vec<ZonePolicy>,
     live: Arc<ArcSwap<ZoneSet>>,
-    /// Journal position of each zone reflected in `live`; also serialises publication.
-    applied: tokio::sync::Mutex<HashMap<DomainName, i64>>,
-    /// Held by every commit of this process, and by an RFC 2136 update from reading the zone
-    /// for its prerequisites until its commit, so no other writer here slips in between.
-    write_lock: tokio::sync::Mutex<()>,
+    /// The snapshot's publication (shares `store`, `policies` and `live`).
+    publisher: Arc<publish::Publisher>,
+    /// Held by every commit of this process (a group commit holds it for the whole group),
+    /// and by an RFC 2136 update from reading the zone for its prerequisites until its commit,
+    /// so no other writer here slips in between.
+    write_lock: Arc<tokio::sync::Mutex<()>>,
+    /// Changes waiting for the next group commit.
+    queue: group::CommitQueue,
     retention: JournalRetention,
-    /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
-    history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
-    history_limit: usize,
     /// `None`: nothing is bounded (the command line on the data directory).
     limits: Option<WriteLimits>,
     /// Attached by the command line: no DNS listener reads these snapshots, so a zone import
@@ -159,15 +161,23 @@ impl Zones {
             applied.insert(policy.name.clone(), seq);
             history.insert(policy.name.clone(), steps);
         }
+        let live = Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones)));
+        let publisher = Arc::new(publish::Publisher {
+            store: Arc::clone(&store),
+            policies: policies.clone(),
+            live: Arc::clone(&live),
+            applied: tokio::sync::Mutex::new(applied),
+            history: Mutex::new(history),
+            history_limit,
+        });
         Ok(Self {
             store,
             policies,
-            live: Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones))),
-            applied: tokio::sync::Mutex::new(applied),
-            write_lock: tokio::sync::Mutex::new(()),
+            live,
+            publisher,
+            write_lock: Arc::new(tokio::sync::Mutex::new(())),
+            queue: group::CommitQueue::default(),
             retention,
-            history: Mutex::new(history),
-            history_limit,
             limits: None,
             offline,
         })
@@ -206,93 +216,12 @@ impl Zones {
 
     /// Brings the snapshot up to date with every committed journal entry of every zone.
     pub async fn sync(&self) -> Result<(), StoreError> {
-        self.sync_zones(|_| true).await
+        self.publisher.sync_zones(|_| true).await
     }
 
     /// The same for the zones `wanted` picks (a commit publishes only the zones it touched).
     async fn sync_zones(&self, wanted: impl Fn(&DomainName) -> bool) -> Result<(), StoreError> {
-        let mut applied = self.applied.lock().await;
-        for policy in self.policies.iter().filter(|p| wanted(&p.name)) {
-            let seq = applied.get(&policy.name).copied().unwrap_or(0);
-            let Some(current) = self.live.load().get(&policy.name).cloned() else {
-                continue;
-            };
-            let (zone, seq) = self.catch_up(&policy.name, current, seq).await?;
-            if let Some(zone) = zone {
-                let next = self.live.load().with_zone(Arc::new(zone));
-                self.live.store(Arc::new(next));
-            }
-            applied.insert(policy.name.clone(), seq);
-        }
-        Ok(())
-    }
-
-    /// Replays `origin`'s journal after `seq` onto `current`; `None` when nothing was new.
-    async fn catch_up(
-        &self,
-        origin: &DomainName,
-        current: Arc<Zone>,
-        mut seq: i64,
-    ) -> Result<(Option<Zone>, i64), StoreError> {
-        let mut working: Option<Zone> = None;
-        loop {
-            let rows = self.store.journal_since(origin, seq, SYNC_BATCH).await?;
-            let Some(first) = rows.first() else {
-                return Ok((working, seq));
-            };
-            let full = rows.len() == SYNC_BATCH as usize;
-            if first.seq != seq + 1 {
-                // Entries this follower never saw were pruned: start again from the records.
-                tracing::info!(zone = %origin, from = seq, to = first.seq, "journal gap; rebuilding the zone");
-                self.forget(origin);
-                let (zone, at) = build::build_zone(&self.store, origin).await?;
-                working = Some(zone);
-                seq = at;
-                continue;
-            }
-            let zone = working.get_or_insert_with(|| Zone::clone(&current));
-            for row in rows {
-                match row.entry {
-                    Ok(entry) if !entry.reload => {
-                        build::replay(zone, origin, &entry);
-                        seq = row.seq;
-                        self.remember(origin, entry);
-                    }
-                    outcome => {
-                        if let Err(e) = outcome {
-                            tracing::error!(zone = %origin, seq = row.seq, error = %e, "journal entry cannot be read; rebuilding the zone from its records");
-                        }
-                        self.forget(origin);
-                        let (rebuilt, at) = build::build_zone(&self.store, origin).await?;
-                        *zone = rebuilt;
-                        // A rebuilt zone is at least at this entry; later ones are replayed.
-                        seq = at.max(row.seq);
-                        break;
-                    }
-                }
-            }
-            if !full {
-                return Ok((working, seq));
-            }
-        }
-    }
-
-    /// Keeps a replayed step for IXFR.
-    fn remember(&self, origin: &DomainName, entry: JournalEntry) {
-        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        let steps = history.entry(origin.clone()).or_default();
-        steps.push_back(Arc::new(entry));
-        while steps.len() > self.history_limit {
-            steps.pop_front();
-        }
-    }
-
-    /// The zone was rebuilt: no step before it can be served incrementally.
-    fn forget(&self, origin: &DomainName) {
-        let mut history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(steps) = history.get_mut(origin) {
-            steps.clear();
-        }
+        self.publisher.sync_zones(wanted).await
     }
 
     /// Polls the store for changes made by other processes until `stop` fires, and keeps each
@@ -348,7 +277,6 @@ impl ZoneHistory for Zones {
         from: Serial,
         to: Serial,
     ) -> Option<Vec<Arc<JournalEntry>>> {
-        let history = self.history.lock().unwrap_or_else(PoisonError::into_inner);
-        build::chain(history.get(origin)?, from, to)
+        self.publisher.steps(origin, from, to)
     }
 }

@@ -3,7 +3,7 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ddns_core::record::RecordError;
-use ddns_core::snapshot::Zone;
+use ddns_core::snapshot::{Rrset, Zone, ZoneSet};
 use ddns_core::{DomainName, Origin, RecordSet, Rtype};
 use ddns_store::{Applied, ChangeSet, RrsetWrite, StoreError};
 
@@ -216,6 +216,12 @@ impl Zones {
                 },
             });
         }
+        if writes.iter().all(|w| snapshot_shows(&snapshot, w)) {
+            // `nochg`, the common case (every agent and router repeats its address), answered
+            // from memory: the snapshot holds every commit of this process, and other
+            // processes' commits once the follower has replayed them.
+            return Ok(outcomes);
+        }
         let mut set = ChangeSet::new(writes.clone(), principal.actor(), origin);
         set.host_quota = self.host_quota(principal);
         let applied = self.commit(set).await?;
@@ -292,16 +298,8 @@ impl Zones {
         self.commit(set).await
     }
 
-    /// Commits, then waits until the snapshot shows the change. Once the store has committed,
-    /// the change is durable and the answer is success: a failure to publish it is logged and
-    /// left to the follower, which replays the journal on its next round.
-    async fn commit(&self, set: ChangeSet) -> Result<Applied, UpdateError> {
-        let guard = self.write_lock.lock().await;
-        self.commit_locked(set, &guard).await
-    }
-
-    /// [`Self::commit`] for a caller that already holds the write lock (its guard is the
-    /// proof).
+    /// Commits alone, for a caller that already holds the write lock (its guard is the proof):
+    /// an RFC 2136 update between reading its prerequisites and committing.
     pub(crate) async fn commit_locked(
         &self,
         set: ChangeSet,
@@ -315,6 +313,22 @@ impl Zones {
             tracing::warn!(error = %e, "committed change not yet published; the follower will catch up");
         }
         Ok(applied)
+    }
+}
+
+/// Whether the snapshot already holds what `write` would store (a dynamic RRset equal to it,
+/// or no RRset for a removal), so committing it would change nothing.
+fn snapshot_shows(snapshot: &ZoneSet, write: &RrsetWrite) -> bool {
+    let current = snapshot
+        .get(&write.zone)
+        .and_then(|zone| zone.node(&write.name.to_wire()))
+        .and_then(|node| node.rrset(write.rtype));
+    match (current, &write.new) {
+        (Some(current), Some(new)) => {
+            current.is_dynamic() && !write.is_static && *current == Rrset::from_set(new, true)
+        }
+        (None, None) => true,
+        _ => false,
     }
 }
 

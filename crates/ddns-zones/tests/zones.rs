@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "zones/group_commit.rs"]
+mod group_commit;
 #[path = "zones/limits.rs"]
 mod limits;
 #[path = "zones/rfc2136.rs"]
