@@ -10,20 +10,29 @@
 //! - [`ddns_api`]: our own server's REST API;
 //! - [`dyndns2`]: DynDNS2 services (No-IP, Dyn, Dynu, Oray, custom);
 //! - [`webhook`]: a templated HTTP request;
+//! - [`alidns`], [`dnspod`], [`huaweicloud`]: Alibaba Cloud DNS, Tencent Cloud DNSPod and
+//!   Huawei Cloud DNS, on `signing` (their HMAC schemes), `zone_split` (zone by longest
+//!   suffix) and `cloud` (the per-family record diff they share);
 //! - [`template`]: the template language of webhooks and the agent's notifications;
 //! - [`http`]: the HTTP client settings and reply handling the providers share.
 //!
 //! **Invariant:** no provider logs or formats a credential; [`Secret`]'s `Debug` is `***`,
 //! and error texts name endpoints (scheme, host, port), never URLs with their queries.
 
+pub mod alidns;
+mod cloud;
 pub mod ddns_api;
+pub mod dnspod;
 pub mod dyndns2;
 pub mod http;
+pub mod huaweicloud;
 pub mod outcome;
 pub mod provider;
+mod signing;
 pub mod spec;
 pub mod template;
 pub mod webhook;
+mod zone_split;
 
 pub use http::HttpOptions;
 pub use outcome::{FatalKind, Outcome};

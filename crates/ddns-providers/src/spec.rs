@@ -18,9 +18,12 @@ use std::fmt;
 use ddns_core::DomainName;
 use serde::Deserialize;
 
+use crate::alidns::AlidnsSpec;
 use crate::ddns_api::DdnsSpec;
+use crate::dnspod::DnspodSpec;
 use crate::dyndns2::Dyndns2Spec;
 use crate::http::HttpOptions;
+use crate::huaweicloud::HuaweicloudSpec;
 use crate::provider::Provider;
 use crate::template::TemplateError;
 use crate::webhook::WebhookSpec;
@@ -35,6 +38,12 @@ pub enum ProviderSpec {
     Dyndns2(Dyndns2Spec),
     /// A templated HTTP request.
     Webhook(WebhookSpec),
+    /// Alibaba Cloud DNS (阿里云解析).
+    Alidns(AlidnsSpec),
+    /// Tencent Cloud DNSPod (API 3.0).
+    Dnspod(DnspodSpec),
+    /// Huawei Cloud DNS (华为云解析).
+    Huaweicloud(HuaweicloudSpec),
 }
 
 impl ProviderSpec {
@@ -44,6 +53,9 @@ impl ProviderSpec {
             Self::Ddns(_) => "ddns",
             Self::Dyndns2(_) => "dyndns2",
             Self::Webhook(_) => "webhook",
+            Self::Alidns(_) => "alidns",
+            Self::Dnspod(_) => "dnspod",
+            Self::Huaweicloud(_) => "huaweicloud",
         }
     }
 }
@@ -188,6 +200,9 @@ pub fn build(
         ProviderSpec::Ddns(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Dyndns2(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Webhook(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Alidns(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Dnspod(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Huaweicloud(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [

@@ -1,11 +1,17 @@
 //! Test helpers shared by the integration tests: a real `ddns server` process on loopback
-//! ephemeral ports with a temporary data directory, and a small blocking DNS client.
+//! ephemeral ports with a temporary data directory, a small blocking DNS client, scripted HTTP
+//! services, and fakes of cloud DNS APIs that check signatures as the vendors do
+//! (`fake_cloud` and one module per vendor).
 //!
 //! Helpers panic with a clear message instead of returning errors: they run only in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod dns;
+pub mod fake_alidns;
+pub mod fake_cloud;
+pub mod fake_dnspod;
 pub mod fake_http;
+pub mod fake_huaweicloud;
 mod server;
 
 pub use server::ServerProcess;

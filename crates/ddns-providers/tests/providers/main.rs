@@ -7,6 +7,7 @@
     reason = "test helpers fail loudly; that is their job"
 )]
 
+mod cloud;
 mod ddns_api;
 mod dyndns2;
 mod fake;
