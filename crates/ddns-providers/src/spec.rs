@@ -18,10 +18,13 @@ use std::fmt;
 use ddns_core::DomainName;
 use serde::Deserialize;
 
+use crate::cloudflare::CloudflareSpec;
 use crate::ddns_api::DdnsSpec;
 use crate::dyndns2::Dyndns2Spec;
 use crate::http::HttpOptions;
 use crate::provider::Provider;
+use crate::rfc2136::Rfc2136Spec;
+use crate::route53::Route53Spec;
 use crate::template::TemplateError;
 use crate::webhook::WebhookSpec;
 
@@ -35,6 +38,12 @@ pub enum ProviderSpec {
     Dyndns2(Dyndns2Spec),
     /// A templated HTTP request.
     Webhook(WebhookSpec),
+    /// Cloudflare DNS (API v4).
+    Cloudflare(CloudflareSpec),
+    /// AWS Route 53.
+    Route53(Route53Spec),
+    /// A primary name server taking RFC 2136 UPDATE with TSIG.
+    Rfc2136(Rfc2136Spec),
 }
 
 impl ProviderSpec {
@@ -44,6 +53,9 @@ impl ProviderSpec {
             Self::Ddns(_) => "ddns",
             Self::Dyndns2(_) => "dyndns2",
             Self::Webhook(_) => "webhook",
+            Self::Cloudflare(_) => "cloudflare",
+            Self::Route53(_) => "route53",
+            Self::Rfc2136(_) => "rfc2136",
         }
     }
 }
@@ -174,6 +186,14 @@ pub enum ProviderConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A setting with a value the provider cannot use.
+    #[error("the {field} setting is not usable: {reason}")]
+    Invalid {
+        /// The configuration field.
+        field: &'static str,
+        /// What is wrong with it, never quoting a secret.
+        reason: String,
+    },
     /// The HTTP client could not be set up (for example, no TLS roots).
     #[error("the HTTP client could not be set up: {0}")]
     HttpClient(String),
@@ -188,6 +208,9 @@ pub fn build(
         ProviderSpec::Ddns(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Dyndns2(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Webhook(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Cloudflare(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Route53(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Rfc2136(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [
@@ -272,8 +295,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("tokne"), "{err}");
-        let err = parse(r#"type = "cloudflare""#).unwrap_err();
-        assert!(err.to_string().contains("cloudflare"), "{err}");
+        let err = parse(r#"type = "route66""#).unwrap_err();
+        assert!(err.to_string().contains("route66"), "{err}");
         let err = parse(
             r#"
             type = "dyndns2"
