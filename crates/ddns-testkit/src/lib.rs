@@ -1,12 +1,19 @@
 //! Test helpers shared by the integration tests: a real `ddns server` process on loopback
-//! ephemeral ports with a temporary data directory, and a small blocking DNS client.
+//! ephemeral ports with a temporary data directory, and a small blocking DNS client; peers
+//! tied to the test process ([`tied`]): BIND and Knot as RFC 2136 primaries ([`primaries`]),
+//! moto as Route 53 ([`moto`]); a stateful Cloudflare API fake ([`cloudflare`]).
 //!
 //! Helpers panic with a clear message instead of returning errors: they run only in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cloudflare;
 pub mod dns;
 pub mod fake_http;
+pub mod handler_http;
+pub mod moto;
+pub mod primaries;
 mod server;
+pub mod tied;
 
 pub use server::ServerProcess;
 
