@@ -250,7 +250,8 @@ mod tests {
     /// (https://github.com/awslabs/aws-c-auth/tree/main/tests/aws-signing-test-suite/v4).
     #[test]
     fn aws_signing_test_suite() {
-        let cases: [(&str, &str, &[(&str, &str)], &str); 3] = [
+        type Case<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)], &'a str);
+        let cases: [Case<'_>; 3] = [
             (
                 "GET",
                 "get-vanilla",

@@ -161,6 +161,9 @@ zone "{ZONE}" {{ type primary; file "example.com.db"; update-policy {{ grant {UP
     .wait_ready()
 }
 
+/// Knot keeps its journal (the zone's changes) and timers in `database.storage`, by default
+/// /var/lib/knot, where they would outlive the test and replay into the next run's zone; they
+/// go into the peer's own directory instead.
 fn start_knot() -> Primary {
     let dir = tempfile::tempdir().unwrap().keep();
     let d = dir.display();
@@ -169,6 +172,7 @@ fn start_knot() -> Primary {
     let conf = format!(
         "server:\n    listen: 127.0.0.1@{port}\n    rundir: {d}\n\
 log:\n  - target: {d}/knot.log\n    any: info\n\
+database:\n    storage: {d}\n\
 key:\n  - id: {UPDATE_KEY}\n    algorithm: hmac-sha256\n    secret: {UPDATE_SECRET}\n\
 \x20 - id: {OTHER_KEY}\n    algorithm: hmac-sha256\n    secret: {OTHER_SECRET}\n\
 acl:\n  - id: update\n    key: {UPDATE_KEY}\n    action: update\n\
