@@ -9,7 +9,7 @@
 //! `dyn.example.com` and a private `example.com`. Tests use distinct record names.
 //!
 //! The Python that runs moto is `$DDNS_MOTO_PYTHON` (scripts/test.sh points it at the virtual
-//! environment it installs moto into), else `python3`.
+//! environment it installs moto into), else that environment's default place, else `python3`.
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -102,7 +102,19 @@ impl Moto {
     }
 
     fn start() -> Self {
-        let python = std::env::var("DDNS_MOTO_PYTHON").unwrap_or_else(|_| "python3".into());
+        // scripts/test.sh exports DDNS_MOTO_PYTHON; a plain `cargo test` after it finds its
+        // virtual environment at the default place.
+        let python = std::env::var("DDNS_MOTO_PYTHON").unwrap_or_else(|_| {
+            let cache = std::env::var_os("XDG_CACHE_HOME")
+                .map(std::path::PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|h| std::path::PathBuf::from(h).join(".cache"))
+                });
+            cache
+                .map(|c| c.join("ddns-test/moto-venv/bin/python"))
+                .filter(|p| p.is_file())
+                .map_or_else(|| "python3".into(), |p| p.display().to_string())
+        });
         let check = Command::new(&python)
             .args(["-c", "import moto.server, flask, boto3"])
             .output();
