@@ -9,7 +9,8 @@ cd "$(dirname "$0")/.."
 
 # dig (bind9-dnsutils), kdig (knot-dnsutils), ddclient, inadyn: interop peers; python3: holds a SQLite
 # lock from another process, python3-dnspython: the TSIG peer; iproute2 + util-linux: network namespaces, tmpfs mounts.
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython iproute2 util-linux bind9 knot nsd)
+# python3-venv: the virtual environment moto is installed into (below).
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -22,5 +23,15 @@ if ((${#missing[@]})); then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
+
+# moto[server] (PyPI), the AWS emulator the Route 53 tests run against, in a virtual environment
+# of its own (Debian's Python refuses pip installs into the system, PEP 668). Installed once;
+# later runs only check that it imports.
+venv=${DDNS_TEST_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/ddns-test/moto-venv}
+if ! "$venv/bin/python" -c 'import moto.server, flask, boto3' 2>/dev/null; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'moto[server]'
+fi
+export DDNS_MOTO_PYTHON="$venv/bin/python"
 
 exec cargo test --workspace --locked "$@"

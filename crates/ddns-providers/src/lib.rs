@@ -8,6 +8,9 @@
 //! - [`outcome`]: [`Outcome`], [`FatalKind`], `Retry-After` parsing;
 //! - [`spec`]: [`ProviderSpec`] as written in the agent's TOML, [`Secret`], and [`build`];
 //! - [`ddns_api`]: our own server's REST API;
+//! - [`cloudflare`]: Cloudflare DNS (API v4, token or global key);
+//! - [`route53`]: AWS Route 53, signed with SigV4 (`sigv4`);
+//! - [`rfc2136`]: RFC 2136 UPDATE with TSIG to a primary name server;
 //! - [`dyndns2`]: DynDNS2 services (No-IP, Dyn, Dynu, Oray, custom);
 //! - [`webhook`]: a templated HTTP request;
 //! - [`alidns`], [`dnspod`], [`huaweicloud`]: Alibaba Cloud DNS, Tencent Cloud DNSPod and
@@ -21,6 +24,7 @@
 
 pub mod alidns;
 mod cloud;
+pub mod cloudflare;
 pub mod ddns_api;
 pub mod dnspod;
 pub mod dyndns2;
@@ -28,7 +32,10 @@ pub mod http;
 pub mod huaweicloud;
 pub mod outcome;
 pub mod provider;
+pub mod rfc2136;
+pub mod route53;
 mod signing;
+mod sigv4;
 pub mod spec;
 pub mod template;
 pub mod webhook;

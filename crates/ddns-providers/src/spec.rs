@@ -19,12 +19,15 @@ use ddns_core::DomainName;
 use serde::Deserialize;
 
 use crate::alidns::AlidnsSpec;
+use crate::cloudflare::CloudflareSpec;
 use crate::ddns_api::DdnsSpec;
 use crate::dnspod::DnspodSpec;
 use crate::dyndns2::Dyndns2Spec;
 use crate::http::HttpOptions;
 use crate::huaweicloud::HuaweicloudSpec;
 use crate::provider::Provider;
+use crate::rfc2136::Rfc2136Spec;
+use crate::route53::Route53Spec;
 use crate::template::TemplateError;
 use crate::webhook::WebhookSpec;
 
@@ -44,6 +47,12 @@ pub enum ProviderSpec {
     Dnspod(DnspodSpec),
     /// Huawei Cloud DNS (华为云解析).
     Huaweicloud(HuaweicloudSpec),
+    /// Cloudflare DNS (API v4).
+    Cloudflare(CloudflareSpec),
+    /// AWS Route 53.
+    Route53(Route53Spec),
+    /// A primary name server taking RFC 2136 UPDATE with TSIG.
+    Rfc2136(Rfc2136Spec),
 }
 
 impl ProviderSpec {
@@ -56,6 +65,9 @@ impl ProviderSpec {
             Self::Alidns(_) => "alidns",
             Self::Dnspod(_) => "dnspod",
             Self::Huaweicloud(_) => "huaweicloud",
+            Self::Cloudflare(_) => "cloudflare",
+            Self::Route53(_) => "route53",
+            Self::Rfc2136(_) => "rfc2136",
         }
     }
 }
@@ -186,6 +198,14 @@ pub enum ProviderConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A setting with a value the provider cannot use.
+    #[error("the {field} setting is not usable: {reason}")]
+    Invalid {
+        /// The configuration field.
+        field: &'static str,
+        /// What is wrong with it, never quoting a secret.
+        reason: String,
+    },
     /// The HTTP client could not be set up (for example, no TLS roots).
     #[error("the HTTP client could not be set up: {0}")]
     HttpClient(String),
@@ -203,6 +223,9 @@ pub fn build(
         ProviderSpec::Alidns(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Dnspod(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Huaweicloud(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Cloudflare(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Route53(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Rfc2136(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [
@@ -287,8 +310,8 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("tokne"), "{err}");
-        let err = parse(r#"type = "cloudflare""#).unwrap_err();
-        assert!(err.to_string().contains("cloudflare"), "{err}");
+        let err = parse(r#"type = "route66""#).unwrap_err();
+        assert!(err.to_string().contains("route66"), "{err}");
         let err = parse(
             r#"
             type = "dyndns2"

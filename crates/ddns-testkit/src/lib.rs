@@ -1,18 +1,25 @@
 //! Test helpers shared by the integration tests: a real `ddns server` process on loopback
 //! ephemeral ports with a temporary data directory, a small blocking DNS client, scripted HTTP
-//! services, and fakes of cloud DNS APIs that check signatures as the vendors do
-//! (`fake_cloud` and one module per vendor).
+//! services, fakes of cloud DNS APIs that check signatures as the vendors do (`fake_cloud` and
+//! one module per vendor; a stateful Cloudflare API fake, [`cloudflare`]), and peers tied to
+//! the test process ([`tied`]): BIND and Knot as RFC 2136 primaries ([`primaries`]), moto as
+//! Route 53 ([`moto`]).
 //!
 //! Helpers panic with a clear message instead of returning errors: they run only in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod cloudflare;
 pub mod dns;
 pub mod fake_alidns;
 pub mod fake_cloud;
 pub mod fake_dnspod;
 pub mod fake_http;
 pub mod fake_huaweicloud;
+pub mod handler_http;
+pub mod moto;
+pub mod primaries;
 mod server;
+pub mod tied;
 
 pub use server::ServerProcess;
 

@@ -8,9 +8,12 @@
 )]
 
 mod cloud;
+mod cloudflare;
 mod ddns_api;
 mod dyndns2;
 mod fake;
+mod rfc2136;
+mod route53;
 mod webhook;
 
 use std::net::{Ipv4Addr, Ipv6Addr};
@@ -59,4 +62,32 @@ pub(crate) fn provider_error(toml_text: &str, ipv4: bool, ipv6: bool) -> String 
     build(&spec, &BuildContext::new(host(), ipv4, ipv6))
         .unwrap_err()
         .to_string()
+}
+
+/// An update of `host` (empty lists leave the family alone).
+pub(crate) fn update_of(host: &str, ipv4: &[&str], ipv6: &[&str]) -> Update {
+    Update::new(
+        DomainName::parse(host).unwrap(),
+        (!ipv4.is_empty()).then(|| ipv4.iter().map(|a| v4(a)).collect()),
+        (!ipv6.is_empty()).then(|| ipv6.iter().map(|a| v6(a)).collect()),
+    )
+}
+
+/// Parses a provider table and builds it for `host`, both families, short timeouts.
+pub(crate) fn provider_for(toml_text: &str, host: &str) -> Box<dyn Provider> {
+    let spec: ProviderSpec = toml::from_str(toml_text).unwrap();
+    let mut context = BuildContext::new(DomainName::parse(host).unwrap(), true, true);
+    context.http = HttpOptions {
+        timeout: Duration::from_secs(10),
+        connect_timeout: Duration::from_millis(1500),
+    };
+    build(&spec, &context).unwrap()
+}
+
+/// The kind and message of a fatal outcome; panics on any other.
+pub(crate) fn fatal_of(outcome: &ddns_providers::Outcome) -> (ddns_providers::FatalKind, &str) {
+    match outcome {
+        ddns_providers::Outcome::Fatal { kind, message } => (*kind, message.as_str()),
+        other => panic!("expected a fatal outcome, got {other:?}"),
+    }
 }

@@ -1,6 +1,7 @@
 //! Group commit: concurrent writers share transactions, each gets its own exact answer, one
 //! that fails is undone alone, and the journal takes one step per group with the net change.
 
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use ddns_core::{Actor, Origin, RecordSet, Rtype, Scope};
@@ -74,7 +75,7 @@ async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
                 "{name} untouched"
             );
         } else {
-            let ip: std::net::Ipv4Addr = format!("10.0.{}.{}", i / 250, i % 250).parse().unwrap();
+            let ip: Ipv4Addr = format!("10.0.{}.{}", i / 250, i % 250).parse().unwrap();
             assert_eq!(result.unwrap(), vec![ip], "{i}: its own outcome");
             assert_eq!(
                 a_in_snapshot(&zones, &name),
@@ -130,6 +131,9 @@ async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
         assert!(steps.contains(&history[0].serial.0), "{history:?}");
     }
 }
+
+/// Owner, old and new addresses of a journal delta.
+type NetDelta = (String, Option<Vec<Ipv4Addr>>, Option<Vec<Ipv4Addr>>);
 
 fn a_write(name: &str, ip: &str) -> RrsetWrite {
     RrsetWrite::dynamic(
@@ -202,11 +206,7 @@ async fn a_group_is_one_step_holding_the_net_change() {
         (entry.serial_before, entry.serial_after),
         (before.serial, next)
     );
-    let net: Vec<(
-        String,
-        Option<Vec<std::net::Ipv4Addr>>,
-        Option<Vec<std::net::Ipv4Addr>>,
-    )> = entry
+    let net: Vec<NetDelta> = entry
         .deltas
         .iter()
         .map(|d| {

@@ -14,6 +14,8 @@ mod cli;
 /// Real clients (ddclient, inadyn) and router request shapes against our DynDNS2 endpoint.
 #[cfg(unix)]
 mod clients;
+/// The agent publishing to the Cloudflare API fake and to moto (Route 53).
+mod cloud;
 /// `ddns agent --once` against fakes of Alibaba Cloud DNS, DNSPod and Huawei Cloud DNS.
 mod cloud_providers;
 /// DNS answers from a running server: flags, sections, TTLs, serials; dig/kdig agreement.
