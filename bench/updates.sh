@@ -6,12 +6,17 @@
 #
 #   bench/updates.sh                 # 10 s per mode, 8 connections, 1000 hosts
 #   DURATION=30 CONNECTIONS=32 HOSTS=10000 bench/updates.sh
+#   DDNS_BIN=/path/to/other/ddns bench/updates.sh   # no build: measure that binary
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-8} THREADS=${THREADS:-2}
 export HOSTS=${HOSTS:-1000} ZONE=bench.test
-(cd "$here/.." && cargo build --release -p ddns --bin ddns)
-ddns=$here/../target/release/ddns
+if [ -n "${DDNS_BIN:-}" ]; then  # a binary built elsewhere (another commit, to compare)
+    ddns=$DDNS_BIN
+else
+    (cd "$here/.." && cargo build --release -p ddns --bin ddns)
+    ddns=${CARGO_TARGET_DIR:-$here/../target}/release/ddns
+fi
 work=$(mktemp -d /tmp/ddns-updates.XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 cat >"$work/ddns.toml" <<TOML

@@ -18,6 +18,7 @@ mod import;
 mod reads;
 mod rfc2136;
 mod statics;
+mod token_cache;
 mod tokens;
 mod update;
 
@@ -88,6 +89,8 @@ pub struct Zones {
     /// Attached by the command line: no DNS listener reads these snapshots, so a zone import
     /// leaves publishing to the server instead of building the whole zone here.
     offline: bool,
+    /// Tokens verified recently (`token_cache.rs`).
+    token_cache: token_cache::TokenCache,
 }
 
 impl Zones {
@@ -170,6 +173,7 @@ impl Zones {
             history_limit,
             limits: None,
             offline,
+            token_cache: token_cache::TokenCache::new(token_cache::CAPACITY),
         })
     }
 
@@ -295,8 +299,8 @@ impl Zones {
         }
     }
 
-    /// Polls the store for changes made by other processes until `stop` fires, and keeps each
-    /// zone's journal within its retention.
+    /// Polls the store for changes made by other processes (journals, tokens) until `stop`
+    /// fires, and keeps each zone's journal within its retention.
     pub async fn follow(&self, every: Duration, stop: CancellationToken) {
         let mut last_prune: Option<Instant> = None;
         loop {
@@ -306,6 +310,9 @@ impl Zones {
             }
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "could not read changes from the store");
+            }
+            if let Err(e) = self.sync_tokens().await {
+                tracing::warn!(error = %e, "could not read token changes from the store");
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                 last_prune = Some(Instant::now());
