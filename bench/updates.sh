@@ -2,16 +2,24 @@
 # Update throughput of `ddns server`: DynDNS2 requests per second with wrk on loopback, in two
 # modes: every request changes a host (each is a committed, fsynced transaction and a snapshot
 # publication before the reply) and every request is a no-op (`nochg`: authenticated, checked,
-# nothing written). Needs wrk (apt-get install wrk).
+# nothing written); MODES may add `auth` (answered `nochg` before the write path: authentication
+# alone). Needs wrk (apt-get install wrk).
 #
 #   bench/updates.sh                 # 10 s per mode, 8 connections, 1000 hosts
 #   DURATION=30 CONNECTIONS=32 HOSTS=10000 bench/updates.sh
+#   DDNS_BIN=/path/to/other/ddns bench/updates.sh   # no build: measure that binary
+#   MODES="nochg auth" bench/updates.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-8} THREADS=${THREADS:-2}
+MODES=${MODES:-change nochg}
 export HOSTS=${HOSTS:-1000} ZONE=bench.test
-(cd "$here/.." && cargo build --release -p ddns --bin ddns)
-ddns=$here/../target/release/ddns
+if [ -n "${DDNS_BIN:-}" ]; then  # a binary built elsewhere (another commit, to compare)
+    ddns=$DDNS_BIN
+else
+    (cd "$here/.." && cargo build --release -p ddns --bin ddns)
+    ddns=${CARGO_TARGET_DIR:-$here/../target}/release/ddns
+fi
 work=$(mktemp -d /tmp/ddns-updates.XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 cat >"$work/ddns.toml" <<TOML
@@ -29,7 +37,7 @@ url=$(awk '$1 == "HTTP" {print $2; exit}' "$work/out")
 token=$("$ddns" token create --data-dir "$work/data" --host "*.$ZONE")
 auth="Authorization: Basic $(printf 'bench:%s' "$token" | base64 -w0)"
 echo "ddns $("$ddns" --version | cut -d' ' -f2), $(nproc) cores, $CONNECTIONS connections, $HOSTS hosts, ${DURATION}s per mode"
-for mode in change nochg; do
+for mode in $MODES; do
     if [ "$mode" = nochg ]; then  # first pass sets every host once
         MODE=nochg wrk -t1 -c1 -d2s -s "$here/updates.lua" -H "$auth" "$url" >/dev/null
     fi

@@ -9,9 +9,9 @@
 //!
 //! All writes go through one connection of their own (`writer.rs`). Reads use three pools,
 //! so a flood of one kind cannot starve the others: the request pool (host listings, history,
-//! what the edges read), a small pool for authentication (token lookups, on every request),
-//! and one for the follower (journal replay, zone rebuilds and retention), which is what
-//! publishes committed changes to DNS.
+//! what the edges read), a small pool for authentication (token lookups of tokens the server
+//! does not hold in memory), and one for the follower (journal replay, zone rebuilds, retention
+//! and the token change counter), which is what publishes committed changes to DNS.
 
 mod changes;
 mod error;
@@ -39,7 +39,7 @@ pub use history::HistoryRetention;
 pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
-pub use tokens::TokenRecord;
+pub use tokens::{TokenChanges, TokenRecord};
 
 use crate::writer::Writer;
 
@@ -95,11 +95,11 @@ pub struct Store {
     writer: Writer,
 }
 
-/// The request pool's connections, held by a test to show that authentication and replay do
-/// not depend on it (see [`Store::hold_request_pool`]).
+/// Every connection of one pool, held by a test to show what does not depend on that pool
+/// (see [`Store::hold_request_pool`], [`Store::hold_auth_pool`]).
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct RequestPoolHold(#[allow(dead_code)] Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+pub struct PoolHold(#[allow(dead_code)] Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
 
 impl Store {
     /// Opens (creating if needed) `DIR/ddns.sqlite3` and brings its schema up to date.
@@ -161,12 +161,15 @@ impl Store {
     /// Takes every connection of the request pool and keeps them until the hold is dropped:
     /// for tests that show authentication and replay go on while requests saturate the pool.
     #[doc(hidden)]
-    pub async fn hold_request_pool(&self) -> Result<RequestPoolHold, StoreError> {
-        let mut held = Vec::new();
-        for _ in 0..self.pool.options().get_max_connections() {
-            held.push(self.pool.acquire().await.map_err(StoreError::from_sqlx)?);
-        }
-        Ok(RequestPoolHold(held))
+    pub async fn hold_request_pool(&self) -> Result<PoolHold, StoreError> {
+        hold(&self.pool).await
+    }
+
+    /// Takes every connection of the authentication pool until the hold is dropped: for tests
+    /// that show a token held in memory is accepted without a store read.
+    #[doc(hidden)]
+    pub async fn hold_auth_pool(&self) -> Result<PoolHold, StoreError> {
+        hold(&self.auth_pool).await
     }
 
     /// Makes sure a row exists for `zone`; new zones start at `initial` with `soa`, and a zone
@@ -265,6 +268,14 @@ impl Store {
             .filter(|z| name.is_at_or_below(z))
             .max_by_key(DomainName::label_count))
     }
+}
+
+async fn hold(pool: &SqlitePool) -> Result<PoolHold, StoreError> {
+    let mut held = Vec::new();
+    for _ in 0..pool.options().get_max_connections() {
+        held.push(pool.acquire().await.map_err(StoreError::from_sqlx)?);
+    }
+    Ok(PoolHold(held))
 }
 
 pub(crate) fn now_text() -> String {

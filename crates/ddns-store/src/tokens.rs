@@ -1,4 +1,6 @@
-//! Token rows: the hash of the secret, the admin flag and the scope.
+//! Token rows: the hash of the secret, the admin flag and the scope; and the token change
+//! counter, bumped in the transaction of every insert and revoke, that lets processes which
+//! keep verified tokens in memory learn which ones changed without reading them all.
 
 use ddns_core::token::NewToken;
 use ddns_core::{Scope, ScopeEntry};
@@ -22,6 +24,17 @@ pub struct TokenRecord {
     pub revoked_at: Option<String>,
 }
 
+/// Which tokens changed after a position of the token change counter ([`Store::token_changes`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenChanges {
+    /// Where the counter stands: the `since` of the next call.
+    pub seq: i64,
+    /// Ids of the tokens created or revoked after `since`; `None` when that cannot be told
+    /// (no `since`, a counter that went back, or more changes than were asked for): then every
+    /// token is to be taken as changed.
+    pub ids: Option<Vec<String>>,
+}
+
 /// (id, secret_sha256, label, admin, created_at, revoked_at)
 type TokenRow = (String, Vec<u8>, String, bool, String, Option<String>);
 
@@ -35,15 +48,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = async {
+            let seq = next_change(tx.conn()).await?;
             sqlx::query(
-                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at) \
-                 VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq) \
+                 VALUES (?, ?, ?, ?, ?, ?)",
             )
             .bind(&token.id)
             .bind(token.secret_hash.as_slice())
             .bind(label)
             .bind(scope.is_admin())
             .bind(now_text())
+            .bind(seq)
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
@@ -96,22 +111,76 @@ impl Store {
         Ok(out)
     }
 
-    /// Marks a token revoked; it stops working at once.
+    /// Marks a token revoked: it is refused from the commit on by whoever reads the row, and
+    /// the change counter tells processes that keep it in memory.
     pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
-        let result =
-            sqlx::query("UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
-                .bind(now_text())
-                .bind(id)
-                .execute(tx.conn())
-                .await
-                .map_err(StoreError::from_sqlx);
+        let result = async {
+            // The counter first: its row lock orders concurrent changes by commit on engines
+            // with row locks. A revoke that finds no active token moves it for nothing, which
+            // followers read as "nothing they hold changed".
+            let seq = next_change(tx.conn()).await?;
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = ?, change_seq = ? \
+                 WHERE id = ? AND revoked_at IS NULL",
+            )
+            .bind(now_text())
+            .bind(seq)
+            .bind(id)
+            .execute(tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)
+        }
+        .await;
         let result = tx.finish(result).await?;
         if result.rows_affected() == 0 {
             return Err(StoreError::NotFound(format!("active token {id}")));
         }
         Ok(())
     }
+
+    /// Where the token change counter stands and, when `since` is given, which tokens changed
+    /// after it (at most `limit`; more is told as "cannot tell"). Read on the follower's pool.
+    pub async fn token_changes(
+        &self,
+        since: Option<i64>,
+        limit: u32,
+    ) -> Result<TokenChanges, StoreError> {
+        let seq: i64 = sqlx::query_scalar("SELECT seq FROM token_changes WHERE id = 1")
+            .fetch_one(&self.replay_pool)
+            .await
+            .map_err(StoreError::from_sqlx)?;
+        let since = match since {
+            Some(since) if since == seq => {
+                return Ok(TokenChanges {
+                    seq,
+                    ids: Some(Vec::new()),
+                });
+            }
+            Some(since) if since < seq => since,
+            // No position, or a counter behind it (the database was replaced).
+            _ => return Ok(TokenChanges { seq, ids: None }),
+        };
+        // Read after the counter: a change committed in between is listed too (harmless), and
+        // is listed again next time since `seq` does not cover it.
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM tokens WHERE change_seq > ? LIMIT ?")
+                .bind(since)
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&self.replay_pool)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+        let ids = (ids.len() <= limit as usize).then_some(ids);
+        Ok(TokenChanges { seq, ids })
+    }
+}
+
+/// Bumps the token change counter inside a write transaction; returns its new value.
+async fn next_change(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+    sqlx::query_scalar("UPDATE token_changes SET seq = seq + 1 WHERE id = 1 RETURNING seq")
+        .fetch_one(conn)
+        .await
+        .map_err(StoreError::from_sqlx)
 }
 
 async fn token_with_scope(

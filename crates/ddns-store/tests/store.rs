@@ -269,6 +269,70 @@ async fn tokens_store_only_a_hash() {
 }
 
 #[tokio::test]
+async fn token_changes_name_what_changed_since_a_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let start = store.token_changes(None, 10).await.unwrap();
+    assert_eq!(start.ids, None, "no position: cannot tell");
+    let here = |seq, ids: &[&str]| ddns_store::TokenChanges {
+        seq,
+        ids: Some(ids.iter().map(|s| (*s).to_owned()).collect()),
+    };
+    assert_eq!(
+        store.token_changes(Some(start.seq), 10).await.unwrap(),
+        here(start.seq, &[])
+    );
+
+    let a = ddns_core::token::generate().unwrap();
+    let b = ddns_core::token::generate().unwrap();
+    store.insert_token(&a, "a", &Scope::Admin).await.unwrap();
+    let after_a = store.token_changes(Some(start.seq), 10).await.unwrap();
+    assert_eq!(after_a, here(start.seq + 1, &[&a.id]));
+    store.insert_token(&b, "b", &Scope::Admin).await.unwrap();
+    store.revoke_token(&a.id).await.unwrap();
+    let mut both = store.token_changes(Some(after_a.seq), 10).await.unwrap();
+    both.ids.as_mut().unwrap().sort();
+    let mut expected = [a.id.as_str(), b.id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(both, here(start.seq + 3, &expected));
+    assert_eq!(
+        store
+            .token_changes(Some(after_a.seq + 1), 10)
+            .await
+            .unwrap(),
+        here(start.seq + 3, &[&a.id]),
+        "only the revoke is after the second insert"
+    );
+
+    // More changes than asked for, or a position the counter never reached: cannot tell.
+    assert_eq!(
+        store.token_changes(Some(start.seq), 1).await.unwrap().ids,
+        None
+    );
+    assert_eq!(
+        store
+            .token_changes(Some(start.seq + 99), 10)
+            .await
+            .unwrap()
+            .ids,
+        None
+    );
+    // A refused revoke (nothing active) changes no token.
+    assert!(store.revoke_token(&a.id).await.is_err());
+    let refused = store.token_changes(Some(both.seq), 10).await.unwrap();
+    assert_eq!(refused.ids, Some(Vec::new()));
+
+    // Another process on the same database sees the same counter.
+    let other = Store::open_dir(dir.path(), &StoreOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        other.token_changes(None, 10).await.unwrap().seq,
+        refused.seq
+    );
+}
+
+#[tokio::test]
 async fn a_locked_database_is_busy_not_broken() {
     let dir = tempfile::tempdir().unwrap();
     let options = StoreOptions {

@@ -20,6 +20,7 @@ mod publish;
 mod reads;
 mod rfc2136;
 mod statics;
+mod token_cache;
 mod tokens;
 mod update;
 
@@ -90,6 +91,8 @@ pub struct Zones {
     /// Attached by the command line: no DNS listener reads these snapshots, so a zone import
     /// leaves publishing to the server instead of building the whole zone here.
     offline: bool,
+    /// Tokens verified recently (`token_cache.rs`).
+    token_cache: token_cache::TokenCache,
 }
 
 impl Zones {
@@ -180,6 +183,7 @@ impl Zones {
             retention,
             limits: None,
             offline,
+            token_cache: token_cache::TokenCache::new(token_cache::CAPACITY),
         })
     }
 
@@ -224,8 +228,8 @@ impl Zones {
         self.publisher.sync_zones(wanted).await
     }
 
-    /// Polls the store for changes made by other processes until `stop` fires, and keeps each
-    /// zone's journal within its retention.
+    /// Polls the store for changes made by other processes (journals, tokens) until `stop`
+    /// fires, and keeps each zone's journal within its retention.
     pub async fn follow(&self, every: Duration, stop: CancellationToken) {
         let mut last_prune: Option<Instant> = None;
         loop {
@@ -235,6 +239,9 @@ impl Zones {
             }
             if let Err(e) = self.sync().await {
                 tracing::warn!(error = %e, "could not read changes from the store");
+            }
+            if let Err(e) = self.sync_tokens().await {
+                tracing::warn!(error = %e, "could not read token changes from the store");
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                 last_prune = Some(Instant::now());

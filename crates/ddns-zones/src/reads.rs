@@ -42,8 +42,13 @@ impl Zones {
         self.store.token(id).await
     }
 
-    /// Revokes a token.
+    /// Revokes a token: refused by this process from the return on (other processes drop it
+    /// at their next poll of the store's token changes).
     pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
-        self.store.revoke_token(id).await
+        let result = self.store.revoke_token(id).await;
+        // After the commit (a request reading the row before it cannot fill it back), and on
+        // failure too: a commit whose answer was lost may still have revoked it.
+        self.token_cache.invalidate(id);
+        result
     }
 }

@@ -78,6 +78,35 @@ async fn badauth() {
 }
 
 #[tokio::test]
+async fn a_token_revoked_with_the_cli_is_refused_by_the_running_server() {
+    let s = server(&[]);
+    let token = s.token(&["home.ddns.test"]);
+    let query = "hostname=home.ddns.test&myip=192.0.2.40";
+    // Verified once: from now on the server answers this token from memory.
+    assert_eq!(
+        nic(&s, Some(&token), query).await,
+        (200, "good 192.0.2.40".into())
+    );
+    let id = &token["ddns_".len().."ddns_".len() + 13];
+    let dir = s.data_dir.display().to_string();
+    ddns_testkit::run_ok(bin(), &["token", "revoke", "--data-dir", &dir, id]);
+    let revoked = std::time::Instant::now();
+    // Accepted at most until the server's next poll of the store (every 500 ms).
+    while nic(&s, Some(&token), query).await != (401, "badauth".into()) {
+        assert!(
+            revoked.elapsed() < std::time::Duration::from_secs(3),
+            "still accepted after the revoke"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        nic(&s, Some(&token), "hostname=home.ddns.test&myip=192.0.2.41").await,
+        (401, "badauth".into())
+    );
+    assert_eq!(lookup(&s, "home.ddns.test.", RecordType::A), ["192.0.2.40"]);
+}
+
+#[tokio::test]
 async fn notfqdn_and_numhost() {
     let s = server(&[]);
     let token = s.token(&["home.ddns.test"]);
