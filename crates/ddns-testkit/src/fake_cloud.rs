@@ -7,10 +7,13 @@
 //! independently of `ddns-providers`, so a fake never accepts a signature only because both
 //! sides share a bug.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::fake_http::read_request;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -119,37 +122,8 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) -> std
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     loop {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(request) = read_request(&mut reader)? else {
             return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h)?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':') {
-                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body)?;
-        let request = Request {
-            method,
-            target,
-            headers,
-            body: String::from_utf8_lossy(&body).into_owned(),
         };
         log.lock().unwrap().push(request.clone());
         let reply = handler(&request);

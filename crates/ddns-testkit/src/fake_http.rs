@@ -126,40 +126,12 @@ fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
     let mut reader = BufReader::new(stream.try_clone()?);
     {
-        let mut line = String::new();
-        if reader.read_line(&mut line)? == 0 {
+        let Some(request) = read_request(&mut reader)? else {
             return Ok(());
-        }
-        let mut parts = line.split_whitespace();
-        let method = parts.next().unwrap_or_default().to_owned();
-        let target = parts.next().unwrap_or_default().to_owned();
-        let mut headers = Vec::new();
-        loop {
-            let mut h = String::new();
-            reader.read_line(&mut h)?;
-            let h = h.trim_end();
-            if h.is_empty() {
-                break;
-            }
-            if let Some((n, v)) = h.split_once(':') {
-                headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
-            }
-        }
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let mut body = vec![0u8; length];
-        reader.read_exact(&mut body)?;
+        };
         let (reply, delay) = {
             let mut s = script.lock().unwrap();
-            s.requests.push(Request {
-                method,
-                target,
-                headers,
-                body: String::from_utf8_lossy(&body).into_owned(),
-            });
+            s.requests.push(request);
             let reply = s.queue.pop_front().or_else(|| s.default.clone());
             (reply, s.delay)
         };
@@ -179,4 +151,41 @@ fn serve(stream: TcpStream, script: &Mutex<Script>) -> std::io::Result<()> {
         stream.write_all(out.as_bytes())?;
         stream.flush()
     }
+}
+
+/// Reads one HTTP/1.1 request (line, headers, a `content-length` body); `None` at end of stream.
+/// Shared by the loopback fakes of this crate.
+pub(crate) fn read_request(reader: &mut BufReader<TcpStream>) -> std::io::Result<Option<Request>> {
+    let mut line = String::new();
+    if reader.read_line(&mut line)? == 0 {
+        return Ok(None);
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or_default().to_owned();
+    let target = parts.next().unwrap_or_default().to_owned();
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        reader.read_line(&mut h)?;
+        let h = h.trim_end();
+        if h.is_empty() {
+            break;
+        }
+        if let Some((n, v)) = h.split_once(':') {
+            headers.push((n.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let length: usize = headers
+        .iter()
+        .find(|(n, _)| n == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = vec![0u8; length];
+    reader.read_exact(&mut body)?;
+    Ok(Some(Request {
+        method,
+        target,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }))
 }
