@@ -18,6 +18,9 @@ mod clients;
 mod cloud;
 /// `ddns agent --once` against fakes of Alibaba Cloud DNS, DNSPod and Huawei Cloud DNS.
 mod cloud_providers;
+/// Twenty SIGKILLs at random moments under streaming updates: nothing acknowledged is lost.
+#[cfg(unix)]
+mod crash_loop;
 /// DNS answers from a running server: flags, sections, TTLs, serials; dig/kdig agreement.
 mod dns;
 /// DynDNS2: every return code, byte for byte, and the update semantics.
