@@ -396,31 +396,44 @@ impl Zone {
         Ok(())
     }
 
+    // Nodes are changed in place (`Arc::make_mut`): a node or shard is copied only while a
+    // published snapshot still shares it, so building a zone of a million names copies nothing.
     fn put_rrset(&mut self, owner: &[u8], rtype: Rtype, rrset: Option<Rrset>) {
         let shard_index = self.shard_of(owner);
-        let old = self.shards[shard_index].get(owner).cloned();
-        let existed = old.as_ref().is_some_and(|n| n.exists());
-        let mut node = old.map(|n| (*n).clone()).unwrap_or_default();
-        let had_ns = node.rrset(Rtype::NS).is_some();
-        node.rrsets.retain(|r| r.rtype != rtype);
-        if let Some(r) = rrset.filter(|r| r.count > 0) {
-            node.rrsets.push(r);
-        }
         let is_apex = owner == &*self.origin_wire;
-        let has_ns = node.rrset(Rtype::NS).is_some();
+        let rrset = rrset.filter(|r| r.count > 0);
+        let shard = Arc::make_mut(&mut self.shards[shard_index]);
+        let (existed, exists, had_ns, has_ns) = match shard.get_mut(owner) {
+            Some(node) => {
+                let node = Arc::make_mut(node);
+                let had_ns = node.rrset(Rtype::NS).is_some();
+                node.rrsets.retain(|r| r.rtype != rtype);
+                node.rrsets.extend(rrset);
+                let (exists, has_ns) = (node.exists(), node.rrset(Rtype::NS).is_some());
+                if !exists {
+                    shard.remove(owner);
+                }
+                (true, exists, had_ns, has_ns)
+            }
+            None => match rrset {
+                Some(r) => {
+                    let has_ns = r.rtype == Rtype::NS;
+                    let node = Node {
+                        rrsets: vec![r],
+                        children: 0,
+                    };
+                    shard.insert(Arc::from(owner), Arc::new(node));
+                    (false, true, false, has_ns)
+                }
+                None => (false, false, false, false),
+            },
+        };
         if !is_apex && had_ns != has_ns {
             if has_ns {
                 self.delegations += 1;
             } else {
                 self.delegations -= 1;
             }
-        }
-        let exists = node.exists();
-        let shard = Arc::make_mut(&mut self.shards[shard_index]);
-        if exists {
-            shard.insert(Arc::from(owner), Arc::new(node));
-        } else {
-            shard.remove(owner);
         }
         if !is_apex && existed != exists {
             if exists {
@@ -442,21 +455,31 @@ impl Zone {
             return;
         }
         let shard_index = self.shard_of(parent);
-        let old = self.shards[shard_index].get(parent).cloned();
-        let existed = old.as_ref().is_some_and(|n| n.exists());
-        let mut node = old.map(|n| (*n).clone()).unwrap_or_default();
-        if added {
-            node.children += 1;
-        } else {
-            node.children = node.children.saturating_sub(1);
-        }
-        let exists = node.exists();
         let shard = Arc::make_mut(&mut self.shards[shard_index]);
-        if exists {
-            shard.insert(Arc::from(parent), Arc::new(node));
-        } else {
-            shard.remove(parent);
-        }
+        let (existed, exists) = match shard.get_mut(parent) {
+            Some(node) => {
+                let node = Arc::make_mut(node);
+                if added {
+                    node.children += 1;
+                } else {
+                    node.children = node.children.saturating_sub(1);
+                }
+                let exists = node.exists();
+                if !exists {
+                    shard.remove(parent);
+                }
+                (true, exists)
+            }
+            None if added => {
+                let node = Node {
+                    rrsets: Vec::new(),
+                    children: 1,
+                };
+                shard.insert(Arc::from(parent), Arc::new(node));
+                (false, true)
+            }
+            None => (false, false),
+        };
         let is_apex = parent == &*self.origin_wire;
         if !is_apex && existed != exists {
             if exists {

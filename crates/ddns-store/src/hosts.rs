@@ -93,9 +93,34 @@ pub(crate) fn filter_sql(filter: &HostFilter, sql: &mut String, binds: &mut Vec<
 }
 
 impl Store {
-    /// Every RRset of `zone` (to build its DNS snapshot; read on the follower's pool).
+    /// Every RRset of `zone` (read on the follower's pool).
     pub async fn zone_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
         self.rrsets_where_on(&self.replay_pool, zone, "", &[]).await
+    }
+
+    /// Every RRset of `zone`, each handed to `each` as soon as it is read, so a snapshot is
+    /// built while SQLite still steps through the rows and they are never all held at once.
+    /// Returns what could not be read (read on the follower's pool).
+    pub async fn each_zone_rrset(
+        &self,
+        zone: &DomainName,
+        mut each: impl FnMut(StoredRrset),
+    ) -> Result<Vec<String>, StoreError> {
+        use futures_util::TryStreamExt;
+        let mut rows = sqlx::query_as::<_, RrsetRow>(
+            "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
+             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?",
+        )
+        .bind(zone.as_str())
+        .fetch(&self.replay_pool);
+        let mut skipped = Vec::new();
+        while let Some(row) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
+            match stored_rrset(row) {
+                Ok(r) => each(r),
+                Err(e) => skipped.push(e),
+            }
+        }
+        Ok(skipped)
     }
 
     /// The static RRsets of `zone` (the configuration's part), without reading the rest.
@@ -144,27 +169,17 @@ impl Store {
             "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
              JOIN zones z ON z.id = r.zone_id WHERE z.name = ?{condition}"
         );
-        let mut query =
-            sqlx::query_as::<_, (String, i64, i64, Vec<u8>, bool)>(sqlx::AssertSqlSafe(sql))
-                .bind(zone.as_str());
+        let mut query = sqlx::query_as::<_, RrsetRow>(sqlx::AssertSqlSafe(sql)).bind(zone.as_str());
         for b in binds {
             query = query.bind(*b);
         }
         let rows = query.fetch_all(pool).await.map_err(StoreError::from_sqlx)?;
         let mut out = ZoneRecords::default();
         out.rrsets.reserve(rows.len());
-        for (owner, rtype, ttl, rdata, is_static) in rows {
-            let read = || -> Result<StoredRrset, StoreError> {
-                let rtype = rtype_from_db(rtype)?;
-                Ok(StoredRrset {
-                    name: name_from_db(&owner)?,
-                    set: set_from_db(rtype, ttl, &rdata)?,
-                    is_static,
-                })
-            };
-            match read() {
+        for row in rows {
+            match stored_rrset(row) {
                 Ok(r) => out.rrsets.push(r),
-                Err(e) => out.skipped.push(format!("{owner} type {rtype}: {e}")),
+                Err(e) => out.skipped.push(e),
             }
         }
         Ok(out)
@@ -258,4 +273,20 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// `owner, rtype, ttl, rdata, static` of a records row.
+type RrsetRow = (String, i64, i64, Vec<u8>, bool);
+
+/// A records row as an RRset, or what is wrong with it.
+fn stored_rrset((owner, rtype, ttl, rdata, is_static): RrsetRow) -> Result<StoredRrset, String> {
+    let read = || -> Result<StoredRrset, StoreError> {
+        let rtype = rtype_from_db(rtype)?;
+        Ok(StoredRrset {
+            name: name_from_db(&owner)?,
+            set: set_from_db(rtype, ttl, &rdata)?,
+            is_static,
+        })
+    };
+    read().map_err(|e| format!("{owner} type {rtype}: {e}"))
 }
