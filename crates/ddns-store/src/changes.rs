@@ -13,6 +13,7 @@ use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
 use sqlx::{Executor, Row, SqliteConnection};
 
+use crate::audit::{AdminAction, write_action};
 use crate::hosts::{HostQuota, filter_sql};
 use crate::{
     Store, StoreError, ip_from_db, name_from_db, now_text, rtype_from_db, serial_from_db,
@@ -76,6 +77,9 @@ pub struct ChangeSet {
     pub actor: Actor,
     /// From where.
     pub origin: Origin,
+    /// The administrative action this change set is (a host removal, a rollback): its audit
+    /// row is written in the change set's savepoint, so it commits or fails with it.
+    pub audit: Option<AdminAction>,
 }
 
 impl ChangeSet {
@@ -91,6 +95,7 @@ impl ChangeSet {
             host_quota: None,
             actor,
             origin,
+            audit: None,
         }
     }
 }
@@ -540,6 +545,9 @@ async fn apply_in(
         }
         applied.serials.push((zone.clone(), next));
     }
+    if let Some(action) = &set.audit {
+        write_action(conn, action, now).await?;
+    }
 
     let named = set
         .writes
@@ -812,7 +820,7 @@ async fn check_cname_exclusive(
     Ok(())
 }
 
-fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
+pub(crate) fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
     let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
     let rtype_text: String = row.try_get("rtype").map_err(get_err)?;
     let rtype =

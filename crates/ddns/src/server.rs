@@ -13,7 +13,7 @@ use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
 use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
 use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
-use ddns_store::{JournalRetention, Store, StoreOptions};
+use ddns_store::{DirLock, JournalRetention, Store, StoreOptions};
 use ddns_zones::{HistoryRetention, WriteLimits, Zones};
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let config = load_config(args.config.as_deref(), &overrides)?;
 
+    // Held until the process ends: `ddns restore` sees it and refuses to replace the store
+    // under a running server.
+    let _dir_lock = DirLock::server(&config.data_dir)?;
     let store = Store::open_dir(
         &config.data_dir,
         &StoreOptions {
