@@ -118,6 +118,14 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
     };
 
+    let audit_stream = config.audit.syslog.clone().map(|target| {
+        tokio::spawn(ddns_zones::stream_to_syslog(
+            Arc::clone(&store),
+            target,
+            stop.clone(),
+        ))
+    });
+
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
 
@@ -126,6 +134,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     stop.cancel();
     dns_serving.shutdown().await;
     let _ = follower.await;
+    if let Some(stream) = audit_stream {
+        let _ = stream.await;
+    }
     match tokio::time::timeout(Duration::from_secs(10), http_task).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
         Err(_) => tracing::warn!("HTTP requests still running after 10 s; exiting anyway"),

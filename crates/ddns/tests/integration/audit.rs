@@ -418,3 +418,106 @@ async fn backup_while_writing_restores_into_a_fresh_directory() {
     assert_eq!(kept.len(), 1, "{kept:?}");
     drop(s);
 }
+
+/// Reads octet-counted syslog frames (RFC 6587) from `conn` until `done` holds for the frames
+/// read so far or 10 s pass.
+fn read_frames(conn: &mut std::net::TcpStream, done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    use std::io::Read as _;
+    conn.set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let mut frames = Vec::new();
+    while !done(&frames) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "got only {frames:#?}"
+        );
+        let mut chunk = [0u8; 4096];
+        match conn.read(&mut chunk) {
+            Ok(0) => panic!("the server closed the syslog connection"),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(_) => continue,
+        }
+        // MSG-LEN SP SYSLOG-MSG, frame after frame.
+        while let Some(space) = buf.iter().position(|b| *b == b' ') {
+            let len: usize = std::str::from_utf8(&buf[..space]).unwrap().parse().unwrap();
+            if buf.len() < space + 1 + len {
+                break;
+            }
+            let frame = String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap();
+            buf.drain(..space + 1 + len);
+            frames.push(frame);
+        }
+    }
+    frames
+}
+
+#[tokio::test]
+async fn the_audit_trail_streams_to_a_syslog_collector() {
+    let collector = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let (_config, s) = server_with_config(&format!(
+        "version = 1\n[audit]\nsyslog = \"tcp://{}\"\n[[zone]]\nname = \"ddns.test\"\n",
+        collector.local_addr().unwrap()
+    ));
+    let token = s.token(&["siem.ddns.test"]);
+    let (_, body) = nic_at(
+        &s,
+        "/nic/update",
+        Some(&token),
+        "hostname=siem.ddns.test&myip=192.0.2.77",
+        Some("router \"x\" ]/1"),
+    )
+    .await;
+    assert_eq!(body, "good 192.0.2.77");
+    let (mut conn, _) = collector.accept().unwrap();
+    let frames = read_frames(&mut conn, |f| f.len() >= 2);
+    let create = frames.iter().find(|f| f.contains(" admin ")).unwrap();
+    assert!(create.starts_with("<109>1 "), "{create}");
+    assert!(
+        create.contains(&format!(
+            "action=\"token.create\" target=\"{}\"",
+            token_id(&token)
+        )),
+        "{create}"
+    );
+    let change = frames.iter().find(|f| f.contains(" change ")).unwrap();
+    assert!(
+        change.contains(&format!("actor=\"token:{}\"", token_id(&token))),
+        "{change}"
+    );
+    assert!(change.contains("source_ip=\"127.0.0.1\""), "{change}");
+    assert!(
+        change.contains(r#"user_agent="router \"x\" \]/1""#),
+        "escaped as RFC 5424 says: {change}"
+    );
+    assert!(
+        change.ends_with("siem.ddns.test A - -> 60 192.0.2.77"),
+        "{change}"
+    );
+
+    // A collector that goes away and comes back gets what follows: the server finds the
+    // connection gone at its next writes and connects again.
+    drop(conn);
+    collector.set_nonblocking(true).unwrap();
+    let started = Instant::now();
+    let mut conn = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no reconnection"
+        );
+        nic(&s, Some(&token), "hostname=siem.ddns.test&myip=192.0.2.78").await;
+        nic(&s, Some(&token), "hostname=siem.ddns.test&myip=192.0.2.79").await;
+        match collector.accept() {
+            Ok((conn, _)) => break conn,
+            Err(_) => tokio::time::sleep(Duration::from_millis(300)).await,
+        }
+    };
+    conn.set_nonblocking(false).unwrap();
+    nic(&s, Some(&token), "hostname=siem.ddns.test&myip=192.0.2.80").await;
+    let frames = read_frames(&mut conn, |f| f.iter().any(|m| m.contains("192.0.2.80")));
+    assert!(
+        frames.iter().any(|m| m.ends_with("-> 60 192.0.2.80")),
+        "{frames:#?}"
+    );
+}
