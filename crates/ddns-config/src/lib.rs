@@ -9,4 +9,4 @@ mod error;
 pub mod server;
 
 pub use error::ConfigError;
-pub use server::{ServerConfig, ServerOverrides, ZoneConfig};
+pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};

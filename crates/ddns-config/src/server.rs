@@ -52,6 +52,14 @@ struct FileSpec {
     zone: Vec<ZoneSpec>,
     #[serde(default)]
     tsig_key: Vec<TsigKeySpec>,
+    #[serde(default)]
+    audit: AuditSpec,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct AuditSpec {
+    syslog: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -155,6 +163,16 @@ pub struct ServerConfig {
     pub history: HistoryConfig,
     /// TSIG keys (`[[tsig_key]]`) for transfers, NOTIFY and RFC 2136 updates.
     pub tsig_keys: Vec<Key>,
+    /// Where the audit trail is streamed as it happens (`[audit]`).
+    pub audit: AuditConfig,
+}
+
+/// The audit stream (`[audit]`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// A syslog collector taking RFC 5424 messages over TCP with octet-counting framing
+    /// (RFC 6587), as `host:port` (`[audit] syslog = "tcp://host:port"`).
+    pub syslog: Option<String>,
 }
 
 /// Retention of each zone's change journal.
@@ -309,6 +327,7 @@ impl ServerConfig {
                 max_rows_per_host: 1000,
             },
             tsig_keys: Vec::new(),
+            audit: AuditConfig::default(),
         }
     }
 
@@ -414,6 +433,12 @@ impl ServerConfig {
         }
         apply_history_retention(text, &spec.store, &mut config.history)?;
         config.tsig_keys = crate::dns_access::tsig_keys(text, &spec.tsig_key)?;
+        if let Some(target) = &spec.audit.syslog {
+            config.audit.syslog = Some(
+                syslog_target(target.get_ref())
+                    .map_err(|m| ConfigError::at(text, Some(target.span()), "audit.syslog", m))?,
+            );
+        }
         if !spec.zone.is_empty() {
             config.zones = spec
                 .zone
@@ -658,6 +683,21 @@ fn apply_http_limits(
     Ok(())
 }
 
+/// `tcp://host:port` → `host:port` (resolved when the server connects).
+fn syslog_target(url: &str) -> Result<String, String> {
+    let rest = url
+        .strip_prefix("tcp://")
+        .ok_or_else(|| format!("{url:?}: give a syslog collector as tcp://host:port"))?;
+    let (host, port) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| format!("{url:?} has no port (tcp://host:port)"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
+        return Err(format!("{url:?} is not tcp://host:port"));
+    }
+    Ok(rest.to_owned())
+}
+
 fn apply_history_retention(
     text: &str,
     spec: &StoreSpec,
@@ -720,6 +760,33 @@ mod tests {
 
     fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
         ServerConfig::from_toml(text, PathBuf::from("/tmp/d"))
+    }
+
+    #[test]
+    fn syslog_targets_are_tcp_host_port() {
+        let syslog = |t: &str| parse(&format!("version = 1\n[audit]\nsyslog = \"{t}\"\n"));
+        assert_eq!(
+            syslog("tcp://127.0.0.1:6514")
+                .unwrap()
+                .audit
+                .syslog
+                .as_deref(),
+            Some("127.0.0.1:6514")
+        );
+        assert_eq!(
+            syslog("tcp://[::1]:514").unwrap().audit.syslog.as_deref(),
+            Some("[::1]:514")
+        );
+        for bad in [
+            "udp://h:514",
+            "tcp://h",
+            "tcp://:514",
+            "tcp://h:0",
+            "tcp://h:x",
+        ] {
+            let e = syslog(bad).unwrap_err().to_string();
+            assert!(e.contains("audit.syslog"), "{bad}: {e}");
+        }
     }
 
     #[test]

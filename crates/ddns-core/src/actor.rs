@@ -17,6 +17,9 @@ pub enum Actor {
     /// An RFC 2136 UPDATE, by who sent it: `key:NAME` when TSIG-signed, else
     /// `subnet:ADDRESS`.
     Rfc2136(String),
+    /// A rollback to an earlier state (`ddns host rollback`, the API's rollback), by whoever
+    /// asked for it: its history rows say `rollback/<actor>`.
+    Rollback(Box<Self>),
 }
 
 impl fmt::Display for Actor {
@@ -26,6 +29,7 @@ impl fmt::Display for Actor {
             Self::Cli => f.write_str("cli"),
             Self::Config => f.write_str("config"),
             Self::Rfc2136(who) => write!(f, "rfc2136:{who}"),
+            Self::Rollback(by) => write!(f, "rollback/{by}"),
         }
     }
 }

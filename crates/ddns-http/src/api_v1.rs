@@ -49,7 +49,7 @@ fn host_json(host: &HostRecord) -> Value {
     })
 }
 
-fn history_json(row: &HistoryRow) -> Value {
+pub(crate) fn history_json(row: &HistoryRow) -> Value {
     let set = |s: &Option<ddns_core::RecordSet>| {
         s.as_ref()
             .map(|s| json!({"ttl": s.ttl(), "values": s.values()}))
@@ -70,7 +70,7 @@ fn history_json(row: &HistoryRow) -> Value {
     })
 }
 
-fn with_etag(status: StatusCode, host: &HostRecord) -> Response {
+pub(crate) fn with_etag(status: StatusCode, host: &HostRecord) -> Response {
     let mut response = (status, Json(host_json(host))).into_response();
     if let Ok(v) = HeaderValue::from_str(&format!("\"{}\"", host.version)) {
         response.headers_mut().insert(header::ETAG, v);
@@ -82,12 +82,12 @@ fn parse_rtype(text: &str) -> Result<Rtype, ApiError> {
     Rtype::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
-fn parse_name(text: &str) -> Result<DomainName, ApiError> {
+pub(crate) fn parse_name(text: &str) -> Result<DomainName, ApiError> {
     DomainName::parse(text)
         .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "notfqdn", format!("{text:?}: {e}")))
 }
 
-fn require_admin(principal: &Principal) -> Result<(), ApiError> {
+pub(crate) fn require_admin(principal: &Principal) -> Result<(), ApiError> {
     if principal.scope.is_admin() {
         Ok(())
     } else {
@@ -95,7 +95,7 @@ fn require_admin(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
-fn require_scope(principal: &Principal, name: &DomainName) -> Result<(), ApiError> {
+pub(crate) fn require_scope(principal: &Principal, name: &DomainName) -> Result<(), ApiError> {
     if principal.scope.permits(name) {
         Ok(())
     } else {
@@ -142,7 +142,7 @@ async fn load_host(state: &AppState, name: &DomainName) -> Result<HostRecord, Ap
         .ok_or_else(|| ApiError::not_found(format!("host {name} does not exist")))
 }
 
-fn origin(peer: SocketAddr, headers: &HeaderMap, state: &AppState) -> Origin {
+pub(crate) fn origin(peer: SocketAddr, headers: &HeaderMap, state: &AppState) -> Origin {
     Origin {
         source_ip: Some(client_ip(peer, headers, &state.policy.trusted_proxies)),
         user_agent: user_agent(headers),
@@ -500,6 +500,7 @@ pub(crate) struct NewToken {
 
 pub(crate) async fn create_token(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(body): Json<NewToken>,
 ) -> Result<Response, ApiError> {
@@ -526,7 +527,12 @@ pub(crate) async fn create_token(
     };
     let token = state
         .zones
-        .create_token(&body.label, &scope, principal.actor())
+        .create_token(
+            &body.label,
+            &scope,
+            principal.actor(),
+            origin(peer, &headers, &state),
+        )
         .await?;
     let record = state.zones.token(&token.id).await?.ok_or_else(|| {
         ApiError::new(
@@ -542,11 +548,15 @@ pub(crate) async fn create_token(
 
 pub(crate) async fn revoke_token(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let principal = state.authenticate_write(&headers).await?;
     require_admin(&principal)?;
-    state.zones.revoke_token(&id).await?;
+    state
+        .zones
+        .revoke_token(&id, principal.actor(), origin(peer, &headers, &state))
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

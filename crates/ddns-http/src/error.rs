@@ -124,7 +124,12 @@ impl From<UpdateError> for ApiError {
                 "stale_version",
                 e.to_string(),
             ),
-            UpdateError::NotFound(_) => Self::not_found(e.to_string()),
+            UpdateError::NotFound(_) | UpdateError::NoSuchHistory(_) => {
+                Self::not_found(e.to_string())
+            }
+            UpdateError::HistoryOfAnotherName { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "wrong_host", e.to_string())
+            }
             UpdateError::HostQuota { .. } => Self::host_quota(e.to_string()),
             UpdateError::Store(s) => s.into(),
         }

@@ -8,6 +8,7 @@
 //! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
 //! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
 
+mod api_audit;
 mod api_v1;
 mod client;
 mod error;
@@ -128,6 +129,8 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(api_v1::get_host).delete(api_v1::delete_host),
         )
         .route("/api/v1/hosts/{name}/history", get(api_v1::host_history))
+        .route("/api/v1/hosts/{name}/rollback", post(api_audit::rollback))
+        .route("/api/v1/audit", get(api_audit::audit))
         .route(
             "/api/v1/hosts/{name}/records/{rtype}",
             axum::routing::put(api_v1::put_rrset).delete(api_v1::delete_rrset),

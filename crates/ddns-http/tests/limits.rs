@@ -73,7 +73,7 @@ async fn token(zones: &Zones, scope: &[&str]) -> String {
         )
     };
     zones
-        .create_token("t", &scope, Actor::Cli)
+        .create_token("t", &scope, Actor::Cli, ddns_core::Origin::default())
         .await
         .unwrap()
         .full

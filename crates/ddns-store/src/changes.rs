@@ -19,6 +19,7 @@ use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
 use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqliteConnection};
 
+use crate::audit::{AdminAction, write_action};
 use crate::hosts::{HostQuota, filter_sql};
 use crate::{
     Store, StoreError, ip_from_db, name_from_db, now_text, rtype_from_db, serial_from_db,
@@ -82,6 +83,9 @@ pub struct ChangeSet {
     pub actor: Actor,
     /// From where.
     pub origin: Origin,
+    /// The administrative action this change set is (a host removal, a rollback): its audit
+    /// row is written in the change set's savepoint, so it commits or fails with it.
+    pub audit: Option<AdminAction>,
 }
 
 impl ChangeSet {
@@ -97,6 +101,7 @@ impl ChangeSet {
             host_quota: None,
             actor,
             origin,
+            audit: None,
         }
     }
 }
@@ -509,6 +514,9 @@ async fn apply_in(
     staged.reload.extend(set.reload.iter().cloned());
 
     stage_history(set, zones, &mut staged, &mut applied)?;
+    if let Some(action) = &set.audit {
+        write_action(conn, action, now).await?;
+    }
 
     let named = set
         .writes
@@ -592,7 +600,8 @@ async fn plan_writes(
     set: &ChangeSet,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
 ) -> Result<Option<Plan>, StoreError> {
-    if !(set.register.is_empty()
+    if !(set.audit.is_none()
+        && set.register.is_empty()
         && set.delete_hosts.is_empty()
         && set.if_match.is_empty()
         && set.soa.is_empty()
@@ -1095,7 +1104,7 @@ fn cname_stands_alone(
     Ok(())
 }
 
-fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
+pub(crate) fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
     let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
     let rtype_text: String = row.try_get("rtype").map_err(get_err)?;
     let rtype =

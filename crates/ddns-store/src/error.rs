@@ -57,6 +57,9 @@ pub enum StoreError {
         /// The OS error.
         message: String,
     },
+    /// The data directory is held by another process (a server, a restore).
+    #[error("{0}")]
+    Locked(String),
     /// Schema migration failed.
     #[error("database migration failed: {0}")]
     Migrate(String),

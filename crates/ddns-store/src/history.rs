@@ -1,7 +1,10 @@
 //! Keeping the change history within its retention: rows older than an age, and per name all
-//! but the newest rows, removed in small batches so no prune holds the writer for long.
+//! but the newest rows, removed in small batches so no prune holds the writer for long; and
+//! the reads a rollback needs (one row, and what came after it).
 
-use crate::{Store, StoreError};
+use crate::changes::history_from_row;
+use crate::{HistoryRow, Store, StoreError, name_from_db};
+use ddns_core::{DomainName, RecordSet, Rtype};
 
 /// Rows one prune transaction removes at most; the writer is free again between batches.
 const PRUNE_BATCH: u32 = 500;
@@ -68,6 +71,59 @@ impl Store {
             }
         }
         Ok(removed)
+    }
+
+    /// One history row by id.
+    pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
+             actor, source_ip, user_agent, note FROM history WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        row.as_ref().map(history_from_row).transpose()
+    }
+
+    /// What `name` held right after history row `id`, for every type that changed since: the
+    /// `old` side of the first later row of each type (types that did not change since are
+    /// as they were). Fails when the zone was imported after `id`: an import replaces records
+    /// without a history row per name, so the rows after `id` do not tell the whole story.
+    pub async fn state_after(
+        &self,
+        name: &DomainName,
+        id: i64,
+    ) -> Result<Vec<(Rtype, Option<RecordSet>)>, StoreError> {
+        let import: Option<(i64, String)> = sqlx::query_as(
+            "SELECT h.id, h.zone FROM history h WHERE h.id > ?1 AND h.note IS NOT NULL \
+             AND h.zone = (SELECT zone FROM history WHERE id = ?1) ORDER BY h.id LIMIT 1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        if let Some((import_id, zone)) = import {
+            return Err(StoreError::Conflict(format!(
+                "zone {} was imported after history row {id} (row {import_id}), which replaced \
+                 records without a history row per name; roll back to a row after {import_id}",
+                name_from_db(&zone)?
+            )));
+        }
+        // The first row of each type after `id` (ids grow in commit order).
+        let rows = sqlx::query(
+            "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
+             actor, source_ip, user_agent, note FROM history WHERE id IN \
+             (SELECT MIN(id) FROM history WHERE name = ? AND id > ? GROUP BY rtype) ORDER BY id",
+        )
+        .bind(name.as_str())
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(StoreError::from_sqlx)?;
+        rows.iter()
+            .map(|row| history_from_row(row).map(|h| (h.rtype, h.old)))
+            .collect()
     }
 
     /// One batch of a prune: `sql` with `?1` bound to `value` and `?2` to [`PRUNE_BATCH`].

@@ -28,6 +28,7 @@ use ddns_core::{Actor, DomainName, Origin, Rdata, RecordSet, Rtype, Serial};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 use tokio::sync::mpsc;
 
+use crate::audit::{AdminAction, write_action};
 use crate::changes::{soa_set, write_serial_step, zone_row};
 use crate::{Store, StoreError, now_text, rtype_from_db, set_from_db};
 
@@ -173,6 +174,12 @@ async fn import_in(
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
+    let audit = AdminAction {
+        origin: origin.clone(),
+        detail: Some(format!("{rrsets} record sets")),
+        ..AdminAction::new(actor.clone(), "zone.import", zone.as_str())
+    };
+    write_action(conn, &audit, &now).await?;
     Ok(Imported {
         rrsets,
         serial: next,

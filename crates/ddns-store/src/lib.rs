@@ -13,6 +13,8 @@
 //! does not hold in memory), and one for the follower (journal replay, zone rebuilds, retention
 //! and the token change counter), which is what publishes committed changes to DNS.
 
+mod audit;
+mod backup;
 mod changes;
 mod error;
 mod history;
@@ -33,6 +35,10 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use audit::{
+    AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, parse_time, time_text,
+};
+pub use backup::{BackupInfo, DirLock, LOCK_FILE, check_backup, restore};
 pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
 pub use error::StoreError;
 pub use history::HistoryRetention;
@@ -42,6 +48,9 @@ pub use journal::{JournalRetention, JournalRow};
 pub use tokens::{TokenChanges, TokenRecord};
 
 use crate::writer::Writer;
+
+/// The schema migrations of this version (also what a backup is checked against).
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "ddns.sqlite3";
@@ -131,7 +140,7 @@ impl Store {
         let pool = pool_of(options.max_connections)
             .await
             .map_err(StoreError::from_sqlx)?;
-        sqlx::migrate!("./migrations/sqlite")
+        MIGRATOR
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;

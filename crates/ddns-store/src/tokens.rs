@@ -5,6 +5,7 @@
 use ddns_core::token::NewToken;
 use ddns_core::{Scope, ScopeEntry};
 
+use crate::audit::{AdminAction, write_action};
 use crate::{Store, StoreError, now_text};
 
 /// A stored token (never the secret itself).
@@ -39,15 +40,19 @@ pub struct TokenChanges {
 type TokenRow = (String, Vec<u8>, String, bool, String, Option<String>);
 
 impl Store {
-    /// Stores a new token with its scope.
+    /// Stores a new token with its scope, and the audit row of `audit` in the same
+    /// transaction.
     pub async fn insert_token(
         &self,
         token: &NewToken,
         label: &str,
         scope: &Scope,
+        audit: &AdminAction,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = async {
+            let now = now_text();
+            write_action(tx.conn(), audit, &now).await?;
             let seq = next_change(tx.conn()).await?;
             sqlx::query(
                 "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq) \
@@ -57,7 +62,7 @@ impl Store {
             .bind(token.secret_hash.as_slice())
             .bind(label)
             .bind(scope.is_admin())
-            .bind(now_text())
+            .bind(&now)
             .bind(seq)
             .execute(tx.conn())
             .await
@@ -112,31 +117,32 @@ impl Store {
     }
 
     /// Marks a token revoked: it is refused from the commit on by whoever reads the row, and
-    /// the change counter tells processes that keep it in memory.
-    pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
+    /// the change counter tells processes that keep it in memory. The audit row of `audit` is
+    /// written in the same transaction; a token that is not active changes nothing.
+    pub async fn revoke_token(&self, id: &str, audit: &AdminAction) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = async {
             // The counter first: its row lock orders concurrent changes by commit on engines
-            // with row locks. A revoke that finds no active token moves it for nothing, which
-            // followers read as "nothing they hold changed".
+            // with row locks.
             let seq = next_change(tx.conn()).await?;
-            sqlx::query(
+            let now = now_text();
+            let done = sqlx::query(
                 "UPDATE tokens SET revoked_at = ?, change_seq = ? \
                  WHERE id = ? AND revoked_at IS NULL",
             )
-            .bind(now_text())
+            .bind(&now)
             .bind(seq)
             .bind(id)
             .execute(tx.conn())
             .await
-            .map_err(StoreError::from_sqlx)
+            .map_err(StoreError::from_sqlx)?;
+            if done.rows_affected() == 0 {
+                return Err(StoreError::NotFound(format!("active token {id}")));
+            }
+            write_action(tx.conn(), audit, &now).await
         }
         .await;
-        let result = tx.finish(result).await?;
-        if result.rows_affected() == 0 {
-            return Err(StoreError::NotFound(format!("active token {id}")));
-        }
-        Ok(())
+        tx.finish(result).await
     }
 
     /// Where the token change counter stands and, when `since` is given, which tokens changed

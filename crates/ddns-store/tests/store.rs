@@ -11,6 +11,11 @@ use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Scope, ScopeEntry, Serial};
 use ddns_store::{ChangeSet, HostFilter, RrsetWrite, Store, StoreError, StoreOptions};
 
+/// The audit row token writes carry in these tests.
+fn by_cli() -> ddns_store::AdminAction {
+    ddns_store::AdminAction::new(Actor::Cli, "token.create", "test")
+}
+
 fn n(s: &str) -> DomainName {
     DomainName::parse(s).unwrap()
 }
@@ -242,7 +247,10 @@ async fn tokens_store_only_a_hash() {
         ScopeEntry::parse("*.lab.dyn.example").unwrap(),
         ScopeEntry::parse("h.dyn.example").unwrap(),
     ]);
-    store.insert_token(&token, "router", &scope).await.unwrap();
+    store
+        .insert_token(&token, "router", &scope, &by_cli())
+        .await
+        .unwrap();
     let stored = store.token(&token.id).await.unwrap().unwrap();
     assert_eq!(stored.scope, scope);
     assert_eq!(stored.secret_sha256, token.secret_hash.to_vec());
@@ -252,7 +260,7 @@ async fn tokens_store_only_a_hash() {
         !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
         "secret must not be on disk"
     );
-    store.revoke_token(&token.id).await.unwrap();
+    store.revoke_token(&token.id, &by_cli()).await.unwrap();
     assert!(
         store
             .token(&token.id)
@@ -263,7 +271,7 @@ async fn tokens_store_only_a_hash() {
             .is_some()
     );
     assert!(matches!(
-        store.revoke_token(&token.id).await,
+        store.revoke_token(&token.id, &by_cli()).await,
         Err(StoreError::NotFound(_))
     ));
 }
@@ -285,11 +293,17 @@ async fn token_changes_name_what_changed_since_a_position() {
 
     let a = ddns_core::token::generate().unwrap();
     let b = ddns_core::token::generate().unwrap();
-    store.insert_token(&a, "a", &Scope::Admin).await.unwrap();
+    store
+        .insert_token(&a, "a", &Scope::Admin, &by_cli())
+        .await
+        .unwrap();
     let after_a = store.token_changes(Some(start.seq), 10).await.unwrap();
     assert_eq!(after_a, here(start.seq + 1, &[&a.id]));
-    store.insert_token(&b, "b", &Scope::Admin).await.unwrap();
-    store.revoke_token(&a.id).await.unwrap();
+    store
+        .insert_token(&b, "b", &Scope::Admin, &by_cli())
+        .await
+        .unwrap();
+    store.revoke_token(&a.id, &by_cli()).await.unwrap();
     let mut both = store.token_changes(Some(after_a.seq), 10).await.unwrap();
     both.ids.as_mut().unwrap().sort();
     let mut expected = [a.id.as_str(), b.id.as_str()];
@@ -318,7 +332,7 @@ async fn token_changes_name_what_changed_since_a_position() {
         None
     );
     // A refused revoke (nothing active) changes no token.
-    assert!(store.revoke_token(&a.id).await.is_err());
+    assert!(store.revoke_token(&a.id, &by_cli()).await.is_err());
     let refused = store.token_changes(Some(both.seq), 10).await.unwrap();
     assert_eq!(refused.ids, Some(Vec::new()));
 

@@ -1,10 +1,10 @@
 //! The live zones of a server: where the store and the DNS snapshots meet.
 //!
-//! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `zone
-//! import`), the configuration's static records, RFC 2136 UPDATE, later the console and health
-//! checks — is authorised here, committed by the store in one transaction that also writes the
-//! zone's journal entry, and then the snapshot is brought up to date by replaying each zone's
-//! journal in order: the same way changes made by other processes (the CLI on the same data
+//! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `host
+//! rollback`, `zone import`), the configuration's static records, RFC 2136 UPDATE, later the
+//! console and health checks — is authorised here, committed by the store in one transaction
+//! that also writes the zone's journal entry, and then the snapshot is brought up to date by
+//! replaying each zone's journal in order: the same way changes made by other processes (the CLI on the same data
 //! directory, later other nodes) are picked up by a background poll. Only then does the update
 //! return, so a client's `good` means the DNS answer already shows the change.
 //!
@@ -12,6 +12,7 @@
 //! load of an immutable [`ZoneSet`]; nothing on the query path touches the database. Nothing
 //! outside this crate writes the store's zone data.
 
+mod audit_stream;
 mod auth;
 mod build;
 mod group;
@@ -19,6 +20,7 @@ mod import;
 mod publish;
 mod reads;
 mod rfc2136;
+mod rollback;
 mod statics;
 mod token_cache;
 mod tokens;
@@ -37,9 +39,14 @@ use ddns_core::{DomainName, Serial};
 use ddns_store::{JournalRetention, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
+pub use audit_stream::{StreamCounters, stream_to_syslog};
 pub use auth::{AuthError, Principal};
-pub use ddns_store::{HistoryRetention, HistoryRow, HostFilter, HostRecord, TokenRecord};
+pub use ddns_store::{
+    AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, HistoryRetention, HistoryRow,
+    HostFilter, HostRecord, TokenRecord,
+};
 pub use import::ImportSummary;
+pub use reads::parse_since;
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
 pub use tokens::{exact_hosts, host_filter};
 pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};

@@ -1,8 +1,11 @@
 //! What the edges read about hosts, history and tokens: through here, so no edge holds the
 //! store itself.
 
-use ddns_core::DomainName;
-use ddns_store::{HistoryRow, HostFilter, HostRecord, StoreError, TokenRecord};
+use ddns_core::{Actor, DomainName, Origin};
+use ddns_store::{
+    AdminAction, AuditEntry, AuditQuery, HistoryRow, HostFilter, HostRecord, StoreError,
+    TokenRecord,
+};
 
 use crate::Zones;
 
@@ -42,13 +45,56 @@ impl Zones {
         self.store.token(id).await
     }
 
+    /// A page of the audit trail: record changes and administrative actions by time.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError> {
+        self.store.audit(query).await
+    }
+
+    /// One history row by id.
+    pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
+        self.store.history_row(id).await
+    }
+
+    /// Records an administrative action that is not a change of the store's data.
+    pub async fn record_action(&self, action: &AdminAction) -> Result<(), StoreError> {
+        self.store.record_action(action).await
+    }
+
     /// Revokes a token: refused by this process from the return on (other processes drop it
-    /// at their next poll of the store's token changes).
-    pub async fn revoke_token(&self, id: &str) -> Result<(), StoreError> {
-        let result = self.store.revoke_token(id).await;
+    /// at their next poll of the store's token changes). The audit row (`token.revoke`, by
+    /// `actor` from `origin`) is written in the same transaction.
+    pub async fn revoke_token(
+        &self,
+        id: &str,
+        actor: Actor,
+        origin: Origin,
+    ) -> Result<(), StoreError> {
+        let audit = AdminAction {
+            origin,
+            ..AdminAction::new(actor, "token.revoke", id)
+        };
+        let result = self.store.revoke_token(id, &audit).await;
         // After the commit (a request reading the row before it cannot fill it back), and on
         // failure too: a commit whose answer was lost may still have revoked it.
         self.token_cache.invalidate(id);
         result
     }
+}
+
+/// The start of an audit listing (`ddns audit --since`, `GET /api/v1/audit?since=`): an RFC 3339
+/// time, or a duration back from `now` (`90m`, `7d`).
+pub fn parse_since(
+    text: &str,
+    now: std::time::SystemTime,
+) -> Result<std::time::SystemTime, String> {
+    if let Some(at) = ddns_store::parse_time(text) {
+        return Ok(at);
+    }
+    let back = ddns_config::duration::parse_duration(text).map_err(|_| {
+        format!(
+            "{text:?} is neither an RFC 3339 time (2026-12-03T09:00:00Z) nor a duration (90m, 7d)"
+        )
+    })?;
+    now.checked_sub(back)
+        .ok_or_else(|| format!("{text:?} reaches before the epoch"))
 }

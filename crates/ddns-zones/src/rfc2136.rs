@@ -58,6 +58,8 @@ impl From<UpdateError> for DnsUpdateError {
             UpdateError::BadZoneFile(_)
             | UpdateError::VersionMismatch { .. }
             | UpdateError::NotFound(_)
+            | UpdateError::NoSuchHistory(_)
+            | UpdateError::HistoryOfAnotherName { .. }
             | UpdateError::Store(_) => Rcode::SERVFAIL,
         };
         Self::new(rcode, e.to_string())

@@ -3,7 +3,7 @@
 
 use ddns_core::token::{self, NewToken};
 use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry};
-use ddns_store::{ChangeSet, HostFilter, HostQuota, StoreError};
+use ddns_store::{AdminAction, ChangeSet, HostFilter, HostQuota, StoreError};
 
 use crate::{Principal, UpdateError, Zones};
 
@@ -27,6 +27,18 @@ pub fn host_filter(scope: &Scope) -> HostFilter {
     }
 }
 
+/// A scope as the audit trail shows it: `admin`, or its entries joined by commas.
+pub(crate) fn scope_text(scope: &Scope) -> String {
+    match scope {
+        Scope::Admin => "admin".to_owned(),
+        Scope::Hosts(entries) => entries
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
 /// The exact names of a scope (hosts to register when the token is created).
 pub fn exact_hosts(scope: &Scope) -> Vec<DomainName> {
     match scope {
@@ -40,12 +52,14 @@ pub fn exact_hosts(scope: &Scope) -> Vec<DomainName> {
 
 impl Zones {
     /// Creates a token: every name of its scope must be in a zone served here; exact names are
-    /// registered as hosts. Returns the token to show once.
+    /// registered as hosts. Returns the token to show once. The audit row (`token.create`, by
+    /// `actor` from `origin`) is written with the token.
     pub async fn create_token(
         &self,
         label: &str,
         scope: &Scope,
         actor: Actor,
+        origin: Origin,
     ) -> Result<NewToken, UpdateError> {
         if let Scope::Hosts(entries) = scope {
             for entry in entries {
@@ -57,7 +71,12 @@ impl Zones {
         }
         let new = token::generate()
             .map_err(|e| UpdateError::Store(StoreError::Database(e.to_string())))?;
-        self.store.insert_token(&new, label, scope).await?;
+        let audit = AdminAction {
+            origin,
+            detail: Some(scope_text(scope)),
+            ..AdminAction::new(actor.clone(), "token.create", new.id.clone())
+        };
+        self.store.insert_token(&new, label, scope, &audit).await?;
         self.register_hosts(&exact_hosts(scope), actor).await?;
         Ok(new)
     }

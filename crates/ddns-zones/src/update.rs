@@ -5,7 +5,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use ddns_core::record::RecordError;
 use ddns_core::snapshot::{Rrset, Zone, ZoneSet};
 use ddns_core::{DomainName, Origin, RecordSet, Rtype};
-use ddns_store::{Applied, ChangeSet, RrsetWrite, StoreError};
+use ddns_store::{AdminAction, Applied, ChangeSet, RrsetWrite, StoreError};
 
 use crate::{Principal, Zones};
 
@@ -95,6 +95,17 @@ pub enum UpdateError {
     HostQuota {
         /// The quota (`[http] max_hosts_per_token`).
         max: u32,
+    },
+    /// A rollback named a history row that does not exist (never, or pruned).
+    #[error("there is no history row {0} (see `ddns history NAME`)")]
+    NoSuchHistory(i64),
+    /// A rollback named a history row of another name.
+    #[error("history row {id} is a change of {name}, not of the host rolled back")]
+    HistoryOfAnotherName {
+        /// The row.
+        id: i64,
+        /// The name it changed.
+        name: DomainName,
     },
     /// The store failed.
     #[error(transparent)]
@@ -283,7 +294,7 @@ impl Zones {
         self.commit(set).await
     }
 
-    /// Deletes a host and all its records.
+    /// Deletes a host and all its records (an administrative action: audited as `host.rm`).
     pub async fn delete_host(
         &self,
         principal: &Principal,
@@ -292,7 +303,11 @@ impl Zones {
         origin: Origin,
     ) -> Result<Applied, UpdateError> {
         self.authorize(principal, std::slice::from_ref(name))?;
-        let mut set = ChangeSet::new(Vec::new(), principal.actor(), origin);
+        let mut set = ChangeSet::new(Vec::new(), principal.actor(), origin.clone());
+        set.audit = Some(AdminAction {
+            origin,
+            ..AdminAction::new(principal.actor(), "host.rm", name.as_str())
+        });
         set.delete_hosts = vec![name.clone()];
         set.if_match = if_match.map(|v| (name.clone(), v)).into_iter().collect();
         self.commit(set).await

@@ -57,7 +57,7 @@ async fn setup() -> (tempfile::TempDir, Arc<Store>, Zones) {
 
 async fn principal(zones: &Zones, scope: Scope) -> Principal {
     let token = zones
-        .create_token("test", &scope, Actor::Cli)
+        .create_token("test", &scope, Actor::Cli, Origin::default())
         .await
         .unwrap();
     zones.authenticate(&token.full).await.unwrap()
@@ -291,7 +291,7 @@ async fn reopening_restores_everything() {
 async fn revoked_and_wrong_tokens_fail() {
     let (_dir, _store, zones) = setup().await;
     let token = zones
-        .create_token("t", &Scope::Admin, Actor::Cli)
+        .create_token("t", &Scope::Admin, Actor::Cli, Origin::default())
         .await
         .unwrap();
     assert!(zones.authenticate(&token.full).await.is_ok());
@@ -300,7 +300,10 @@ async fn revoked_and_wrong_tokens_fail() {
     wrong.push(if last == '0' { '1' } else { '0' });
     assert!(zones.authenticate(&wrong).await.is_err());
     assert!(zones.authenticate("not-a-token").await.is_err());
-    zones.revoke_token(&token.id).await.unwrap();
+    zones
+        .revoke_token(&token.id, Actor::Cli, Origin::default())
+        .await
+        .unwrap();
     assert!(zones.authenticate(&token.full).await.is_err());
 }
 

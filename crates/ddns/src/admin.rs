@@ -1,4 +1,5 @@
-//! Offline administration of a server's data directory: tokens, hosts, zone export and import.
+//! Offline administration of a server's data directory: tokens, hosts, zone export and import
+//! (history, audit, rollback, backup and restore are in `audit.rs`).
 //! These work while the server runs; it picks their changes up from the store's history.
 
 use std::io::Write as _;
@@ -16,7 +17,7 @@ use crate::cli::{HostCommand, TokenCommand, ZoneCommand};
 /// Hosts read per page by `host list`.
 const LIST_PAGE: u32 = 1000;
 
-async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
+pub(crate) async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
     let dir = data_dir.unwrap_or_else(ddns_platform::default_data_dir);
     Store::open_dir(&dir, &StoreOptions::default())
         .await
@@ -31,7 +32,7 @@ fn unix_now() -> u64 {
 }
 
 /// The zones of a data directory, for commands that change them through the one write path.
-async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
+pub(crate) async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
     let store = Arc::new(open(data_dir).await?);
     Ok(Zones::attach(store).await?)
 }
@@ -85,7 +86,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 )
             };
             let token = zones
-                .create_token(&label, &scope, Actor::Cli)
+                .create_token(&label, &scope, Actor::Cli, Origin::default())
                 .await
                 .map_err(|e| match e {
                     ddns_zones::UpdateError::NotServed(name) => anyhow::anyhow!(
@@ -126,7 +127,9 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
         TokenCommand::Revoke { data, id } => {
             let zones = attach(data.data_dir).await?;
-            zones.revoke_token(&id).await?;
+            zones
+                .revoke_token(&id, Actor::Cli, Origin::default())
+                .await?;
             eprintln!("token {id} revoked");
         }
     }
@@ -172,6 +175,9 @@ pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
                 .delete_host(&Principal::operator(), &name, None, Origin::default())
                 .await?;
             eprintln!("host {name} deleted");
+        }
+        HostCommand::Rollback { data, name, to } => {
+            crate::audit::rollback(data.data_dir, &name, to).await?;
         }
     }
     Ok(())

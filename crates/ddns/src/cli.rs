@@ -37,6 +37,45 @@ pub(crate) enum Command {
     /// Zone data in and out.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// A name's changes, newest first, with the ids `host rollback --to` takes.
+    History {
+        #[command(flatten)]
+        data: DataDir,
+        /// The name.
+        name: String,
+        /// Rows at most (default: all that are kept).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Record changes and administrative actions, oldest first, merged by time.
+    Audit {
+        #[command(flatten)]
+        data: DataDir,
+        /// Only entries since then: an RFC 3339 time or a duration back from now (`90m`, `7d`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only entries of this actor (`cli`, `token:ID`, `config`, `rfc2136:…`).
+        #[arg(long)]
+        actor: Option<String>,
+    },
+    /// Write a consistent copy of the store to FILE, also while the server runs and writes.
+    Backup {
+        #[command(flatten)]
+        data: DataDir,
+        /// The copy to write (must not exist).
+        file: PathBuf,
+    },
+    /// Replace the store with a backup after checking it; the replaced store is kept beside it.
+    Restore {
+        #[command(flatten)]
+        data: DataDir,
+        /// A file written by `ddns backup`.
+        file: PathBuf,
+        /// Restore even though a server holds the data directory (it must be restarted at once:
+        /// it keeps writing to the replaced store until then).
+        #[arg(long)]
+        force: bool,
+    },
     /// Keep records pointing at this network's public addresses.
     Agent(AgentArgs),
     /// Show what every address detection source answers, and the verdict.
@@ -155,6 +194,16 @@ pub(crate) enum HostCommand {
         data: DataDir,
         /// Host name.
         name: String,
+    },
+    /// Restore the records a host had right after one of its history rows, as a new change.
+    Rollback {
+        #[command(flatten)]
+        data: DataDir,
+        /// Host name.
+        name: String,
+        /// The history row (an id from `ddns history NAME`).
+        #[arg(long)]
+        to: i64,
     },
 }
 

@@ -3,6 +3,7 @@
 
 mod admin;
 mod agent;
+mod audit;
 mod cli;
 mod server;
 
@@ -34,6 +35,20 @@ fn main() -> ExitCode {
             Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
             Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
             Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
+            Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Audit { data, since, actor } => {
+                audit::audit(data.data_dir, since.as_deref(), actor)
+                    .await
+                    .map(|()| ExitCode::SUCCESS)
+            }
+            Command::Backup { data, file } => audit::backup(data.data_dir, &file)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            Command::Restore { data, file, force } => audit::restore(data.data_dir, &file, force)
+                .await
+                .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
         }

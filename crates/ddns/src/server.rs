@@ -13,7 +13,7 @@ use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
 use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
 use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
-use ddns_store::{JournalRetention, Store, StoreOptions};
+use ddns_store::{DirLock, JournalRetention, Store, StoreOptions};
 use ddns_zones::{HistoryRetention, WriteLimits, Zones};
 use tokio_util::sync::CancellationToken;
 
@@ -45,6 +45,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let config = load_config(args.config.as_deref(), &overrides)?;
 
+    // Held until the process ends: `ddns restore` sees it and refuses to replace the store
+    // under a running server.
+    let _dir_lock = DirLock::server(&config.data_dir)?;
     let store = Store::open_dir(
         &config.data_dir,
         &StoreOptions {
@@ -115,6 +118,14 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
     };
 
+    let audit_stream = config.audit.syslog.clone().map(|target| {
+        tokio::spawn(ddns_zones::stream_to_syslog(
+            Arc::clone(&store),
+            target,
+            stop.clone(),
+        ))
+    });
+
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
 
@@ -123,6 +134,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     stop.cancel();
     dns_serving.shutdown().await;
     let _ = follower.await;
+    if let Some(stream) = audit_stream {
+        let _ = stream.await;
+    }
     match tokio::time::timeout(Duration::from_secs(10), http_task).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
         Err(_) => tracing::warn!("HTTP requests still running after 10 s; exiting anyway"),

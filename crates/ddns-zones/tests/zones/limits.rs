@@ -186,6 +186,7 @@ async fn authentication_and_replay_do_not_wait_for_the_request_pool() {
             "router",
             &Scope::Hosts(vec![ScopeEntry::parse("home.dyn.example").unwrap()]),
             ddns_core::Actor::Cli,
+            Origin::default(),
         )
         .await
         .unwrap();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use ddns_core::token::NewToken;
-use ddns_core::{Actor, Scope, ScopeEntry};
+use ddns_core::{Actor, Origin, Scope, ScopeEntry};
 use ddns_store::{Store, StoreOptions};
 use ddns_zones::{AuthError, Zones};
 use tokio_util::sync::CancellationToken;
@@ -18,6 +18,7 @@ async fn token(zones: &Zones, host: &str) -> NewToken {
             host,
             &Scope::Hosts(vec![ScopeEntry::parse(host).unwrap()]),
             Actor::Cli,
+            Origin::default(),
         )
         .await
         .unwrap()
@@ -48,7 +49,10 @@ async fn a_revoke_here_is_refused_at_once() {
     let t = token(&zones, "home.dyn.example").await;
     assert_eq!(zones.authenticate(&t.full).await.unwrap().token_id, t.id);
     assert_eq!(zones.cached_tokens(), 1);
-    zones.revoke_token(&t.id).await.unwrap();
+    zones
+        .revoke_token(&t.id, Actor::Cli, Origin::default())
+        .await
+        .unwrap();
     assert!(refused(zones.authenticate(&t.full).await));
     assert_eq!(zones.cached_tokens(), 0, "a revoked token is not held");
 }
@@ -64,7 +68,7 @@ async fn a_revoke_by_another_process_is_refused_after_a_poll() {
     }
     other_process(&dir)
         .await
-        .revoke_token(&revoked.id)
+        .revoke_token(&revoked.id, Actor::Cli, Origin::default())
         .await
         .unwrap();
     // Until the poll this process answers from memory: the poll is what refuses it.
@@ -96,7 +100,11 @@ async fn the_follower_drops_tokens_revoked_elsewhere() {
     };
     // Let the follower take its first position before the revoke.
     tokio::time::sleep(Duration::from_millis(100)).await;
-    other_process(&dir).await.revoke_token(&t.id).await.unwrap();
+    other_process(&dir)
+        .await
+        .revoke_token(&t.id, Actor::Cli, Origin::default())
+        .await
+        .unwrap();
     let started = Instant::now();
     while zones.authenticate(&t.full).await.is_ok() {
         assert!(

@@ -7,6 +7,8 @@ mod common;
 
 /// The agent against the server and loopback fakes: detection, reactions, reload, crashes.
 mod agent;
+/// Audit and rollback (CLI and API), backup and restore.
+mod audit;
 /// Bad input over HTTP and DNS changes nothing and the server keeps serving.
 mod bad_input;
 /// The command line: config errors, token/host/zone commands.

@@ -289,6 +289,8 @@ async fn openapi_describes_every_route() {
         ("/api/v1/hosts", &["get", "post"]),
         ("/api/v1/hosts/{name}", &["get", "delete"]),
         ("/api/v1/hosts/{name}/history", &["get"]),
+        ("/api/v1/hosts/{name}/rollback", &["post"]),
+        ("/api/v1/audit", &["get"]),
         ("/api/v1/hosts/{name}/records/{rtype}", &["put", "delete"]),
         ("/api/v1/tokens", &["get", "post"]),
         ("/api/v1/tokens/{id}", &["delete"]),
