@@ -7,7 +7,6 @@ mod dns_access;
 pub mod duration;
 mod error;
 pub mod server;
-pub mod versions;
 
 pub use error::ConfigError;
 pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};

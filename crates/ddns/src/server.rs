@@ -48,19 +48,6 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // Held until the process ends: `ddns restore` sees it and refuses to replace the store
     // under a running server.
     let _dir_lock = DirLock::server(&config.data_dir)?;
-    if let Some(path) = args.config.as_deref() {
-        match ddns_config::versions::keep_version(
-            path,
-            &config.data_dir,
-            ddns_config::versions::KEEP,
-        ) {
-            Ok(Some(copy)) => tracing::info!(copy = %copy.display(), "configuration kept"),
-            Ok(None) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, "could not keep a copy of the configuration file")
-            }
-        }
-    }
     let store = Store::open_dir(
         &config.data_dir,
         &StoreOptions {

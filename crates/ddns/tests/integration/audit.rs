@@ -521,22 +521,3 @@ async fn the_audit_trail_streams_to_a_syslog_collector() {
         "{frames:#?}"
     );
 }
-
-#[test]
-fn each_start_with_a_changed_config_file_keeps_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ddns.toml");
-    let data = dir.path().join("data");
-    let args = ["--config", config.to_str().unwrap()];
-    let first = "version = 1\n[[zone]]\nname = \"ddns.test\"\nttl = 60\n";
-    let second = "version = 1\n[[zone]]\nname = \"ddns.test\"\nttl = 120\n";
-    for text in [first, first, second] {
-        std::fs::write(&config, text).unwrap();
-        assert!(ServerProcess::start_in(bin(), &data, &args).stop());
-    }
-    let kept = data.join("config-history");
-    let read = |n: u32| std::fs::read_to_string(kept.join(format!("ddns.toml.{n}"))).ok();
-    assert_eq!(read(1).as_deref(), Some(second), "the newest first");
-    assert_eq!(read(2).as_deref(), Some(first));
-    assert_eq!(read(3), None, "an unchanged file is not kept twice");
-}
