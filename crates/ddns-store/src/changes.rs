@@ -223,7 +223,8 @@ const HISTORY_ROWS_PER_INSERT: usize = 256;
 
 impl Store {
     /// Applies a change set in one transaction. Nothing is written when nothing changes: no
-    /// serial step, no journal entry and no history row for a no-op.
+    /// serial step, no journal entry and no history row for a no-op (only the set's audit row,
+    /// when it carries one: the action was still taken).
     pub async fn apply(&self, set: &ChangeSet) -> Result<Applied, StoreError> {
         self.apply_group(std::slice::from_ref(set))
             .await

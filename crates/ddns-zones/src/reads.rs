@@ -50,16 +50,6 @@ impl Zones {
         self.store.audit(query).await
     }
 
-    /// One history row by id.
-    pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
-        self.store.history_row(id).await
-    }
-
-    /// Records an administrative action that is not a change of the store's data.
-    pub async fn record_action(&self, action: &AdminAction) -> Result<(), StoreError> {
-        self.store.record_action(action).await
-    }
-
     /// Revokes a token: refused by this process from the return on (other processes drop it
     /// at their next poll of the store's token changes). The audit row (`token.revoke`, by
     /// `actor` from `origin`) is written in the same transaction.

@@ -50,13 +50,14 @@ pub(crate) async fn history(
     limit: Option<u32>,
 ) -> anyhow::Result<()> {
     let name = DomainName::parse(name).with_context(|| format!("name {name}"))?;
-    let zones = attach(dir).await?;
+    // Reads only: the store alone, without building every zone's snapshot.
+    let store = open(dir).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ID\tTIME\tACTOR\tSOURCE\tCHANGE")?;
     let mut left = limit.unwrap_or(u32::MAX);
     let mut before = None;
     while left > 0 {
-        let rows = zones.history_of(&name, before, left.min(PAGE)).await?;
+        let rows = store.history_of(&name, before, left.min(PAGE)).await?;
         for row in &rows {
             writeln!(
                 out,
@@ -87,7 +88,7 @@ pub(crate) async fn audit(
         .map(|s| parse_since(s, std::time::SystemTime::now()))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
-    let zones = attach(dir).await?;
+    let store = open(dir).await?;
     let mut query = AuditQuery {
         since,
         actor,
@@ -97,7 +98,7 @@ pub(crate) async fn audit(
     let mut out = std::io::stdout().lock();
     writeln!(out, "TIME\tACTOR\tSOURCE\tWHAT")?;
     loop {
-        let entries = zones.audit(&query).await?;
+        let entries = store.audit(&query).await?;
         for entry in &entries {
             let (at, actor, source, what) = match entry {
                 AuditEntry::Change(row) => (
