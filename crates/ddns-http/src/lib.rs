@@ -11,6 +11,7 @@
 mod api_v1;
 mod client;
 mod error;
+pub mod inputs;
 mod nic_update;
 mod rest_update;
 mod serve;
