@@ -5,7 +5,8 @@
 //! Responses are counted per *flow*: the client's network (/24 for IPv4, /56 for IPv6, so an
 //! attacker cannot spread a flood over the addresses of one network) and the kind of
 //! response, so one flooded name does not silence the others:
-//! - an answer (NOERROR, with data or NODATA): the query name, lower-cased, and type;
+//! - an answer (NOERROR, with data or NODATA): the query name, lower-cased, and type; for an
+//!   answer synthesised from a wildcard, the zone and type instead;
 //! - NXDOMAIN, and referrals: the zone, so random names under it are one flow;
 //! - any other RCODE (REFUSED, FORMERR, NOTIMP …): one flow per network.
 //!
@@ -185,6 +186,12 @@ impl ResponseLimiter {
             }
         }
         match (class, zone) {
+            (Class::Answer, Some(origin)) if outcome.wildcard => {
+                // Random names under a wildcard are one flow, as BIND counts them.
+                h.write_u8(b'*');
+                h.write(origin);
+                h.write_u16(outcome.qtype.map_or(0, |t| t.0));
+            }
             (Class::Answer, _) => {
                 let mut name = [0u8; 255];
                 h.write(lowercase_qname(response, &mut name));

@@ -733,3 +733,51 @@ fn the_largest_txt_set_truncates_over_udp_and_fits_one_tcp_message() {
     );
     assert_eq!(Message::from_vec(&out).unwrap().answers.len(), values.len());
 }
+
+/// Rate limiting counts a flow per response: answers per name (whatever its case) and type,
+/// answers from a wildcard and NXDOMAIN per zone, so random names do not make new flows.
+#[test]
+fn rrl_flows_follow_the_response() {
+    use ddns_dns::rrl::{ResponseLimiter, RrlSettings, Verdict};
+    let z = zones();
+    let limiter = ResponseLimiter::new(&RrlSettings {
+        rate: 1,
+        slip: 1,
+        table_size: 4093,
+        whitelist: Vec::new(),
+    })
+    .unwrap();
+    let verdict = |peer: &str, name: &'static str, rtype| {
+        let mut out = Vec::new();
+        let o = outcome(
+            &z,
+            &ask(name, rtype).packet(),
+            Transport::Udp,
+            1232,
+            &mut out,
+        );
+        limiter.check(peer.parse().unwrap(), &o, &out, &z)
+    };
+    let a = RecordType::A;
+    // Each pair runs within one of the limiter's seconds (microseconds apart).
+    assert_eq!(
+        verdict("192.0.2.1", "a.wild.dyn.example.", a),
+        Verdict::Send
+    );
+    assert_eq!(
+        verdict("192.0.2.1", "b.wild.dyn.example.", a),
+        Verdict::Slip
+    );
+    assert_eq!(verdict("192.0.2.1", "nx1.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "nx2.dyn.example.", a), Verdict::Slip);
+    assert_eq!(verdict("192.0.2.1", "host.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.9", "HOST.dyn.example.", a), Verdict::Slip);
+    assert_eq!(
+        verdict("192.0.2.1", "host.dyn.example.", RecordType::AAAA),
+        Verdict::Send
+    );
+    assert_eq!(verdict("192.0.2.1", "www.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.3.1", "host.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "example.org.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "example.net.", a), Verdict::Slip);
+}
