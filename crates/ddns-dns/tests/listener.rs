@@ -285,16 +285,17 @@ async fn rrl_limits_a_flood_to_its_rate_with_slips_and_spares_everyone_else() {
     serving.shutdown().await;
     println!("flood from one source: {attack:?}; whitelisted: {whitelisted:?}");
 
-    // Two seconds of flood touch two or three of the limiter's one-second windows, each
-    // answering RATE.
+    // Two seconds of flood touch two or three of the limiter's one-second windows (a fourth
+    // if the server falls behind on a loaded machine), each answering up to RATE.
     assert!(attack.sent > 300, "{attack:?}");
     assert!(
-        (2 * RATE..=3 * RATE).contains(&attack.answered),
+        (2 * RATE..=4 * RATE).contains(&attack.answered),
         "{attack:?}"
     );
+    // Every second limited response of a window slips (an odd count leaves one over).
     let limited = attack.sent - attack.answered;
     assert!(
-        limited.abs_diff(2 * attack.slipped) <= 3 * 2,
+        limited.abs_diff(2 * attack.slipped) <= 4,
         "every second limited response slips: {attack:?}"
     );
     assert_eq!(
