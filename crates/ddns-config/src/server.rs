@@ -13,6 +13,7 @@ use ddns_core::record::{DEFAULT_DYNAMIC_TTL, MAX_TTL};
 use ddns_core::snapshot::SoaParams;
 use ddns_core::zone_text::{TextRecord, parse_zone_text};
 use ddns_dns::access::ZoneAccess;
+use ddns_dns::rrl::{MAX_RATE, MAX_SLIP, MAX_TABLE_SIZE, RrlSettings};
 use ddns_dns::tsig::Key;
 use ipnet::IpNet;
 use serde::Deserialize;
@@ -77,6 +78,17 @@ struct DnsSpec {
     tcp_write_timeout: Option<ConfigDuration>,
     max_tcp_connections: Option<usize>,
     max_tcp_connections_per_ip: Option<usize>,
+    rrl: Option<RrlSpec>,
+}
+
+/// `[dns] rrl = { rate = N, slip = N, table_size = N, whitelist = ["CIDR", …] }`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct RrlSpec {
+    rate: Option<Spanned<u32>>,
+    slip: Option<Spanned<u32>>,
+    table_size: Option<Spanned<usize>>,
+    whitelist: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -226,6 +238,8 @@ pub struct DnsConfig {
     pub max_tcp_connections_per_ip: usize,
     /// Concurrent TCP connections before new ones are refused.
     pub max_tcp_connections: usize,
+    /// Response rate limiting of UDP answers (`[dns] rrl`), on by default.
+    pub rrl: RrlSettings,
 }
 
 /// HTTP listener settings.
@@ -296,6 +310,7 @@ impl ServerConfig {
                 tcp_write_timeout: Duration::from_secs(5),
                 max_tcp_connections: 512,
                 max_tcp_connections_per_ip: 32,
+                rrl: RrlSettings::default(),
             },
             http: HttpConfig {
                 listen: vec![
@@ -381,6 +396,9 @@ impl ServerConfig {
         }
         if let Some(n) = spec.dns.max_tcp_connections {
             config.dns.max_tcp_connections = n.max(1);
+        }
+        if let Some(rrl) = &spec.dns.rrl {
+            apply_rrl(text, rrl, &mut config.dns.rrl)?;
         }
         if let Some(listen) = &spec.http.listen {
             config.http.listen = parse_listen(text, "http.listen", listen)?;
@@ -615,6 +633,49 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec, keys: &[Key]) -> Result<ZoneConfi
     Ok(zone)
 }
 
+/// `[dns] rrl`: each key replaces its default; `rate = 0` turns rate limiting off.
+fn apply_rrl(text: &str, spec: &RrlSpec, rrl: &mut RrlSettings) -> Result<(), ConfigError> {
+    let at_most = |n: &Spanned<u32>, max: u32, key: &str| {
+        if *n.get_ref() > max {
+            Err(ConfigError::at(
+                text,
+                Some(n.span()),
+                key,
+                format!("must be at most {max}"),
+            ))
+        } else {
+            Ok(*n.get_ref())
+        }
+    };
+    if let Some(n) = &spec.rate {
+        rrl.rate = at_most(n, MAX_RATE, "dns.rrl.rate")?;
+    }
+    if let Some(n) = &spec.slip {
+        rrl.slip = at_most(n, MAX_SLIP, "dns.rrl.slip")?;
+    }
+    if let Some(n) = &spec.table_size {
+        if !(1..=MAX_TABLE_SIZE).contains(n.get_ref()) {
+            return Err(ConfigError::at(
+                text,
+                Some(n.span()),
+                "dns.rrl.table_size",
+                format!("must be between 1 and {MAX_TABLE_SIZE}"),
+            ));
+        }
+        rrl.table_size = *n.get_ref();
+    }
+    if let Some(list) = &spec.whitelist {
+        rrl.whitelist = list
+            .iter()
+            .map(|n| {
+                parse_net(n.get_ref())
+                    .map_err(|m| ConfigError::at(text, Some(n.span()), "dns.rrl.whitelist", m))
+            })
+            .collect::<Result<_, _>>()?;
+    }
+    Ok(())
+}
+
 /// The connection limits under `[http]`: every one must be positive (zero would refuse every
 /// connection or close it before its first byte).
 fn apply_http_limits(
@@ -787,6 +848,50 @@ mod tests {
             let e = syslog(bad).unwrap_err().to_string();
             assert!(e.contains("audit.syslog"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn rrl_is_on_by_default_and_configurable() {
+        let defaults = parse("version = 1\n").unwrap().dns.rrl;
+        assert_eq!(defaults, RrlSettings::default());
+        assert!(defaults.rate > 0 && defaults.slip == 1 && defaults.table_size == 393_241);
+
+        let text = "version = 1\n[dns]\nrrl = { rate = 5, slip = 2, table_size = 1000, whitelist = [\"192.0.2.0/24\", \"2001:db8::1\"] }\n";
+        let rrl = parse(text).unwrap().dns.rrl;
+        assert_eq!((rrl.rate, rrl.slip, rrl.table_size), (5, 2, 1000));
+        assert_eq!(
+            rrl.whitelist,
+            vec![
+                "192.0.2.0/24".parse::<IpNet>().unwrap(),
+                "2001:db8::1/128".parse().unwrap()
+            ]
+        );
+        // The table form, and rate 0 (off).
+        let off = parse("version = 1\n[dns.rrl]\nrate = 0\n").unwrap().dns.rrl;
+        assert_eq!(off.rate, 0);
+        assert_eq!(off.slip, 1, "what is not given keeps its default");
+    }
+
+    #[test]
+    fn bad_rrl_values_name_their_key_and_line() {
+        for (text, key) in [
+            ("version = 1\n[dns.rrl]\nrate = 2000000\n", "dns.rrl.rate"),
+            ("version = 1\n[dns.rrl]\nslip = 101\n", "dns.rrl.slip"),
+            (
+                "version = 1\n[dns.rrl]\ntable_size = 0\n",
+                "dns.rrl.table_size",
+            ),
+            (
+                "version = 1\n[dns.rrl]\nwhitelist = [\"nope\"]\n",
+                "dns.rrl.whitelist",
+            ),
+        ] {
+            let err = parse(text).unwrap_err();
+            assert_eq!(err.key.as_deref(), Some(key), "{text}: {err}");
+            assert_eq!(err.line, Some(3), "{text}: {err}");
+        }
+        let err = parse("version = 1\n[dns.rrl]\nburst = 3\n").unwrap_err();
+        assert!(err.to_string().contains("burst"), "{err}");
     }
 
     #[test]

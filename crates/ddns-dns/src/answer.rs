@@ -133,6 +133,7 @@ struct Response<'o> {
     question_end: usize,
     counts: [u16; 3],
     truncated: bool,
+    wildcard: bool,
 }
 
 const ANSWER: usize = 0;
@@ -156,6 +157,7 @@ impl<'o> Response<'o> {
             limit: limit.saturating_sub(reserve),
             counts: [0; 3],
             truncated: false,
+            wildcard: false,
         }
     }
 
@@ -193,9 +195,11 @@ impl<'o> Response<'o> {
         max_udp_payload: u16,
     ) -> Outcome {
         let truncated = self.truncated;
+        let wildcard = self.wildcard;
         let out = self.finish_with(code, authoritative, query.edns, max_udp_payload);
         let mut outcome = Outcome::reply(query.opcode, code, out, truncated);
         outcome.qtype = Some(query.qtype);
+        outcome.wildcard = wildcard;
         outcome
     }
 
@@ -348,7 +352,11 @@ fn answer(
     }
 
     let node = match find(zone, q.qname()) {
-        Found::Node(node) | Found::Wildcard(node) => node,
+        Found::Node(node) => node,
+        Found::Wildcard(node) => {
+            r.wildcard = true;
+            node
+        }
         Found::NxDomain => {
             r.push(AUTHORITY, apex, zone.negative_soa())?;
             return Ok((rcode::NXDOMAIN, true));

@@ -7,6 +7,7 @@
 //! - [`access`]: per-zone transfer, NOTIFY and update rules;
 //! - `service`: what the fast path defers — TSIG-signed messages, AXFR/IXFR, UPDATE;
 //! - [`notify`]: NOTIFY to secondaries after each serial change;
+//! - [`rrl`]: response rate limiting of UDP answers (BIND's and Knot's RRL);
 //! - [`tsig`]: TSIG (RFC 8945) signing and verification, pure, for queries, NOTIFY, UPDATE
 //!   and zone transfers.
 //!
@@ -20,6 +21,7 @@ pub mod listener;
 pub mod notify;
 mod query;
 pub mod request;
+pub mod rrl;
 mod service;
 pub mod tsig;
 mod udp;

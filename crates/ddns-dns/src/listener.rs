@@ -23,6 +23,7 @@ use tokio::task::JoinSet;
 
 use crate::answer::respond;
 use crate::request::{Request, Transport};
+use crate::rrl::{ResponseLimiter, RrlSettings};
 use crate::service::{DnsService, MessageSink};
 use crate::udp::{self, UdpContext, UdpWorkers};
 
@@ -43,6 +44,8 @@ pub struct DnsSettings {
     pub tcp_write_timeout: Duration,
     /// Concurrent TCP connections from one address; more are closed at once.
     pub max_tcp_connections_per_ip: usize,
+    /// Response rate limiting of UDP answers (TCP is never limited).
+    pub rrl: RrlSettings,
 }
 
 /// Bound, not yet serving, sockets.
@@ -87,6 +90,7 @@ impl DnsListeners {
             Arc::clone(&zones),
             Arc::clone(&service),
             settings.udp_payload,
+            ResponseLimiter::new(&settings.rrl).map(Arc::new),
         );
         for (udp, tcp) in self.sockets {
             serving.udp.start(udp, settings.udp_workers, &udp_context)?;

@@ -61,6 +61,9 @@ pub struct Outcome {
     pub len: usize,
     /// The response was cut short (TC=1).
     pub truncated: bool,
+    /// The answer was synthesised from a wildcard (RFC 4592), so rate limiting counts it
+    /// for the wildcard, not for the name asked.
+    pub wildcard: bool,
 }
 
 impl Outcome {
@@ -74,6 +77,7 @@ impl Outcome {
             zone: None,
             len: 0,
             truncated: false,
+            wildcard: false,
         }
     }
 
@@ -96,6 +100,7 @@ impl Outcome {
             zone: None,
             len: out.len(),
             truncated,
+            wildcard: false,
         }
     }
 

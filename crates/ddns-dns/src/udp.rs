@@ -5,7 +5,7 @@
 //! address with `SO_REUSEPORT`, so the kernel spreads clients over the sockets and no worker
 //! waits on another's socket; elsewhere on Unix (where `SO_REUSEPORT` does not balance
 //! datagrams) the workers share one socket. A worker reuses its buffers, so answering a query
-//! allocates nothing. What `respond` defers (signed messages, IXFR, UPDATE) goes to
+//! allocates nothing; each answer passes the response rate limiter (`rrl.rs`) on its way out. What `respond` defers (signed messages, IXFR, UPDATE) goes to
 //! [`DnsService::handle`] on the tokio runtime, bounded by a semaphore, and is answered from
 //! the same socket by that task.
 //!
@@ -29,7 +29,8 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::answer::respond;
-use crate::request::{Request, Transport};
+use crate::request::{Action, Outcome, Request, Transport};
+use crate::rrl::{ResponseLimiter, Verdict, truncate_for_slip};
 use crate::service::{DnsService, MessageSink};
 
 /// Deferred UDP requests (signed, IXFR, UPDATE) handled at once; more are dropped, as a
@@ -48,6 +49,8 @@ pub(crate) struct UdpContext {
     pub(crate) service: Arc<DnsService>,
     deferred: Arc<Semaphore>,
     pub(crate) payload: u16,
+    /// Response rate limiting, when on.
+    rrl: Option<Arc<ResponseLimiter>>,
 }
 
 impl UdpContext {
@@ -55,12 +58,41 @@ impl UdpContext {
         zones: Arc<ArcSwap<ZoneSet>>,
         service: Arc<DnsService>,
         payload: u16,
+        rrl: Option<Arc<ResponseLimiter>>,
     ) -> Self {
         Self {
             zones,
             service,
             deferred: Arc::new(Semaphore::new(MAX_DEFERRED_UDP)),
             payload,
+            rrl,
+        }
+    }
+
+    /// Answers one datagram into `out`: what [`respond`] wrote, after rate limiting (a
+    /// limited answer is cut to its slip form or not sent). The outcome says whether to send
+    /// `out` or defer the request.
+    fn answer(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Outcome {
+        let zones = self.zones.load();
+        let outcome = respond(&zones, request, self.payload, out);
+        let Some(rrl) = self.rrl.as_deref().filter(|_| outcome.replies()) else {
+            return outcome;
+        };
+        match rrl.check(request.peer.ip(), &outcome, out, &zones) {
+            Verdict::Send => outcome,
+            Verdict::Slip => {
+                truncate_for_slip(out);
+                Outcome {
+                    len: out.len(),
+                    truncated: true,
+                    ..outcome
+                }
+            }
+            Verdict::Drop => Outcome {
+                action: Action::Drop,
+                len: 0,
+                ..outcome
+            },
         }
     }
 }
@@ -193,7 +225,7 @@ fn serve_blocking(
             peer,
             transport: Transport::Udp,
         };
-        let outcome = respond(&context.zones.load(), &request, context.payload, &mut out);
+        let outcome = context.answer(&request, &mut out);
         if outcome.deferred_to_service() {
             let sink = StdSink {
                 socket: Arc::clone(socket),
@@ -235,7 +267,7 @@ async fn serve_async(socket: Arc<tokio::net::UdpSocket>, context: UdpContext) {
             peer,
             transport: Transport::Udp,
         };
-        let outcome = respond(&context.zones.load(), &request, context.payload, &mut out);
+        let outcome = context.answer(&request, &mut out);
         if outcome.deferred_to_service() {
             let sink = TokioSink {
                 socket: Arc::clone(&socket),

@@ -660,3 +660,124 @@ fn random_bytes_never_panic() {
         }
     }
 }
+
+/// TXT answers are bounded: the largest record set the write path accepts (32 KiB of wire
+/// data) is sent truncated and empty over UDP whatever payload size the client offers, and in
+/// full over TCP.
+#[test]
+fn the_largest_txt_set_truncates_over_udp_and_fits_one_tcp_message() {
+    use ddns_core::snapshot::{Rrset, RrsetChange};
+    use ddns_core::{RecordSet, Rtype};
+    let mut zone = zones().zones()[0].as_ref().clone();
+    let origin = DomainName::parse("dyn.example").unwrap().to_wire();
+    // Distinct values (a set holds each once), 2,000 octets each.
+    let value = |i: usize| format!("{i:04}{}", "t".repeat(1996));
+    let mut values = vec![value(0)];
+    while RecordSet::from_values(
+        Rtype::TXT,
+        60,
+        &[values.clone(), vec![value(values.len())]].concat(),
+        &origin,
+    )
+    .is_ok()
+    {
+        values.push(value(values.len()));
+    }
+    let set = RecordSet::from_values(Rtype::TXT, 60, &values, &origin).unwrap();
+    assert!(
+        RecordSet::from_values(
+            Rtype::TXT,
+            60,
+            &[values.clone(), vec![value(values.len())]].concat(),
+            &origin
+        )
+        .is_err(),
+        "one more value is refused at write time"
+    );
+    zone.apply(RrsetChange {
+        owner: DomainName::parse("huge.dyn.example")
+            .unwrap()
+            .to_wire()
+            .into(),
+        rtype: Rtype::TXT,
+        rrset: Some(Rrset::from_set(&set, true)),
+    })
+    .unwrap();
+    let z = ZoneSet::new(vec![std::sync::Arc::new(zone)]);
+    let mut out = Vec::new();
+    for payload in [None, Some(1232), Some(4096), Some(65_000)] {
+        let mut ask = ask("huge.dyn.example.", RecordType::TXT);
+        if let Some(p) = payload {
+            ask = ask.edns(p, 0, false);
+        }
+        let o = outcome(&z, &ask.packet(), Transport::Udp, 1232, &mut out);
+        assert!(
+            o.truncated && out.len() <= 1232,
+            "{payload:?}: {} octets",
+            out.len()
+        );
+        assert!(Message::from_vec(&out).unwrap().answers.is_empty());
+    }
+    let o = outcome(
+        &z,
+        &ask("huge.dyn.example.", RecordType::TXT).tcp().packet(),
+        Transport::Tcp,
+        1232,
+        &mut out,
+    );
+    assert!(
+        !o.truncated && out.len() > 30_000,
+        "{} values, {} octets",
+        values.len(),
+        out.len()
+    );
+    assert_eq!(Message::from_vec(&out).unwrap().answers.len(), values.len());
+}
+
+/// Rate limiting counts a flow per response: answers per name (whatever its case) and type,
+/// answers from a wildcard and NXDOMAIN per zone, so random names do not make new flows.
+#[test]
+fn rrl_flows_follow_the_response() {
+    use ddns_dns::rrl::{ResponseLimiter, RrlSettings, Verdict};
+    let z = zones();
+    let limiter = ResponseLimiter::new(&RrlSettings {
+        rate: 1,
+        slip: 1,
+        table_size: 4093,
+        whitelist: Vec::new(),
+    })
+    .unwrap();
+    let verdict = |peer: &str, name: &'static str, rtype| {
+        let mut out = Vec::new();
+        let o = outcome(
+            &z,
+            &ask(name, rtype).packet(),
+            Transport::Udp,
+            1232,
+            &mut out,
+        );
+        limiter.check(peer.parse().unwrap(), &o, &out, &z)
+    };
+    let a = RecordType::A;
+    // Each pair runs within one of the limiter's seconds (microseconds apart).
+    assert_eq!(
+        verdict("192.0.2.1", "a.wild.dyn.example.", a),
+        Verdict::Send
+    );
+    assert_eq!(
+        verdict("192.0.2.1", "b.wild.dyn.example.", a),
+        Verdict::Slip
+    );
+    assert_eq!(verdict("192.0.2.1", "nx1.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "nx2.dyn.example.", a), Verdict::Slip);
+    assert_eq!(verdict("192.0.2.1", "host.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.9", "HOST.dyn.example.", a), Verdict::Slip);
+    assert_eq!(
+        verdict("192.0.2.1", "host.dyn.example.", RecordType::AAAA),
+        Verdict::Send
+    );
+    assert_eq!(verdict("192.0.2.1", "www.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.3.1", "host.dyn.example.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "example.org.", a), Verdict::Send);
+    assert_eq!(verdict("192.0.2.1", "example.net.", a), Verdict::Slip);
+}

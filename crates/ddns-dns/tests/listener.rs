@@ -12,6 +12,7 @@ use ddns_core::journal::{JournalEntry, ZoneHistory};
 use ddns_core::snapshot::{Rrset, RrsetChange, SoaParams, Zone, ZoneSet};
 use ddns_core::{DomainName, RecordSet, Rtype, Serial};
 use ddns_dns::access::ZoneAccess;
+use ddns_dns::rrl::RrlSettings;
 use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings};
 use hickory_proto::op::{Message, MessageType, OpCode, Query, ResponseCode};
@@ -61,6 +62,7 @@ fn settings() -> DnsSettings {
         udp_workers: 3,
         tcp_write_timeout: Duration::from_secs(5),
         max_tcp_connections_per_ip: 16,
+        rrl: RrlSettings::off(),
     }
 }
 
@@ -148,4 +150,157 @@ async fn udp_workers_answer_tcp_beside_them_and_shutdown_closes_every_socket() {
     // Every UDP socket of the group is closed: the port can be bound without SO_REUSEPORT.
     UdpSocket::bind(server).unwrap();
     std::net::TcpListener::bind(server).unwrap();
+}
+
+/// What a flood of UDP queries got back: full answers, slipped (TC=1, empty) replies.
+#[derive(Debug, Default)]
+struct Flood {
+    sent: usize,
+    answered: usize,
+    slipped: usize,
+}
+
+/// Sends the query for `qname` from `source` for `duration`, one every `gap`, while a
+/// second thread counts what comes back (until 500 ms of silence after the last query).
+fn flood(
+    server: SocketAddr,
+    source: &str,
+    qname: &str,
+    duration: Duration,
+    gap: Duration,
+) -> Flood {
+    let socket = UdpSocket::bind((source, 0)).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let reader = socket.try_clone().unwrap();
+    let counter = std::thread::spawn(move || {
+        let (mut answered, mut slipped) = (0, 0);
+        let mut buf = [0u8; 1500];
+        while let Ok((len, _)) = reader.recv_from(&mut buf) {
+            let m = Message::from_vec(&buf[..len]).unwrap();
+            if m.metadata.truncation {
+                assert!(m.answers.is_empty() && m.additionals.is_empty(), "{m:?}");
+                slipped += 1;
+            } else {
+                assert_eq!(m.answers.len(), 1, "{m:?}");
+                answered += 1;
+            }
+        }
+        (answered, slipped)
+    });
+    let message = query(1, qname, RecordType::A, OpCode::Query);
+    let start = std::time::Instant::now();
+    let mut sent = 0;
+    while start.elapsed() < duration {
+        socket.send_to(&message, server).unwrap();
+        sent += 1;
+        std::thread::sleep(gap);
+    }
+    let (answered, slipped) = counter.join().unwrap();
+    Flood {
+        sent,
+        answered,
+        slipped,
+    }
+}
+
+/// A flood for one name from one source falls to the configured rate, every second limited
+/// response slips (TC=1) and the rest are dropped; at the same time another network asking
+/// for the same name, a whitelisted one flooding it, and TCP from the flooding source itself
+/// are all answered in full.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rrl_limits_a_flood_to_its_rate_with_slips_and_spares_everyone_else() {
+    const RATE: usize = 10;
+    let listeners = DnsListeners::bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let server = listeners.local_addrs()[0];
+    let rrl = RrlSettings {
+        rate: RATE as u32,
+        slip: 2,
+        table_size: 1021,
+        whitelist: vec!["127.0.2.0/24".parse().unwrap()],
+    };
+    let serving = listeners
+        .serve(
+            zones(5),
+            Arc::new(DnsService::queries_only()),
+            DnsSettings { rrl, ..settings() },
+        )
+        .unwrap();
+
+    let attack = tokio::task::spawn_blocking(move || {
+        flood(
+            server,
+            "127.0.0.1",
+            "h1.dyn.example.",
+            Duration::from_millis(2000),
+            Duration::from_millis(2),
+        )
+    });
+    // 127.0.0.2 is the flood's own /24: another network (127.0.1.0/24) is another flow.
+    let neighbour = tokio::task::spawn_blocking(move || {
+        let client = UdpSocket::bind("127.0.1.1:0").unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        for i in 0..RATE as u16 {
+            let answer = ask_udp(
+                &client,
+                server,
+                &query(i, "h1.dyn.example.", RecordType::A, OpCode::Query),
+            );
+            assert!(!answer.metadata.truncation, "{answer:?}");
+            assert_eq!(answer.answers.len(), 1);
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    });
+    let whitelisted = tokio::task::spawn_blocking(move || {
+        flood(
+            server,
+            "127.0.2.1",
+            "h1.dyn.example.",
+            Duration::from_millis(300),
+            Duration::from_millis(3),
+        )
+    });
+
+    // TCP from the flooding address: never limited.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut tcp = tokio::net::TcpStream::connect(server).await.unwrap();
+    for id in 0..(3 * RATE as u16) {
+        let message = query(id, "h1.dyn.example.", RecordType::A, OpCode::Query);
+        let mut framed = u16::try_from(message.len()).unwrap().to_be_bytes().to_vec();
+        framed.extend_from_slice(&message);
+        tcp.write_all(&framed).await.unwrap();
+        let len = tcp.read_u16().await.unwrap();
+        let mut answer = vec![0u8; usize::from(len)];
+        tcp.read_exact(&mut answer).await.unwrap();
+        let answer = Message::from_vec(&answer).unwrap();
+        assert_eq!((answer.metadata.id, answer.answers.len()), (id, 1));
+    }
+
+    let attack = attack.await.unwrap();
+    neighbour.await.unwrap();
+    let whitelisted = whitelisted.await.unwrap();
+    serving.shutdown().await;
+    println!("flood from one source: {attack:?}; whitelisted: {whitelisted:?}");
+
+    // Two seconds of flood touch two or three of the limiter's one-second windows (a fourth
+    // if the server falls behind on a loaded machine), each answering up to RATE.
+    assert!(attack.sent > 300, "{attack:?}");
+    assert!(
+        (2 * RATE..=4 * RATE).contains(&attack.answered),
+        "{attack:?}"
+    );
+    // Every second limited response of a window slips (an odd count leaves one over).
+    let limited = attack.sent - attack.answered;
+    assert!(
+        limited.abs_diff(2 * attack.slipped) <= 4,
+        "every second limited response slips: {attack:?}"
+    );
+    assert_eq!(
+        (whitelisted.answered, whitelisted.slipped),
+        (whitelisted.sent, 0),
+        "{whitelisted:?}"
+    );
 }

@@ -78,7 +78,7 @@ pub(crate) fn with_etag(status: StatusCode, host: &HostRecord) -> Response {
     response
 }
 
-fn parse_rtype(text: &str) -> Result<Rtype, ApiError> {
+pub(crate) fn parse_rtype(text: &str) -> Result<Rtype, ApiError> {
     Rtype::parse(text).map_err(|e| ApiError::bad_request(e.to_string()))
 }
 
@@ -241,7 +241,7 @@ pub(crate) async fn list_hosts(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewHost {
-    name: String,
+    pub(crate) name: String,
 }
 
 pub(crate) async fn create_host(
@@ -298,8 +298,8 @@ pub(crate) async fn delete_host(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RrsetBody {
-    ttl: Option<u32>,
-    values: Vec<String>,
+    pub(crate) ttl: Option<u32>,
+    pub(crate) values: Vec<String>,
 }
 
 pub(crate) async fn put_rrset(
@@ -491,11 +491,11 @@ pub(crate) async fn list_tokens(
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewToken {
     #[serde(default)]
-    label: String,
+    pub(crate) label: String,
     #[serde(default)]
-    hosts: Vec<String>,
+    pub(crate) hosts: Vec<String>,
     #[serde(default)]
-    admin: bool,
+    pub(crate) admin: bool,
 }
 
 pub(crate) async fn create_token(

@@ -12,6 +12,7 @@ mod api_audit;
 mod api_v1;
 mod client;
 mod error;
+pub mod inputs;
 mod nic_update;
 mod rest_update;
 mod serve;

@@ -14,7 +14,7 @@ use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ddns_core::Origin;
-use ddns_core::dyndns2::{RawUpdate, ReturnCode, UpdateRequest, reply_line};
+use ddns_core::dyndns2::{RawUpdate, RequestError, ReturnCode, UpdateRequest, reply_line};
 use ddns_store::StoreError;
 use ddns_zones::{AddressUpdate, AuthError, UpdateError};
 
@@ -49,25 +49,7 @@ pub(crate) async fn nic_update(
         Err(_) => return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
     };
 
-    let params: Vec<(String, String)> =
-        form_urlencoded::parse(query.as_deref().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    let param = |key: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    };
-    let raw = RawUpdate {
-        hostname: param("hostname"),
-        myip: param("myip"),
-        myipv6: param("myipv6"),
-        offline: param("offline"),
-        basic_user: creds.user.as_deref(),
-    };
-    let request = match UpdateRequest::parse(&raw) {
+    let request = match update_request(query.as_deref(), creds.user.as_deref()) {
         Ok(r) => r,
         Err(e) => {
             tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 request refused");
@@ -127,6 +109,31 @@ pub(crate) async fn nic_update(
             update_failure(&e)
         }
     }
+}
+
+/// The request's query string (the last of repeated keys wins) and Basic-auth user as a
+/// DynDNS2 update request.
+pub(crate) fn update_request(
+    query: Option<&str>,
+    basic_user: Option<&str>,
+) -> Result<UpdateRequest, RequestError> {
+    let params: Vec<(String, String)> = form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    let param = |key: &str| {
+        params
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    };
+    UpdateRequest::parse(&RawUpdate {
+        hostname: param("hostname"),
+        myip: param("myip"),
+        myipv6: param("myipv6"),
+        offline: param("offline"),
+        basic_user,
+    })
 }
 
 fn update_failure(e: &UpdateError) -> Response {

@@ -27,8 +27,8 @@ use crate::error::ApiError;
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
-struct UpdateBody {
-    domain: String,
+pub(crate) struct UpdateBody {
+    pub(crate) domain: String,
     ip: Option<String>,
     ipv6: Option<String>,
     txt: Option<String>,
@@ -182,7 +182,7 @@ impl From<ddns_core::RecordError> for ApiError {
     }
 }
 
-fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<UpdateBody, ApiError> {
+pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<UpdateBody, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

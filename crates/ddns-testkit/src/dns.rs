@@ -50,10 +50,15 @@ pub fn tcp_raw(server: SocketAddr, packet: &[u8]) -> Vec<u8> {
     reply
 }
 
-/// Queries over UDP and decodes.
+/// Queries over UDP and decodes; a truncated reply is asked again over TCP, as a stub
+/// resolver does (the server's rate limiting slips answers to clients that poll quickly).
 pub fn udp(server: SocketAddr, name: &str, rtype: RecordType) -> Message {
     let reply = udp_raw(server, &query(name, rtype, true)).expect("no UDP reply");
-    Message::from_vec(&reply).unwrap()
+    let message = Message::from_vec(&reply).unwrap();
+    if message.metadata.truncation {
+        return tcp(server, name, rtype);
+    }
+    message
 }
 
 /// Queries over TCP and decodes.

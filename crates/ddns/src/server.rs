@@ -95,6 +95,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             udp_workers: workers,
             tcp_write_timeout: config.dns.tcp_write_timeout,
             max_tcp_connections_per_ip: config.dns.max_tcp_connections_per_ip,
+            rrl: config.dns.rrl.clone(),
         },
     )?;
     let state = Arc::new(AppState::new(
