@@ -17,6 +17,8 @@ pub enum Actor {
     /// An RFC 2136 UPDATE, by who sent it: `key:NAME` when TSIG-signed, else
     /// `subnet:ADDRESS`.
     Rfc2136(String),
+    /// The server's own ACME client: DNS-01 challenge records for its certificate.
+    Acme,
 }
 
 impl fmt::Display for Actor {
@@ -26,6 +28,7 @@ impl fmt::Display for Actor {
             Self::Cli => f.write_str("cli"),
             Self::Config => f.write_str("config"),
             Self::Rfc2136(who) => write!(f, "rfc2136:{who}"),
+            Self::Acme => f.write_str("acme"),
         }
     }
 }
