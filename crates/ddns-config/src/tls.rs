@@ -201,7 +201,10 @@ mod tests {
         assert_eq!(tls.cert_file, PathBuf::from("/etc/ddns/cert.pem"));
         assert_eq!(tls.key_file, PathBuf::from("/etc/ddns/key.pem"));
         assert_eq!(config.http.redirect_listen, ["0.0.0.0:80".parse().unwrap()]);
-        assert_eq!(config.http.plain_listen, ["192.168.1.1:8080".parse().unwrap()]);
+        assert_eq!(
+            config.http.plain_listen,
+            ["192.168.1.1:8080".parse().unwrap()]
+        );
         assert!(config.https());
         assert!(!parse("version = 1\n").unwrap().https());
     }
@@ -315,7 +318,10 @@ mod tests {
                 ..crate::ServerOverrides::default()
             })
             .unwrap_err();
-        assert!(err.to_string().contains("z.example is not in a zone"), "{err}");
+        assert!(
+            err.to_string().contains("z.example is not in a zone"),
+            "{err}"
+        );
         let err = acme
             .apply_overrides(&crate::ServerOverrides {
                 tls: Some(super::TlsConfig {

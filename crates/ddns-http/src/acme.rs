@@ -132,7 +132,8 @@ pub async fn run(
                 match round {
                     Ok(()) => {
                         certificates.refresh();
-                        let names: Vec<&str> = config.names.iter().map(DomainName::as_str).collect();
+                        let names: Vec<&str> =
+                            config.names.iter().map(DomainName::as_str).collect();
                         tracing::info!(names = %names.join(","), "ACME certificate obtained");
                         backoff = RETRY_FIRST;
                         renewal_wait(&files, &config.names, SystemTime::now())
@@ -166,7 +167,11 @@ fn renewal_wait(files: &AcmeFiles, names: &[DomainName], now: SystemTime) -> Opt
     let pem = std::fs::read(&files.cert).ok()?;
     let leaf = CertificateDer::pem_slice_iter(&pem).next()?.ok()?;
     let (not_before, not_after) = crate::validity::validity(&leaf)?;
-    Some(renew_after(not_before, not_after).duration_since(now).unwrap_or_default())
+    Some(
+        renew_after(not_before, not_after)
+            .duration_since(now)
+            .unwrap_or_default(),
+    )
 }
 
 /// When two thirds of the lifetime have passed.
@@ -217,7 +222,9 @@ async fn account(config: &AcmeConfig, files: &AcmeFiles) -> Result<Account, Acme
         && let Ok(stored) = serde_json::from_slice::<StoredAccount>(&text)
         && stored.directory == config.directory
     {
-        return Ok(builder(config)?.from_credentials(stored.credentials).await?);
+        return Ok(builder(config)?
+            .from_credentials(stored.credentials)
+            .await?);
     }
     let contact = config.email.as_ref().map(|e| format!("mailto:{e}"));
     let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();

@@ -45,10 +45,7 @@ fn location(request: &Request<Body>, https_port: u16) -> Option<HeaderValue> {
     if authority.as_str().contains('@') {
         return None;
     }
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or("/", |pq| pq.as_str());
+    let path = request.uri().path_and_query().map_or("/", |pq| pq.as_str());
     let host = authority.host();
     let target = if https_port == 443 {
         format!("https://{host}{path}")
@@ -74,8 +71,12 @@ mod tests {
     #[test]
     fn keeps_host_path_and_query_and_swaps_the_port() {
         assert_eq!(
-            located(Some("ddns.example.com"), "/nic/update?hostname=a&myip=1.2.3.4", 443)
-                .as_deref(),
+            located(
+                Some("ddns.example.com"),
+                "/nic/update?hostname=a&myip=1.2.3.4",
+                443
+            )
+            .as_deref(),
             Some("https://ddns.example.com/nic/update?hostname=a&myip=1.2.3.4")
         );
         assert_eq!(

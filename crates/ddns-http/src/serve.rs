@@ -153,7 +153,11 @@ pub async fn serve(
                 Speaks::Plain(crate::redirect::redirect_app(https_port))
             }
         };
-        loops.spawn(accept_loop(listener.tcp, Arc::new(speaks), Arc::clone(&shared)));
+        loops.spawn(accept_loop(
+            listener.tcp,
+            Arc::new(speaks),
+            Arc::clone(&shared),
+        ));
     }
     while loops.join_next().await.is_some() {}
     shared.connections.close();

@@ -147,11 +147,13 @@ async fn acme_dns01_against_pebble_obtains_and_serves_a_certificate() {
         "the challenge record is removed after issuance"
     );
     let key = data.path().join("acme/key.pem");
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&key).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "the certificate key is private");
     let account = data.path().join("acme/account.json");
-    let mode =
-        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&account).unwrap().permissions());
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&account).unwrap().permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600, "the account key is private");
 }
 

@@ -271,7 +271,12 @@ async fn broken_certificate_at_start_is_a_precise_error() {
     let output = Command::new(bin())
         .args(["server", "--data-dir"])
         .arg(dir.path().join("data"))
-        .args(["--http-listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0"])
+        .args([
+            "--http-listen",
+            "127.0.0.1:0",
+            "--dns-listen",
+            "127.0.0.1:0",
+        ])
         .arg("--tls-cert")
         .arg(&cert)
         .arg("--tls-key")
