@@ -135,11 +135,18 @@ async fn acme_dns01_against_pebble_obtains_and_serves_a_certificate() {
     }
     // The challenge records went through the write path (history by `acme`) and are gone.
     let admin = s.admin_token();
-    let history = get_json(
-        s.url("/api/v1/hosts/_acme-challenge.api.ddns.test/history"),
-        &admin,
-    )
-    .await;
+    let history: serde_json::Value = trusting_pebble
+        .get(format!(
+            "https://api.ddns.test:{}/api/v1/hosts/_acme-challenge.api.ddns.test/history",
+            s.http.port()
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let text = history.to_string();
     assert!(text.contains("\"acme\""), "history by acme: {text}");
     assert!(
