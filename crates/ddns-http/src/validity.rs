@@ -58,9 +58,9 @@ fn element(input: &[u8], tag: u8) -> Option<(&[u8], &[u8])> {
 }
 
 fn time(input: &[u8]) -> Option<(SystemTime, &[u8])> {
-    let (text, year_digits) = match input.first()? {
-        &UTC_TIME => (element(input, UTC_TIME)?, 2),
-        &GENERALIZED_TIME => (element(input, GENERALIZED_TIME)?, 4),
+    let (text, year_digits) = match *input.first()? {
+        UTC_TIME => (element(input, UTC_TIME)?, 2),
+        GENERALIZED_TIME => (element(input, GENERALIZED_TIME)?, 4),
         _ => return None,
     };
     let (content, rest) = text;
