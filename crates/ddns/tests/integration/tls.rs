@@ -453,3 +453,40 @@ async fn inadyn_over_https() {
         ["198.51.100.88"]
     );
 }
+
+#[tokio::test]
+async fn plain_listen_serves_the_api_beside_https() {
+    let ca = TestCa::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = install(dir.path(), &ca.leaf(&["127.0.0.1"]));
+    let (_config, s) = server_with_config(&format!(
+        "version = 1\n[http]\ntls = {{ cert_file = {:?}, key_file = {:?} }}\nplain_listen = [\"127.0.0.1:0\"]\n",
+        cert.display().to_string(),
+        key.display().to_string()
+    ));
+    assert!(s.https, "{}", s.banner);
+    let plain = s
+        .banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("HTTP "))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no plain HTTP line in the banner:\n{}", s.banner))
+        .to_owned();
+    let token = s.token(&["router.ddns.test"]);
+    let answer = http()
+        .get(format!(
+            "{plain}/nic/update?hostname=router.ddns.test&myip=198.51.100.66"
+        ))
+        .basic_auth("user", Some(&token))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(answer, "good 198.51.100.66");
+    assert_eq!(
+        lookup(&s, "router.ddns.test.", RecordType::A),
+        ["198.51.100.66"]
+    );
+}
