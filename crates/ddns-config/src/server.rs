@@ -22,6 +22,7 @@ use toml::Spanned;
 use crate::dns_access::{TsigKeySpec, UpdateRuleSpec, ZoneAccessSpec};
 use crate::duration::ConfigDuration;
 use crate::error::ConfigError;
+use crate::tls::{AcmeConfig, AcmeSpec, TlsConfig, TlsSpec};
 
 /// Zone served when neither the file nor `--zone` names one.
 pub const DEFAULT_ZONE: &str = "ddns.test";
@@ -53,6 +54,7 @@ struct FileSpec {
     zone: Vec<ZoneSpec>,
     #[serde(default)]
     tsig_key: Vec<TsigKeySpec>,
+    acme: Option<AcmeSpec>,
     #[serde(default)]
     audit: AuditSpec,
 }
@@ -104,6 +106,9 @@ struct HttpSpec {
     http2_max_streams: Option<Spanned<u32>>,
     max_hosts_per_token: Option<Spanned<u32>>,
     api_writes_per_token_per_minute: Option<Spanned<u32>>,
+    tls: Option<Spanned<TlsSpec>>,
+    redirect_listen: Option<Vec<Spanned<String>>>,
+    plain_listen: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -175,6 +180,8 @@ pub struct ServerConfig {
     pub history: HistoryConfig,
     /// TSIG keys (`[[tsig_key]]`) for transfers, NOTIFY and RFC 2136 updates.
     pub tsig_keys: Vec<Key>,
+    /// Certificates obtained through ACME (`[acme]`); HTTPS on every `listen` when set.
+    pub acme: Option<AcmeConfig>,
     /// Where the audit trail is streamed as it happens (`[audit]`).
     pub audit: AuditConfig,
 }
@@ -267,6 +274,13 @@ pub struct HttpConfig {
     pub max_hosts_per_token: u32,
     /// Writes (PUT, POST, DELETE under `/api/v1`) per token per minute, burst of the same size.
     pub api_writes_per_token_per_minute: u32,
+    /// HTTPS on every `listen` with the certificate from these files (`[http] tls`).
+    pub tls: Option<TlsConfig>,
+    /// Plain-HTTP listeners that answer every request with a redirect to HTTPS.
+    pub redirect_listen: Vec<SocketAddr>,
+    /// Plain-HTTP listeners serving the whole API, for routers that cannot do HTTPS; tokens
+    /// cross the network in clear text on these.
+    pub plain_listen: Vec<SocketAddr>,
 }
 
 /// DynDNS2 endpoint policy.
@@ -289,6 +303,8 @@ pub struct ServerOverrides {
     pub dns_listen: Vec<String>,
     /// `--http-listen`, repeatable.
     pub http_listen: Vec<String>,
+    /// `--tls-cert` and `--tls-key`, given together.
+    pub tls: Option<TlsConfig>,
 }
 
 impl ServerConfig {
@@ -327,6 +343,9 @@ impl ServerConfig {
                 http2_max_streams: 100,
                 max_hosts_per_token: 1000,
                 api_writes_per_token_per_minute: 120,
+                tls: None,
+                redirect_listen: Vec::new(),
+                plain_listen: Vec::new(),
             },
             dyndns2: Dyndns2Config {
                 blocked_user_agents: Vec::new(),
@@ -343,6 +362,7 @@ impl ServerConfig {
             },
             tsig_keys: Vec::new(),
             audit: AuditConfig::default(),
+            acme: None,
         }
     }
 
@@ -474,6 +494,7 @@ impl ServerConfig {
                 }
             }
         }
+        apply_https(text, &spec.http, spec.acme.as_ref(), &mut config)?;
         Ok(config)
     }
 
@@ -514,8 +535,70 @@ impl ServerConfig {
                 .map(|a| parse_addr(a).map_err(|m| ConfigError::new(format!("--http-listen: {m}"))))
                 .collect::<Result<_, _>>()?;
         }
+        if let Some(tls) = &overrides.tls {
+            if self.acme.is_some() {
+                return Err(ConfigError::new(
+                    "--tls-cert/--tls-key: the configuration obtains its certificate through [acme]; use one or the other",
+                ));
+            }
+            self.http.tls = Some(tls.clone());
+        }
+        let zones: Vec<DomainName> = self.zones.iter().map(|z| z.name.clone()).collect();
+        if let Some(acme) = &self.acme {
+            for name in &acme.names {
+                crate::tls::check_served(name, &zones)
+                    .map_err(|m| ConfigError::new(format!("[acme] names: {m}")))?;
+            }
+        }
+        crate::tls::check_distinct(&[
+            ("http.listen", &self.http.listen),
+            ("http.redirect_listen", &self.http.redirect_listen),
+            ("http.plain_listen", &self.http.plain_listen),
+        ])?;
         Ok(())
     }
+
+    /// Whether `listen` speaks HTTPS (files or ACME).
+    pub fn https(&self) -> bool {
+        self.http.tls.is_some() || self.acme.is_some()
+    }
+}
+
+/// `[http] tls`, `redirect_listen`, `plain_listen` and `[acme]`.
+fn apply_https(
+    text: &str,
+    http: &HttpSpec,
+    acme: Option<&AcmeSpec>,
+    config: &mut ServerConfig,
+) -> Result<(), ConfigError> {
+    let zones: Vec<DomainName> = config.zones.iter().map(|z| z.name.clone()).collect();
+    if let Some(acme) = acme {
+        config.acme = Some(crate::tls::acme(text, acme, &zones)?);
+    }
+    if let Some(tls) = &http.tls {
+        if config.acme.is_some() {
+            return Err(ConfigError::at(
+                text,
+                Some(tls.span()),
+                "http.tls",
+                "the certificate comes from [acme]; remove one of the two",
+            ));
+        }
+        config.http.tls = Some(crate::tls::tls_files(tls.get_ref()));
+    }
+    crate::tls::check_plain_listeners(
+        text,
+        config.https(),
+        &http.redirect_listen,
+        &http.plain_listen,
+    )?;
+    if let Some(list) = &http.redirect_listen {
+        config.http.redirect_listen = parse_listen(text, "http.redirect_listen", list)?;
+    }
+    if let Some(list) = &http.plain_listen {
+        config.http.plain_listen = parse_listen(text, "http.plain_listen", list)?;
+    }
+    Ok(())
 }
 
 impl ZoneConfig {
@@ -1116,6 +1199,7 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 zones: vec!["a.example".into(), "b.example".into()],
                 dns_listen: vec!["127.0.0.1:5300".into()],
                 http_listen: vec![],
+                tls: None,
             })
             .unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/srv/ddns"));

@@ -20,6 +20,8 @@ pub enum Actor {
     /// A rollback to an earlier state (`ddns host rollback`, the API's rollback), by whoever
     /// asked for it: its history rows say `rollback/<actor>`.
     Rollback(Box<Self>),
+    /// The server's own ACME client: DNS-01 challenge records for its certificate.
+    Acme,
 }
 
 impl fmt::Display for Actor {
@@ -30,6 +32,7 @@ impl fmt::Display for Actor {
             Self::Config => f.write_str("config"),
             Self::Rfc2136(who) => write!(f, "rfc2136:{who}"),
             Self::Rollback(by) => write!(f, "rollback/{by}"),
+            Self::Acme => f.write_str("acme"),
         }
     }
 }

@@ -3,22 +3,27 @@
 //!
 //! [`app`] builds the router from shared state without binding anything, so tests drive it
 //! with `tower::ServiceExt::oneshot`; [`serve`] runs it on bound listeners under the
-//! connection limits (timeouts and caps) in [`ConnectionLimits`].
+//! connection limits (timeouts and caps) in [`ConnectionLimits`], over HTTPS ([`tls`]) or
+//! plain HTTP.
 //!
 //! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
 //! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
 
 mod api_audit;
+pub mod acme;
 mod api_v1;
 mod client;
 mod error;
 pub mod inputs;
 mod nic_update;
+mod redirect;
 mod rest_update;
 mod serve;
+pub mod tls;
+mod validity;
 
 pub use api_v1::HISTORY_PAGE_BYTES;
-pub use serve::{ConnectionLimits, bind, serve};
+pub use serve::{ConnectionLimits, Listener, Role, bind, serve};
 
 use std::sync::Arc;
 use std::time::Duration;

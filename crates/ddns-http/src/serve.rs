@@ -1,6 +1,7 @@
 //! The HTTP accept loop: binds the listeners, admits connections under a global and a
 //! per-source cap, and serves each with hyper (HTTP/1.1 or HTTP/2) under connection-level
-//! timeouts, until the stop token fires.
+//! timeouts, until the stop token fires. A listener speaks HTTPS, plain HTTP, or plain HTTP
+//! that only redirects to HTTPS ([`Role`]).
 //!
 //! `axum::serve` has none of these knobs, and a `TimeoutLayer` only starts once a request is
 //! dispatched: a client that sends half a header would hold its socket (and a file descriptor
@@ -8,7 +9,8 @@
 //! - an HTTP/1.1 request header must arrive within `header_read_timeout` (hyper's timer; the
 //!   wait for the next request on a kept-alive connection counts as header reading);
 //! - a connection that has not sent a complete request `header_read_timeout` after it opened
-//!   (a stalled protocol preface, an HTTP/2 client that never opens a stream) is closed;
+//!   (a stalled TLS handshake or protocol preface, an HTTP/2 client that never opens a
+//!   stream) is closed: the TLS handshake counts against the same deadline;
 //! - a connection with no request in flight for `idle_timeout` is closed;
 //! - over `max_connections`, or `max_connections_per_ip` from one source, a new connection
 //!   is closed at once, before anything is read from it.
@@ -29,7 +31,8 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use ipnet::IpNet;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -37,6 +40,7 @@ use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
 
 use crate::AppState;
+use crate::tls::Certificates;
 
 /// How long open requests may run on after the stop token fires (the binary waits 10 s).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(8);
@@ -77,6 +81,30 @@ impl ConnectionLimits {
     }
 }
 
+/// What a listener speaks.
+#[derive(Clone, Debug)]
+pub enum Role {
+    /// The API over plain HTTP.
+    Plain,
+    /// The API over HTTPS with the certificate from this store.
+    Tls(Arc<Certificates>),
+    /// Plain HTTP answering every request with `308 Permanent Redirect` to the same path
+    /// over HTTPS on this port.
+    Redirect {
+        /// The HTTPS port redirected to.
+        https_port: u16,
+    },
+}
+
+/// A bound listener and what it speaks.
+#[derive(Debug)]
+pub struct Listener {
+    /// The socket.
+    pub tcp: TcpListener,
+    /// Its protocol.
+    pub role: Role,
+}
+
 /// Binds every address (failing at once on a bad one).
 pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
     let mut listeners = Vec::with_capacity(addrs.len());
@@ -89,7 +117,7 @@ pub async fn bind(addrs: &[SocketAddr]) -> std::io::Result<Vec<TcpListener>> {
 /// Serves the app on `listeners` until `stop` fires, then lets open requests finish (for at
 /// most 8 s) and returns.
 pub async fn serve(
-    listeners: Vec<TcpListener>,
+    listeners: Vec<Listener>,
     state: Arc<AppState>,
     limits: ConnectionLimits,
     stop: CancellationToken,
@@ -104,8 +132,8 @@ pub async fn serve(
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(limits.http2_max_streams);
+    let app = crate::app(state);
     let shared = Arc::new(Shared {
-        router: crate::app(state),
         builder,
         admission: Admission::new(&limits),
         limits,
@@ -114,7 +142,22 @@ pub async fn serve(
     });
     let mut loops = tokio::task::JoinSet::new();
     for listener in listeners {
-        loops.spawn(accept_loop(listener, Arc::clone(&shared)));
+        let speaks = match listener.role {
+            Role::Plain => Speaks::Plain(app.clone()),
+            Role::Tls(certificates) => Speaks::Tls {
+                acceptor: tokio_rustls::TlsAcceptor::from(certificates.server_config()),
+                certificates,
+                router: app.clone(),
+            },
+            Role::Redirect { https_port } => {
+                Speaks::Plain(crate::redirect::redirect_app(https_port))
+            }
+        };
+        loops.spawn(accept_loop(
+            listener.tcp,
+            Arc::new(speaks),
+            Arc::clone(&shared),
+        ));
     }
     while loops.join_next().await.is_some() {}
     shared.connections.close();
@@ -124,7 +167,6 @@ pub async fn serve(
 
 /// What every connection task shares.
 struct Shared {
-    router: Router,
     builder: auto::Builder<TokioExecutor>,
     admission: Admission,
     limits: ConnectionLimits,
@@ -132,7 +174,17 @@ struct Shared {
     stop: CancellationToken,
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
+/// How one listener's connections are served.
+enum Speaks {
+    Plain(Router),
+    Tls {
+        acceptor: tokio_rustls::TlsAcceptor,
+        certificates: Arc<Certificates>,
+        router: Router,
+    },
+}
+
+async fn accept_loop(listener: TcpListener, speaks: Arc<Speaks>, shared: Arc<Shared>) {
     loop {
         let accepted = tokio::select! {
             () = shared.stop.cancelled() => return,
@@ -151,20 +203,55 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>) {
             tracing::debug!(%peer, "HTTP connection refused: too many open connections");
             continue;
         };
+        let opened = Instant::now();
         let _ = stream.set_nodelay(true);
         let task_shared = Arc::clone(&shared);
+        let speaks = Arc::clone(&speaks);
         shared.connections.spawn(async move {
-            serve_connection(stream, peer, &task_shared).await;
+            match &*speaks {
+                Speaks::Plain(router) => {
+                    serve_connection(stream, peer, router, &task_shared, opened).await;
+                }
+                Speaks::Tls {
+                    acceptor,
+                    certificates,
+                    router,
+                } => {
+                    // A replaced certificate is picked up here, before this connection's
+                    // handshake (cheap: two stats unless the files changed).
+                    certificates.refresh();
+                    let deadline = opened + task_shared.limits.header_read_timeout;
+                    let handshake = tokio::select! {
+                        () = task_shared.stop.cancelled() => return,
+                        done = tokio::time::timeout_at(deadline, acceptor.accept(stream)) => done,
+                    };
+                    match handshake {
+                        Ok(Ok(tls)) => {
+                            serve_connection(tls, peer, router, &task_shared, opened).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                    }
+                }
+            }
             drop(ticket);
         });
     }
 }
 
 /// Serves one connection until the client leaves, a timeout closes it, or the server stops.
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, shared: &Shared) {
-    let (activity, mut watch_activity) = watch::channel(Activity::new());
+async fn serve_connection<S>(
+    stream: S,
+    peer: SocketAddr,
+    router: &Router,
+    shared: &Shared,
+    opened: Instant,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (activity, mut watch_activity) = watch::channel(Activity::new(opened));
     let activity = Arc::new(activity);
-    let router = shared.router.clone();
+    let router = router.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
         let in_flight = InFlight::start(Arc::clone(&activity));
@@ -222,11 +309,11 @@ struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(opened: Instant) -> Self {
         Self {
             in_flight: 0,
             seen_request: false,
-            since: Instant::now(),
+            since: opened,
         }
     }
 }

@@ -13,8 +13,10 @@ pub struct ServerProcess {
     bin: PathBuf,
     /// DNS address (UDP and TCP).
     pub dns: SocketAddr,
-    /// HTTP address.
+    /// HTTP address (the first `HTTP` or `HTTPS` line of the banner).
     pub http: SocketAddr,
+    /// Whether `http` speaks HTTPS.
+    pub https: bool,
     /// Data directory.
     pub data_dir: PathBuf,
     /// Everything the server printed on stdout before it was ready.
@@ -85,6 +87,7 @@ impl ServerProcess {
         });
         let mut banner = String::new();
         let (mut dns, mut http) = (None, None);
+        let mut https = false;
         loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(60))
@@ -99,6 +102,10 @@ impl ServerProcess {
                 ["HTTP", url, ..] if http.is_none() => {
                     http = url.trim_start_matches("http://").parse().ok()
                 }
+                ["HTTPS", url, ..] if http.is_none() => {
+                    http = url.trim_start_matches("https://").parse().ok();
+                    https = true;
+                }
                 ["ready"] => break,
                 _ => {}
             }
@@ -108,15 +115,17 @@ impl ServerProcess {
             bin: bin.to_path_buf(),
             dns: dns.expect("no DNS line in the banner"),
             http: http.expect("no HTTP line in the banner"),
+            https,
             data_dir: data_dir.to_path_buf(),
             banner,
             _temp: None,
         }
     }
 
-    /// `http://ADDR{path}`.
+    /// `http://ADDR{path}` (`https://` when the server speaks HTTPS).
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{path}", self.http)
     }
 
     /// Creates a token for `hosts` with `ddns token create`.

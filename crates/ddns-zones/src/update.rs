@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use ddns_core::record::RecordError;
 use ddns_core::snapshot::{Rrset, Zone, ZoneSet};
-use ddns_core::{DomainName, Origin, RecordSet, Rtype};
+use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype};
 use ddns_store::{AdminAction, Applied, ChangeSet, RrsetWrite, StoreError};
 
 use crate::{Principal, Zones};
@@ -253,6 +253,36 @@ impl Zones {
         if_match: Option<(DomainName, i64)>,
         origin: Origin,
     ) -> Result<Applied, UpdateError> {
+        self.write_rrsets(principal, principal.actor(), intents, if_match, origin)
+            .await
+    }
+
+    /// Sets or removes RRsets the server itself owns (its ACME DNS-01 challenges) on any name
+    /// of a served zone, through the same checks and journal as every other write, recorded
+    /// as `actor`.
+    pub async fn update_own_rrsets(
+        &self,
+        actor: Actor,
+        intents: &[RrsetIntent],
+    ) -> Result<Applied, UpdateError> {
+        self.write_rrsets(
+            &Principal::operator(),
+            actor,
+            intents,
+            None,
+            Origin::default(),
+        )
+        .await
+    }
+
+    async fn write_rrsets(
+        &self,
+        principal: &Principal,
+        actor: Actor,
+        intents: &[RrsetIntent],
+        if_match: Option<(DomainName, i64)>,
+        origin: Origin,
+    ) -> Result<Applied, UpdateError> {
         let names: Vec<DomainName> = intents.iter().map(|i| i.name.clone()).collect();
         self.authorize(principal, &names)?;
         let snapshot = self.snapshot();
@@ -288,7 +318,7 @@ impl Zones {
                 new,
             ));
         }
-        let mut set = ChangeSet::new(writes, principal.actor(), origin);
+        let mut set = ChangeSet::new(writes, actor, origin);
         set.if_match = if_match.into_iter().collect();
         set.host_quota = self.host_quota(principal);
         self.commit(set).await

@@ -131,9 +131,15 @@ pub(crate) struct ServerArgs {
     /// DNS address, UDP and TCP (repeatable).
     #[arg(long = "dns-listen")]
     pub(crate) dns_listen: Vec<String>,
-    /// HTTP address (repeatable).
+    /// HTTP address (repeatable); HTTPS when a certificate is configured.
     #[arg(long = "http-listen")]
     pub(crate) http_listen: Vec<String>,
+    /// Serve HTTPS with this certificate chain (PEM, leaf first), re-read when it changes.
+    #[arg(long = "tls-cert", value_name = "FILE", requires = "tls_key")]
+    pub(crate) tls_cert: Option<PathBuf>,
+    /// The private key of `--tls-cert` (PEM).
+    #[arg(long = "tls-key", value_name = "FILE", requires = "tls_cert")]
+    pub(crate) tls_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -12,7 +12,8 @@ use ddns_core::dns_update::parse_update;
 use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
 use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
-use ddns_http::{AppState, ConnectionLimits, HttpPolicy};
+use ddns_http::tls::Certificates;
+use ddns_http::{AppState, ConnectionLimits, HttpPolicy, Listener, Role};
 use ddns_store::{DirLock, JournalRetention, Store, StoreOptions};
 use ddns_zones::{HistoryRetention, WriteLimits, Zones};
 use tokio_util::sync::CancellationToken;
@@ -42,6 +43,13 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         zones: args.zones,
         dns_listen: args.dns_listen,
         http_listen: args.http_listen,
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert_file), Some(key_file)) => Some(ddns_config::tls::TlsConfig {
+                cert_file,
+                key_file,
+            }),
+            _ => None,
+        },
     };
     let config = load_config(args.config.as_deref(), &overrides)?;
 
@@ -76,11 +84,13 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     );
 
     let dns = DnsListeners::bind(&config.dns.listen).context("cannot listen for DNS")?;
-    let http = ddns_http::bind(&config.http.listen)
-        .await
-        .context("cannot listen for HTTP")?;
+    let certificates = certificates(&config)?;
+    let http = http_listeners(&config, certificates.as_ref()).await?;
     let dns_addrs = dns.local_addrs();
-    let http_addrs: Vec<_> = http.iter().filter_map(|l| l.local_addr().ok()).collect();
+    let http_addrs: Vec<_> = http
+        .iter()
+        .filter_map(|l| Some((l.tcp.local_addr().ok()?, l.role.clone())))
+        .collect();
 
     let stop = CancellationToken::new();
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
@@ -98,6 +108,16 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             rrl: config.dns.rrl.clone(),
         },
     )?;
+    let acme = match (&config.acme, &certificates) {
+        (Some(acme), Some(certificates)) => Some(tokio::spawn(ddns_http::acme::run(
+            acme.clone(),
+            ddns_http::acme::AcmeFiles::in_dir(&config.data_dir),
+            Arc::clone(&zones),
+            Arc::clone(certificates),
+            stop.clone(),
+        ))),
+        _ => None,
+    };
     let state = Arc::new(AppState::new(
         Arc::clone(&zones),
         HttpPolicy::from_config(&config.http, &config.dyndns2),
@@ -138,6 +158,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     if let Some(stream) = audit_stream {
         let _ = stream.await;
     }
+    if let Some(acme) = acme {
+        let _ = acme.await;
+    }
     match tokio::time::timeout(Duration::from_secs(10), http_task).await {
         Ok(Ok(Err(e))) => tracing::warn!(error = %e, "HTTP server ended with an error"),
         Err(_) => tracing::warn!("HTTP requests still running after 10 s; exiting anyway"),
@@ -145,6 +168,68 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     }
     store.close().await;
     Ok(())
+}
+
+/// The certificate store of the HTTPS listeners: the configured files (which must be usable
+/// now), or the ACME files in the data directory (which may not exist yet).
+fn certificates(config: &ServerConfig) -> anyhow::Result<Option<Arc<Certificates>>> {
+    if let Some(tls) = &config.http.tls {
+        return Ok(Some(
+            Certificates::load(&tls.cert_file, &tls.key_file)
+                .context("cannot use the TLS certificate")?,
+        ));
+    }
+    Ok(config.acme.as_ref().map(|_| {
+        let files = ddns_http::acme::AcmeFiles::in_dir(&config.data_dir);
+        Certificates::watch(&files.cert, &files.key)
+    }))
+}
+
+/// Every HTTP listener bound: `listen` (HTTPS when there is a certificate), `plain_listen`,
+/// then `redirect_listen` pointing at the first HTTPS port.
+async fn http_listeners(
+    config: &ServerConfig,
+    certificates: Option<&Arc<Certificates>>,
+) -> anyhow::Result<Vec<Listener>> {
+    let main_role = certificates.map_or(Role::Plain, |c| Role::Tls(Arc::clone(c)));
+    let mut listeners = Vec::new();
+    for tcp in ddns_http::bind(&config.http.listen)
+        .await
+        .context("cannot listen for HTTP")?
+    {
+        listeners.push(Listener {
+            tcp,
+            role: main_role.clone(),
+        });
+    }
+    let https_port = match main_role {
+        Role::Tls(_) => listeners
+            .first()
+            .and_then(|l| l.tcp.local_addr().ok())
+            .map(|a| a.port()),
+        _ => None,
+    };
+    for tcp in ddns_http::bind(&config.http.plain_listen)
+        .await
+        .context("cannot listen for plain HTTP (http.plain_listen)")?
+    {
+        listeners.push(Listener {
+            tcp,
+            role: Role::Plain,
+        });
+    }
+    if let Some(https_port) = https_port {
+        for tcp in ddns_http::bind(&config.http.redirect_listen)
+            .await
+            .context("cannot listen for redirects (http.redirect_listen)")?
+        {
+            listeners.push(Listener {
+                tcp,
+                role: Role::Redirect { https_port },
+            });
+        }
+    }
+    Ok(listeners)
 }
 
 /// The DNS service: the configured keys and each zone's transfer, NOTIFY and update rules;
@@ -205,7 +290,7 @@ fn print_banner(
     config: &ServerConfig,
     zones: &Zones,
     dns: &[std::net::SocketAddr],
-    http: &[std::net::SocketAddr],
+    http: &[(std::net::SocketAddr, Role)],
 ) {
     let snapshot = zones.snapshot();
     let mut out = format!("ddns server {}\n", env!("CARGO_PKG_VERSION"));
@@ -223,9 +308,25 @@ fn print_banner(
     for addr in dns {
         out.push_str(&format!("  DNS        {addr} (UDP and TCP)\n"));
     }
-    for addr in http {
+    for (addr, role) in http {
+        out.push_str(&match role {
+            Role::Tls(_) => format!(
+                "  HTTPS      https://{addr}  (DynDNS2 /nic/update, REST /update, /api/v1)\n"
+            ),
+            Role::Plain => format!(
+                "  HTTP       http://{addr}  (DynDNS2 /nic/update, REST /update, /api/v1)\n"
+            ),
+            Role::Redirect { https_port } => {
+                format!("  redirect   http://{addr} -> https port {https_port}\n")
+            }
+        });
+    }
+    if let Some(acme) = &config.acme {
+        let names: Vec<&str> = acme.names.iter().map(DomainName::as_str).collect();
         out.push_str(&format!(
-            "  HTTP       http://{addr}  (DynDNS2 /nic/update, REST /update, /api/v1)\n"
+            "  ACME       {} for {}\n",
+            acme.directory,
+            names.join(", ")
         ));
     }
     let example = config.zones.first().map_or_else(

@@ -5,6 +5,9 @@
 
 mod common;
 
+/// ACME DNS-01 against pebble: the server obtains its certificate from its own zone.
+#[cfg(unix)]
+mod acme;
 /// The agent against the server and loopback fakes: detection, reactions, reload, crashes.
 mod agent;
 /// Audit and rollback (CLI and API), backup and restore.
@@ -43,3 +46,7 @@ mod secondaries;
 /// Token and TSIG secrets appear in no log, reply or stored file.
 #[cfg(unix)]
 mod secrets;
+/// HTTPS: DynDNS2 and REST, TLS 1.1 refused, certificates replaced on disk, the redirect
+/// listener, ddclient and inadyn over HTTPS.
+#[cfg(unix)]
+mod tls;
