@@ -7,6 +7,7 @@ mod dns_access;
 pub mod duration;
 mod error;
 pub mod server;
+pub mod when;
 
 pub use error::ConfigError;
 pub use server::{ServerConfig, ServerOverrides, ZoneConfig};

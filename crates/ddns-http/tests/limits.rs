@@ -73,7 +73,7 @@ async fn token(zones: &Zones, scope: &[&str]) -> String {
         )
     };
     zones
-        .create_token("t", &scope, Actor::Cli)
+        .create_token("t", &scope, &Default::default(), Actor::Cli)
         .await
         .unwrap()
         .full

@@ -1,9 +1,9 @@
-//! Creating tokens: shared by the `ddns token create` command and the REST API, so both check
-//! scopes and register hosts the same way.
+//! Creating and rotating tokens: shared by the `ddns token` commands and the REST API, so both
+//! check scopes and register hosts the same way.
 
 use ddns_core::token::{self, NewToken};
-use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry};
-use ddns_store::{ChangeSet, HostFilter, HostQuota, StoreError};
+use ddns_core::{Actor, DomainName, Origin, Restrictions, Scope, ScopeEntry};
+use ddns_store::{ChangeSet, HostFilter, HostQuota, StoreError, TokenRecord};
 
 use crate::{Principal, UpdateError, Zones};
 
@@ -45,6 +45,7 @@ impl Zones {
         &self,
         label: &str,
         scope: &Scope,
+        restrictions: &Restrictions,
         actor: Actor,
     ) -> Result<NewToken, UpdateError> {
         if let Scope::Hosts(entries) = scope {
@@ -57,9 +58,33 @@ impl Zones {
         }
         let new = token::generate()
             .map_err(|e| UpdateError::Store(StoreError::Database(e.to_string())))?;
-        self.store.insert_token(&new, label, scope).await?;
+        self.store
+            .insert_token(&new, label, scope, restrictions)
+            .await?;
         self.register_hosts(&exact_hosts(scope), actor).await?;
         Ok(new)
+    }
+
+    /// Issues a successor of the active token `id` with the same label, scope and
+    /// restrictions (and its expiry, unless `expires_at` gives another); `id` keeps working
+    /// until `old_until` (seconds since the epoch) and is refused from then on. Returns the
+    /// successor to show once, and the old token as it was.
+    pub async fn rotate_token(
+        &self,
+        id: &str,
+        old_until: i64,
+        expires_at: Option<Option<i64>>,
+    ) -> Result<(NewToken, TokenRecord), UpdateError> {
+        let new = token::generate()
+            .map_err(|e| UpdateError::Store(StoreError::Database(e.to_string())))?;
+        let result = self
+            .store
+            .rotate_token(id, &new, old_until, expires_at)
+            .await;
+        // After the commit, and on failure too (see `revoke_token`): the old token's expiry
+        // changed, and memory must not keep the one it had.
+        self.token_cache.invalidate(id);
+        Ok((new, result?))
     }
 
     /// The quota a change set of `principal` is held to: tokens with a subtree in their scope

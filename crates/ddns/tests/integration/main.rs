@@ -5,6 +5,10 @@
 
 mod common;
 
+/// Slowloris connections and a bad-password flood from one address leave other addresses'
+/// updates and DNS answers working at their usual latency.
+#[cfg(target_os = "linux")]
+mod abuse;
 /// The agent against the server and loopback fakes: detection, reactions, reload, crashes.
 mod agent;
 /// Bad input over HTTP and DNS changes nothing and the server keeps serving.
