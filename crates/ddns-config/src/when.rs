@@ -55,12 +55,13 @@ mod tests {
         let now = 1_800_000_000;
         assert_eq!(parse_moment("90d", now), Ok(now + 90 * 86_400));
         assert_eq!(parse_moment("3600", now), Ok(now + 3600));
-        assert_eq!(
-            parse_moment("2027-01-31T00:00:00Z", now),
-            Ok(1_801_353_600)
-        );
+        assert_eq!(parse_moment("2027-01-31T00:00:00Z", now), Ok(1_801_353_600));
         assert_eq!(rfc3339(1_801_353_600), "2027-01-31T00:00:00Z");
-        assert!(parse_moment("2020-01-01T00:00:00Z", now).unwrap_err().contains("future"));
+        assert!(
+            parse_moment("2020-01-01T00:00:00Z", now)
+                .unwrap_err()
+                .contains("future")
+        );
         assert!(parse_moment("0s", now).is_err());
         assert!(parse_moment("soon", now).unwrap_err().contains("RFC 3339"));
         assert_eq!(parse_seconds("7d"), Ok(7 * 86_400));

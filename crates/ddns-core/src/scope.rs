@@ -157,15 +157,24 @@ mod tests {
         assert!(open.permits_type(Rtype::TXT));
         let r = Restrictions {
             types: vec![Rtype::A, Rtype::AAAA],
-            subnets: vec!["192.0.2.0/24".parse().unwrap(), "2001:db8::/32".parse().unwrap()],
+            subnets: vec![
+                "192.0.2.0/24".parse().unwrap(),
+                "2001:db8::/32".parse().unwrap(),
+            ],
             expires_at: Some(1000),
             read_only: false,
         };
         assert!(r.admits(999, "192.0.2.77".parse().unwrap()));
-        assert!(r.admits(999, "::ffff:192.0.2.77".parse().unwrap()), "mapped IPv4");
+        assert!(
+            r.admits(999, "::ffff:192.0.2.77".parse().unwrap()),
+            "mapped IPv4"
+        );
         assert!(r.admits(999, "2001:db8:1::5".parse().unwrap()));
         assert!(!r.admits(999, "198.51.100.1".parse().unwrap()));
-        assert!(!r.admits(1000, "192.0.2.77".parse().unwrap()), "expired at the second");
+        assert!(
+            !r.admits(1000, "192.0.2.77".parse().unwrap()),
+            "expired at the second"
+        );
         assert!(r.permits_type(Rtype::AAAA));
         assert!(!r.permits_type(Rtype::TXT));
         assert_eq!(r.types_text(), "A,AAAA");

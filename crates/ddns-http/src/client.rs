@@ -303,7 +303,10 @@ mod tests {
         assert!(limiter.check(ip("2001:db8:1:3::1")).is_ok(), "next /64");
         assert!(limiter.check(ip("192.0.2.1")).is_ok());
         assert!(limiter.check(ip("::ffff:192.0.2.1")).is_ok());
-        assert!(limiter.check(ip("192.0.2.1")).is_err(), "mapped is the same");
+        assert!(
+            limiter.check(ip("192.0.2.1")).is_err(),
+            "mapped is the same"
+        );
         assert!(limiter.check(ip("192.0.2.2")).is_ok());
     }
 

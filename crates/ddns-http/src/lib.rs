@@ -249,7 +249,7 @@ async fn limit_per_ip(
 ) -> Response {
     let client = state.client(peer, request.headers());
     if let Err(wait) = state.per_ip.check(client) {
-        tracing::warn!(%client, "request rate per address exceeded");
+        tracing::debug!(%client, "request rate per address exceeded");
         let path = request.uri().path();
         let dyndns2 = matches!(path, "/nic/update" | "/v3/update")
             || (path == "/update" && request.method() == Method::GET);

@@ -55,7 +55,12 @@ async fn token(zones: &Zones, scope: &[&str], restrictions: Restrictions) -> Str
     let scope = if scope.is_empty() {
         Scope::Admin
     } else {
-        Scope::Hosts(scope.iter().map(|s| ScopeEntry::parse(s).unwrap()).collect())
+        Scope::Hosts(
+            scope
+                .iter()
+                .map(|s| ScopeEntry::parse(s).unwrap())
+                .collect(),
+        )
     };
     zones
         .create_token("t", &scope, &restrictions, Actor::Cli)
@@ -113,8 +118,18 @@ async fn restrictions_answer_as_each_protocol_says() {
     let nic = |from: &'static str, token: String, query: &'static str| {
         let app = s.app.clone();
         async move {
-            text_of(call(&app, from, "GET", &format!("/nic/update?{query}"), &token, None).await)
-                .await
+            text_of(
+                call(
+                    &app,
+                    from,
+                    "GET",
+                    &format!("/nic/update?{query}"),
+                    &token,
+                    None,
+                )
+                .await,
+            )
+            .await
         }
     };
     let subnet = token(
@@ -148,8 +163,12 @@ async fn restrictions_answer_as_each_protocol_says() {
         nic("192.0.2.2", expired.clone(), q).await,
         (StatusCode::UNAUTHORIZED, "badauth".into())
     );
-    let (status, body) = json_of(call(&s.app, "192.0.2.3", "GET", "/api/v1/hosts", &expired, None).await).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("badauth")));
+    let (status, body) =
+        json_of(call(&s.app, "192.0.2.3", "GET", "/api/v1/hosts", &expired, None).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("badauth"))
+    );
 
     let reader = token(
         &s.zones,
@@ -161,13 +180,37 @@ async fn restrictions_answer_as_each_protocol_says() {
     )
     .await;
     assert_eq!(
-        nic("192.0.2.4", reader.clone(), "hostname=home.dyn.example&myip=192.0.2.99").await,
+        nic(
+            "192.0.2.4",
+            reader.clone(),
+            "hostname=home.dyn.example&myip=192.0.2.99"
+        )
+        .await,
         (StatusCode::FORBIDDEN, "badauth".into())
     );
-    let (status, _) = text_of(call(&s.app, "192.0.2.4", "GET", "/api/v1/hosts/home.dyn.example", &reader, None).await).await;
+    let (status, _) = text_of(
+        call(
+            &s.app,
+            "192.0.2.4",
+            "GET",
+            "/api/v1/hosts/home.dyn.example",
+            &reader,
+            None,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "a read-only token reads");
     let (status, _) = text_of(
-        call(&s.app, "192.0.2.4", "GET", "/api/v1/hosts/home.dyn.example/history", &reader, None).await,
+        call(
+            &s.app,
+            "192.0.2.4",
+            "GET",
+            "/api/v1/hosts/home.dyn.example/history",
+            &reader,
+            None,
+        )
+        .await,
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -183,7 +226,10 @@ async fn restrictions_answer_as_each_protocol_says() {
         .await,
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("read_only")));
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("read_only"))
+    );
 
     let aaaa = token(
         &s.zones,
@@ -195,12 +241,22 @@ async fn restrictions_answer_as_each_protocol_says() {
     )
     .await;
     assert_eq!(
-        nic("192.0.2.6", aaaa.clone(), "hostname=home.dyn.example&myip=192.0.2.7").await,
+        nic(
+            "192.0.2.6",
+            aaaa.clone(),
+            "hostname=home.dyn.example&myip=192.0.2.7"
+        )
+        .await,
         (StatusCode::FORBIDDEN, "nohost".into()),
         "an A record given explicitly is refused"
     );
     assert_eq!(
-        nic("192.0.2.6", aaaa.clone(), "hostname=home.dyn.example&myipv6=2001:db8::6").await,
+        nic(
+            "192.0.2.6",
+            aaaa.clone(),
+            "hostname=home.dyn.example&myipv6=2001:db8::6"
+        )
+        .await,
         (StatusCode::OK, "good 2001:db8::6".into()),
         "the connection's IPv4 address is left alone, not refused"
     );
@@ -216,11 +272,23 @@ async fn restrictions_answer_as_each_protocol_says() {
         .await,
     )
     .await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")));
-    let host = s.zones.host(&ddns_core::DomainName::parse(HOME).unwrap()).await.unwrap().unwrap();
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("forbidden"))
+    );
+    let host = s
+        .zones
+        .host(&ddns_core::DomainName::parse(HOME).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
     let types: Vec<Rtype> = host.rrsets.iter().map(|r| r.rtype()).collect();
     assert_eq!(types, vec![Rtype::A, Rtype::AAAA]);
-    assert_eq!(host.rrsets[0].values(), vec!["192.0.2.5"], "refusals changed nothing");
+    assert_eq!(
+        host.rrsets[0].values(),
+        vec!["192.0.2.5"],
+        "refusals changed nothing"
+    );
 }
 
 #[tokio::test]
@@ -266,8 +334,14 @@ async fn tokens_are_created_listed_and_rotated_through_the_api() {
         let (status, _) = text_of(call(&s.app, "192.0.2.9", "GET", q, t, None).await).await;
         assert_eq!(status, StatusCode::OK, "both work during the grace");
     }
-    let (_, list) = json_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/tokens", &admin, None).await).await;
-    let old_row = list.as_array().unwrap().iter().find(|t| t["id"] == id.as_str()).unwrap();
+    let (_, list) =
+        json_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/tokens", &admin, None).await).await;
+    let old_row = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap();
     assert_eq!(old_row["successor"], rotated["id"]);
     let (status, body) = json_of(
         call(
@@ -288,25 +362,51 @@ async fn tokens_are_created_listed_and_rotated_through_the_api() {
 async fn requests_per_address_are_limited_before_anything_else() {
     let s = setup("[http]\nrequests_per_ip_per_minute = 3").await;
     for _ in 0..3 {
-        let (status, _) = text_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/zones", "x", None).await).await;
+        let (status, _) =
+            text_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/zones", "x", None).await).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
     }
-    let refused = call(&s.app, "192.0.2.1", "GET", "/nic/update?hostname=a.dyn.example", "x", None).await;
+    let refused = call(
+        &s.app,
+        "192.0.2.1",
+        "GET",
+        "/nic/update?hostname=a.dyn.example",
+        "x",
+        None,
+    )
+    .await;
     assert!(refused.headers().contains_key(header::RETRY_AFTER));
-    assert_eq!(text_of(refused).await, (StatusCode::TOO_MANY_REQUESTS, "abuse".into()));
-    let (status, body) = json_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/zones", "x", None).await).await;
-    assert_eq!((status, body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")));
-    let (status, _) = text_of(call(&s.app, "192.0.2.2", "GET", "/api/v1/zones", "x", None).await).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "another address has its own budget");
+    assert_eq!(
+        text_of(refused).await,
+        (StatusCode::TOO_MANY_REQUESTS, "abuse".into())
+    );
+    let (status, body) =
+        json_of(call(&s.app, "192.0.2.1", "GET", "/api/v1/zones", "x", None).await).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited"))
+    );
+    let (status, _) =
+        text_of(call(&s.app, "192.0.2.2", "GET", "/api/v1/zones", "x", None).await).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "another address has its own budget"
+    );
 }
 
 #[tokio::test]
 async fn updates_per_token_are_limited() {
     let s = setup("[dyndns2]\nupdates_per_token_per_minute = 2").await;
     let lab = token(&s.zones, &["*.lab.dyn.example"], Restrictions::default()).await;
-    for (i, expected) in [(1, StatusCode::OK), (2, StatusCode::OK), (3, StatusCode::TOO_MANY_REQUESTS)] {
+    for (i, expected) in [
+        (1, StatusCode::OK),
+        (2, StatusCode::OK),
+        (3, StatusCode::TOO_MANY_REQUESTS),
+    ] {
         let uri = format!("/nic/update?hostname=h{i}.lab.dyn.example&myip=192.0.2.{i}");
-        let (status, body) = text_of(call(&s.app, "192.0.2.1", "GET", &uri, &lab, None).await).await;
+        let (status, body) =
+            text_of(call(&s.app, "192.0.2.1", "GET", &uri, &lab, None).await).await;
         assert_eq!(status, expected, "{i}: {body}");
     }
 }
@@ -327,11 +427,20 @@ async fn failed_authentication_slows_down_only_its_address() {
     let wrong = || format!("ddns_{}", "0".repeat(45));
     let (status, _, first) = attempt("198.51.100.7", wrong()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(first < Duration::from_millis(400), "the first failure is answered at once");
+    assert!(
+        first < Duration::from_millis(400),
+        "the first failure is answered at once"
+    );
     let (_, _, second) = attempt("198.51.100.7", wrong()).await;
-    assert!(second >= Duration::from_millis(450), "second failure after {second:?}");
+    assert!(
+        second >= Duration::from_millis(450),
+        "second failure after {second:?}"
+    );
     let (_, _, third) = attempt("198.51.100.7", wrong()).await;
-    assert!(third >= Duration::from_millis(950), "the delay doubles: {third:?}");
+    assert!(
+        third >= Duration::from_millis(950),
+        "the delay doubles: {third:?}"
+    );
     // Another address is not held up meanwhile.
     let (status, body, other) = attempt("192.0.2.50", good.clone()).await;
     assert_eq!((status, body.as_str()), (StatusCode::OK, "good 192.0.2.1"));
@@ -341,5 +450,8 @@ async fn failed_authentication_slows_down_only_its_address() {
     assert_eq!(status, StatusCode::OK);
     let (status, _, after) = attempt("198.51.100.7", good).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(after < Duration::from_millis(400), "reset by the success: {after:?}");
+    assert!(
+        after < Duration::from_millis(400),
+        "reset by the success: {after:?}"
+    );
 }

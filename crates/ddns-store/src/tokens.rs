@@ -122,8 +122,11 @@ impl Store {
     /// One token by id, revoked or not: what authentication reads, on a pool of its own so
     /// floods of other reads never make a request wait to be authenticated.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<TokenRow> =
-            sqlx::query_as(concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = ?"))
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.auth_pool)
         .await
@@ -329,7 +332,10 @@ pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-async fn token_with_scope(pool: &sqlx::SqlitePool, row: TokenRow) -> Result<TokenRecord, StoreError> {
+async fn token_with_scope(
+    pool: &sqlx::SqlitePool,
+    row: TokenRow,
+) -> Result<TokenRecord, StoreError> {
     let patterns: Vec<String> = if row.3 {
         Vec::new()
     } else {

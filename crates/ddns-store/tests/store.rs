@@ -242,7 +242,10 @@ async fn tokens_store_only_a_hash() {
         ScopeEntry::parse("*.lab.dyn.example").unwrap(),
         ScopeEntry::parse("h.dyn.example").unwrap(),
     ]);
-    store.insert_token(&token, "router", &scope, &Default::default()).await.unwrap();
+    store
+        .insert_token(&token, "router", &scope, &Default::default())
+        .await
+        .unwrap();
     let stored = store.token(&token.id).await.unwrap().unwrap();
     assert_eq!(stored.scope, scope);
     assert_eq!(stored.secret_sha256, token.secret_hash.to_vec());
@@ -285,10 +288,16 @@ async fn token_changes_name_what_changed_since_a_position() {
 
     let a = ddns_core::token::generate().unwrap();
     let b = ddns_core::token::generate().unwrap();
-    store.insert_token(&a, "a", &Scope::Admin, &Default::default()).await.unwrap();
+    store
+        .insert_token(&a, "a", &Scope::Admin, &Default::default())
+        .await
+        .unwrap();
     let after_a = store.token_changes(Some(start.seq), 10).await.unwrap();
     assert_eq!(after_a, here(start.seq + 1, &[&a.id]));
-    store.insert_token(&b, "b", &Scope::Admin, &Default::default()).await.unwrap();
+    store
+        .insert_token(&b, "b", &Scope::Admin, &Default::default())
+        .await
+        .unwrap();
     store.revoke_token(&a.id).await.unwrap();
     let mut both = store.token_changes(Some(after_a.seq), 10).await.unwrap();
     both.ids.as_mut().unwrap().sort();

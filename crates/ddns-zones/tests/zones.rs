@@ -62,7 +62,10 @@ async fn principal(zones: &Zones, scope: Scope) -> Principal {
         .create_token("test", &scope, &Default::default(), Actor::Cli)
         .await
         .unwrap();
-    zones.authenticate(&token.full, [127, 0, 0, 1].into()).await.unwrap()
+    zones
+        .authenticate(&token.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap()
 }
 
 fn a_in_snapshot(zones: &Zones, name: &str) -> Option<Vec<Vec<u8>>> {
@@ -296,14 +299,34 @@ async fn revoked_and_wrong_tokens_fail() {
         .create_token("t", &Scope::Admin, &Default::default(), Actor::Cli)
         .await
         .unwrap();
-    assert!(zones.authenticate(&token.full, [127, 0, 0, 1].into()).await.is_ok());
+    assert!(
+        zones
+            .authenticate(&token.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok()
+    );
     let mut wrong = token.full.clone();
     let last = wrong.pop().unwrap();
     wrong.push(if last == '0' { '1' } else { '0' });
-    assert!(zones.authenticate(&wrong, [127, 0, 0, 1].into()).await.is_err());
-    assert!(zones.authenticate("not-a-token", [127, 0, 0, 1].into()).await.is_err());
+    assert!(
+        zones
+            .authenticate(&wrong, [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
+    assert!(
+        zones
+            .authenticate("not-a-token", [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
     zones.revoke_token(&token.id).await.unwrap();
-    assert!(zones.authenticate(&token.full, [127, 0, 0, 1].into()).await.is_err());
+    assert!(
+        zones
+            .authenticate(&token.full, [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
 }
 
 fn serial(zones: &Zones) -> ddns_core::Serial {

@@ -118,7 +118,10 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             let until = now.saturating_add(grace);
             let (token, old) = zones.rotate_token(&id, until, expires).await?;
             println!("{}", token.full);
-            let old_until = old.restrictions.expires_at.map_or(until, |at| at.min(until));
+            let old_until = old
+                .restrictions
+                .expires_at
+                .map_or(until, |at| at.min(until));
             eprintln!(
                 "token {id} keeps working until {}; its successor is {}",
                 rfc3339(old_until),
@@ -153,14 +156,22 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                         .collect::<Vec<_>>()
                         .join(","),
                 };
-                let or_dash = |text: String| if text.is_empty() { "-".to_owned() } else { text };
+                let or_dash = |text: String| {
+                    if text.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        text
+                    }
+                };
                 writeln!(
                     out,
                     "{:<14} {:<8} {:<16} {:<21} {:<21} {:<21} {:<10} {:<18} {scope}",
                     t.id,
                     state,
                     or_dash(t.label.clone()),
-                    t.created_at.get(..19).map_or(t.created_at.clone(), |c| format!("{c}Z")),
+                    t.created_at
+                        .get(..19)
+                        .map_or(t.created_at.clone(), |c| format!("{c}Z")),
                     r.expires_at.map_or_else(|| "never".to_owned(), rfc3339),
                     t.last_used_at.map_or_else(|| "never".to_owned(), rfc3339),
                     or_dash(r.types_text()),
@@ -199,7 +210,9 @@ fn restrictions(
             n.parse::<ipnet::IpNet>()
                 .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
                 .map(|net| net.trunc())
-                .map_err(|_| anyhow::anyhow!("--subnet {n}: not a CIDR prefix (192.0.2.0/24, 2001:db8::/48)"))
+                .map_err(|_| {
+                    anyhow::anyhow!("--subnet {n}: not a CIDR prefix (192.0.2.0/24, 2001:db8::/48)")
+                })
         })
         .collect::<anyhow::Result<_>>()?;
     let expires_at = expires

@@ -53,12 +53,18 @@ async fn subnets_are_checked_on_every_request() {
         },
     )
     .await;
-    assert!(refused(zones.authenticate(&t.full, ip("198.51.100.1")).await));
+    assert!(refused(
+        zones.authenticate(&t.full, ip("198.51.100.1")).await
+    ));
     zones.authenticate(&t.full, ip("192.0.2.9")).await.unwrap();
     // Now held in memory: another address is still refused.
     assert_eq!(zones.cached_tokens(), 1);
-    assert!(refused(zones.authenticate(&t.full, ip("198.51.100.1")).await));
-    assert!(refused(zones.authenticate(&t.full, ip("2001:db8::1")).await));
+    assert!(refused(
+        zones.authenticate(&t.full, ip("198.51.100.1")).await
+    ));
+    assert!(refused(
+        zones.authenticate(&t.full, ip("2001:db8::1")).await
+    ));
     zones
         .authenticate(&t.full, ip("::ffff:192.0.2.200"))
         .await
@@ -85,7 +91,13 @@ async fn types_and_read_only_are_refused_on_every_write() {
         .await
         .unwrap_err();
     assert!(
-        matches!(err, UpdateError::TypeNotAllowed { rtype: Rtype::A, .. }),
+        matches!(
+            err,
+            UpdateError::TypeNotAllowed {
+                rtype: Rtype::A,
+                ..
+            }
+        ),
         "{err}"
     );
     let txt = RrsetIntent {
@@ -95,10 +107,16 @@ async fn types_and_read_only_are_refused_on_every_write() {
         ttl: None,
     };
     let err = zones
-        .update_rrsets(&p, &[txt.clone()], None, Origin::default())
+        .update_rrsets(&p, std::slice::from_ref(&txt), None, Origin::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, UpdateError::TypeNotAllowed { rtype: Rtype::TXT, .. }));
+    assert!(matches!(
+        err,
+        UpdateError::TypeNotAllowed {
+            rtype: Rtype::TXT,
+            ..
+        }
+    ));
     let aaaa = RrsetIntent {
         rtype: Rtype::AAAA,
         values: Some(vec!["2001:db8::7".into()]),
@@ -118,7 +136,13 @@ async fn types_and_read_only_are_refused_on_every_write() {
         .delete_host(&p, &n(HOME), None, Origin::default())
         .await
         .unwrap_err();
-    assert!(matches!(err, UpdateError::TypeNotAllowed { rtype: Rtype::TXT, .. }));
+    assert!(matches!(
+        err,
+        UpdateError::TypeNotAllowed {
+            rtype: Rtype::TXT,
+            ..
+        }
+    ));
 
     let reader = token(
         &zones,
@@ -128,7 +152,10 @@ async fn types_and_read_only_are_refused_on_every_write() {
         },
     )
     .await;
-    let r = zones.authenticate(&reader.full, ip("192.0.2.1")).await.unwrap();
+    let r = zones
+        .authenticate(&reader.full, ip("192.0.2.1"))
+        .await
+        .unwrap();
     for result in [
         zones
             .update_addresses(&r, &addresses(&[HOME], "192.0.2.1"), Origin::default())
@@ -156,7 +183,9 @@ async fn an_expired_token_is_refused_also_from_memory() {
         },
     )
     .await;
-    assert!(refused(zones.authenticate(&past.full, ip("192.0.2.1")).await));
+    assert!(refused(
+        zones.authenticate(&past.full, ip("192.0.2.1")).await
+    ));
     let soon = token(
         &zones,
         Restrictions {
@@ -165,9 +194,14 @@ async fn an_expired_token_is_refused_also_from_memory() {
         },
     )
     .await;
-    zones.authenticate(&soon.full, ip("192.0.2.1")).await.unwrap();
+    zones
+        .authenticate(&soon.full, ip("192.0.2.1"))
+        .await
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert!(refused(zones.authenticate(&soon.full, ip("192.0.2.1")).await));
+    assert!(refused(
+        zones.authenticate(&soon.full, ip("192.0.2.1")).await
+    ));
 }
 
 #[tokio::test]
@@ -180,7 +214,10 @@ async fn rotation_keeps_the_scope_and_ends_the_old_token_after_the_grace() {
         read_only: false,
     };
     let old = token(&zones, restrictions.clone()).await;
-    zones.authenticate(&old.full, ip("192.0.2.1")).await.unwrap();
+    zones
+        .authenticate(&old.full, ip("192.0.2.1"))
+        .await
+        .unwrap();
 
     // Rotated by another process with a grace of one second.
     let cli = {
@@ -202,21 +239,31 @@ async fn rotation_keeps_the_scope_and_ends_the_old_token_after_the_grace() {
     assert!(old_record.restrictions.expires_at.unwrap() <= now() + 1);
 
     zones.sync_tokens().await.unwrap();
-    zones.authenticate(&old.full, ip("192.0.2.1")).await.unwrap();
+    zones
+        .authenticate(&old.full, ip("192.0.2.1"))
+        .await
+        .unwrap();
     let p = zones
         .authenticate(&successor.full, ip("192.0.2.1"))
         .await
         .unwrap();
     assert_eq!(p.restrictions, restrictions);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    assert!(refused(zones.authenticate(&old.full, ip("192.0.2.1")).await));
+    assert!(refused(
+        zones.authenticate(&old.full, ip("192.0.2.1")).await
+    ));
     zones
         .authenticate(&successor.full, ip("192.0.2.1"))
         .await
         .unwrap();
     // A revoked token has no successor to issue.
     zones.revoke_token(&successor.id).await.unwrap();
-    assert!(zones.rotate_token(&successor.id, now(), None).await.is_err());
+    assert!(
+        zones
+            .rotate_token(&successor.id, now(), None)
+            .await
+            .is_err()
+    );
 }
 
 #[tokio::test]
@@ -226,8 +273,17 @@ async fn last_use_is_written_by_the_follower_not_the_request() {
     for _ in 0..50 {
         zones.authenticate(&t.full, ip("192.0.2.1")).await.unwrap();
     }
-    assert_eq!(zones.token(&t.id).await.unwrap().unwrap().last_used_at, None);
+    assert_eq!(
+        zones.token(&t.id).await.unwrap().unwrap().last_used_at,
+        None
+    );
     zones.flush_last_used().await.unwrap();
-    let used = zones.token(&t.id).await.unwrap().unwrap().last_used_at.unwrap();
+    let used = zones
+        .token(&t.id)
+        .await
+        .unwrap()
+        .unwrap()
+        .last_used_at
+        .unwrap();
     assert!((now() - used).abs() <= 2, "{used}");
 }
