@@ -24,8 +24,11 @@ work=$(mktemp -d /tmp/ddns-updates.XXXXXX)
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 cat >"$work/ddns.toml" <<TOML
 version = 1
+[http]
+requests_per_ip_per_minute = 1000000
 [dyndns2]
 updates_per_host_per_minute = 1000000
+updates_per_token_per_minute = 1000000
 [[zone]]
 name = "$ZONE"
 TOML

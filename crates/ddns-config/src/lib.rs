@@ -8,6 +8,7 @@ pub mod duration;
 mod error;
 pub mod server;
 pub mod tls;
+pub mod when;
 
 pub use error::ConfigError;
 pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};

@@ -109,6 +109,7 @@ struct HttpSpec {
     tls: Option<Spanned<TlsSpec>>,
     redirect_listen: Option<Vec<Spanned<String>>>,
     plain_listen: Option<Vec<Spanned<String>>>,
+    requests_per_ip_per_minute: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -116,6 +117,7 @@ struct HttpSpec {
 struct Dyndns2Spec {
     blocked_user_agents: Option<Vec<String>>,
     updates_per_host_per_minute: Option<Spanned<u32>>,
+    updates_per_token_per_minute: Option<Spanned<u32>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -281,6 +283,9 @@ pub struct HttpConfig {
     /// Plain-HTTP listeners serving the whole API, for routers that cannot do HTTPS; tokens
     /// cross the network in clear text on these.
     pub plain_listen: Vec<SocketAddr>,
+    /// Requests of any kind per client address (after trusted-proxy handling; one /64 for
+    /// IPv6) per minute, burst of the same size; over it DynDNS2 answers `abuse`, the rest 429.
+    pub requests_per_ip_per_minute: u32,
 }
 
 /// DynDNS2 endpoint policy.
@@ -290,6 +295,9 @@ pub struct Dyndns2Config {
     pub blocked_user_agents: Vec<String>,
     /// Update requests per host per minute before `abuse` (burst of the same size).
     pub updates_per_host_per_minute: u32,
+    /// Update requests (DynDNS2 and REST `/update`) per token per minute before `abuse`
+    /// (burst of the same size).
+    pub updates_per_token_per_minute: u32,
 }
 
 /// Command-line flags that override the file (`None`/empty: not given).
@@ -346,10 +354,16 @@ impl ServerConfig {
                 tls: None,
                 redirect_listen: Vec::new(),
                 plain_listen: Vec::new(),
+                // Ten a second from one address: thousands of routers behind one NAT updating
+                // every five minutes, far below what a flood sends.
+                requests_per_ip_per_minute: 600,
             },
             dyndns2: Dyndns2Config {
                 blocked_user_agents: Vec::new(),
                 updates_per_host_per_minute: 30,
+                // A subtree token at its host quota (1000) updating each host every five
+                // minutes sends 200 a minute.
+                updates_per_token_per_minute: 600,
             },
             store_busy_timeout: Duration::from_secs(5),
             journal: JournalConfig {
@@ -451,6 +465,17 @@ impl ServerConfig {
                 ));
             }
             config.dyndns2.updates_per_host_per_minute = *rate.get_ref();
+        }
+        if let Some(rate) = spec.dyndns2.updates_per_token_per_minute {
+            if *rate.get_ref() == 0 {
+                return Err(ConfigError::at(
+                    text,
+                    Some(rate.span()),
+                    "dyndns2.updates_per_token_per_minute",
+                    "must be at least 1",
+                ));
+            }
+            config.dyndns2.updates_per_token_per_minute = *rate.get_ref();
         }
         if let Some(d) = spec.store.busy_timeout {
             config.store_busy_timeout = d.0;
@@ -812,6 +837,9 @@ fn apply_http_limits(
         http.api_writes_per_token_per_minute =
             positive_count(n, "http.api_writes_per_token_per_minute")?;
     }
+    if let Some(n) = &spec.requests_per_ip_per_minute {
+        http.requests_per_ip_per_minute = positive_count(n, "http.requests_per_ip_per_minute")?;
+    }
     if http.max_connections_per_ip > http.max_connections {
         let span = spec.max_connections_per_ip.as_ref().map(Spanned::span);
         return Err(ConfigError::at(
@@ -1140,9 +1168,11 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
     #[test]
     fn history_retention_and_token_limits() {
         let config = parse(
-            "version = 1\n[http]\nmax_hosts_per_token = 50\napi_writes_per_token_per_minute = 10\n[store]\nhistory_max_age = \"30d\"\nhistory_max_rows_per_host = 20\n",
+            "version = 1\n[http]\nmax_hosts_per_token = 50\napi_writes_per_token_per_minute = 10\nrequests_per_ip_per_minute = 7\n[dyndns2]\nupdates_per_token_per_minute = 9\n[store]\nhistory_max_age = \"30d\"\nhistory_max_rows_per_host = 20\n",
         )
         .unwrap();
+        assert_eq!(config.http.requests_per_ip_per_minute, 7);
+        assert_eq!(config.dyndns2.updates_per_token_per_minute, 9);
         assert_eq!(config.http.max_hosts_per_token, 50);
         assert_eq!(config.http.api_writes_per_token_per_minute, 10);
         assert_eq!(config.history.max_age, Duration::from_secs(30 * 86_400));
@@ -1167,6 +1197,16 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 "[http]\n\napi_writes_per_token_per_minute = 0\n",
                 4,
                 Some("http.api_writes_per_token_per_minute"),
+            ),
+            (
+                "[http]\nrequests_per_ip_per_minute = 0\n",
+                3,
+                Some("http.requests_per_ip_per_minute"),
+            ),
+            (
+                "[dyndns2]\nupdates_per_token_per_minute = 0\n",
+                3,
+                Some("dyndns2.updates_per_token_per_minute"),
             ),
             (
                 "[store]\nhistory_max_age = \"0d\"\n",

@@ -35,5 +35,5 @@ pub use name::{DomainName, NameError};
 pub use rdata::{Rdata, RdataError};
 pub use record::{RecordError, RecordSet};
 pub use rtype::{CLASS_ANY, CLASS_IN, CLASS_NONE, Rcode, Rtype};
-pub use scope::{Scope, ScopeEntry};
+pub use scope::{Restrictions, Scope, ScopeEntry};
 pub use serial::Serial;

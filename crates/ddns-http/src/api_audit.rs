@@ -81,10 +81,11 @@ fn encode(value: &str) -> String {
 /// history pages.
 pub(crate) async fn audit(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<AuditParams>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     require_admin(&principal)?;
     let since = params
         .since
@@ -183,7 +184,7 @@ pub(crate) async fn rollback(
     Path(name): Path<String>,
     Json(body): Json<RollbackBody>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate_write(&headers).await?;
+    let principal = state.authenticate_write(peer, &headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
     state

@@ -11,7 +11,8 @@ use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ddns_core::{DomainName, Origin, Rtype, Scope, ScopeEntry};
+use ddns_config::when::{parse_moment, parse_seconds, rfc3339};
+use ddns_core::{DomainName, Origin, Restrictions, Rtype, Scope, ScopeEntry};
 use ddns_zones::{HistoryRow, HostRecord, Principal, RrsetIntent, host_filter};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -151,9 +152,10 @@ pub(crate) fn origin(peer: SocketAddr, headers: &HeaderMap, state: &AppState) ->
 
 pub(crate) async fn list_zones(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    state.authenticate(&headers).await?;
+    state.authenticate(peer, &headers).await?;
     let snapshot = state.zones.snapshot();
     let zones: Vec<Value> = state
         .zones
@@ -178,10 +180,11 @@ pub(crate) async fn list_zones(
 
 pub(crate) async fn export_zone(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(zone): Path<String>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     require_admin(&principal)?;
     let zone = parse_name(&zone)?;
     let text = state
@@ -217,10 +220,11 @@ pub(crate) struct HostsQuery {
 /// and paginated in the store; the `Link: <…>; rel="next"` header gives the next page.
 pub(crate) async fn list_hosts(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Query(query): Query<HostsQuery>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     let filter = host_filter(&principal.scope);
     let after = query.after.as_deref().map(parse_name).transpose()?;
     let limit = query.limit.unwrap_or(HOSTS_PAGE).clamp(1, HOSTS_PAGE_MAX);
@@ -246,10 +250,11 @@ pub(crate) struct NewHost {
 
 pub(crate) async fn create_host(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Json(body): Json<NewHost>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate_write(&headers).await?;
+    let principal = state.authenticate_write(peer, &headers).await?;
     let name = parse_name(&body.name)?;
     state
         .zones
@@ -268,10 +273,11 @@ pub(crate) async fn create_host(
 
 pub(crate) async fn get_host(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
     Ok(with_etag(StatusCode::OK, &load_host(&state, &name).await?))
@@ -283,7 +289,7 @@ pub(crate) async fn delete_host(
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let principal = state.authenticate_write(&headers).await?;
+    let principal = state.authenticate_write(peer, &headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
     let current = state.zones.host(&name).await?.map(|h| h.version);
@@ -341,7 +347,7 @@ async fn change_rrset(
     values: Option<Vec<String>>,
     ttl: Option<u32>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate_write(headers).await?;
+    let principal = state.authenticate_write(peer, headers).await?;
     let name = parse_name(name)?;
     require_scope(&principal, &name)?;
     let current = state.zones.host(&name).await?.map(|h| h.version);
@@ -377,11 +383,12 @@ pub(crate) struct HistoryQuery {
 
 pub(crate) async fn host_history(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(name): Path<String>,
     Query(query): Query<HistoryQuery>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     let name = parse_name(&name)?;
     require_scope(&principal, &name)?;
     let limit = query
@@ -472,14 +479,29 @@ fn token_json(t: &ddns_store::TokenRecord) -> Value {
         Scope::Admin => Vec::new(),
         Scope::Hosts(entries) => entries.iter().map(ToString::to_string).collect(),
     };
-    json!({"id": t.id, "label": t.label, "admin": t.scope.is_admin(), "hosts": hosts, "created_at": t.created_at, "revoked_at": t.revoked_at})
+    let r = &t.restrictions;
+    json!({
+        "id": t.id,
+        "label": t.label,
+        "admin": t.scope.is_admin(),
+        "hosts": hosts,
+        "types": r.types.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "subnets": r.subnets.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "expires_at": r.expires_at.map(rfc3339),
+        "read_only": r.read_only,
+        "last_used_at": t.last_used_at.map(rfc3339),
+        "successor": t.successor,
+        "created_at": t.created_at,
+        "revoked_at": t.revoked_at,
+    })
 }
 
 pub(crate) async fn list_tokens(
     State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     require_admin(&principal)?;
     let tokens = state.zones.tokens().await?;
     Ok(Json(json!(
@@ -496,6 +518,52 @@ pub(crate) struct NewToken {
     pub(crate) hosts: Vec<String>,
     #[serde(default)]
     pub(crate) admin: bool,
+    /// Record types it may write (empty: any).
+    #[serde(default)]
+    types: Vec<String>,
+    /// Client networks it may be used from (empty: any).
+    #[serde(default)]
+    subnets: Vec<String>,
+    /// `90d` from now, or an RFC 3339 time.
+    expires: Option<String>,
+    #[serde(default)]
+    read_only: bool,
+}
+
+/// The restrictions of a token to create, from the API's body.
+fn restrictions(body: &NewToken) -> Result<Restrictions, ApiError> {
+    let types = body
+        .types
+        .iter()
+        .map(|t| parse_rtype(t))
+        .collect::<Result<_, _>>()?;
+    let subnets = body
+        .subnets
+        .iter()
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| ApiError::bad_request(format!("subnet {n:?} is not a CIDR prefix")))
+        })
+        .collect::<Result<_, _>>()?;
+    let expires_at = body
+        .expires
+        .as_deref()
+        .map(|text| parse_moment(text, unix_now()).map_err(ApiError::bad_request))
+        .transpose()?;
+    Ok(Restrictions {
+        types,
+        subnets,
+        expires_at,
+        read_only: body.read_only,
+    })
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 pub(crate) async fn create_token(
@@ -504,7 +572,7 @@ pub(crate) async fn create_token(
     headers: HeaderMap,
     Json(body): Json<NewToken>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate_write(&headers).await?;
+    let principal = state.authenticate_write(peer, &headers).await?;
     require_admin(&principal)?;
     let scope = if body.admin {
         Scope::Admin
@@ -525,11 +593,13 @@ pub(crate) async fn create_token(
                 .collect::<Result<_, _>>()?,
         )
     };
+    let restrictions = restrictions(&body)?;
     let token = state
         .zones
         .create_token(
             &body.label,
             &scope,
+            &restrictions,
             principal.actor(),
             origin(peer, &headers, &state),
         )
@@ -552,11 +622,65 @@ pub(crate) async fn revoke_token(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let principal = state.authenticate_write(&headers).await?;
+    let principal = state.authenticate_write(peer, &headers).await?;
     require_admin(&principal)?;
     state
         .zones
         .revoke_token(&id, principal.actor(), origin(peer, &headers, &state))
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rotation {
+    /// How long the old token keeps working (`7d`; default `0s`: it stops now).
+    grace: Option<String>,
+    /// A new expiry for the successor (default: the old token's).
+    expires: Option<String>,
+}
+
+/// `POST /api/v1/tokens/{id}/rotate`: a successor with the same scope and restrictions; the
+/// old token keeps working for the grace period.
+pub(crate) async fn rotate_token(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Json(body): Json<Rotation>,
+) -> Result<Response, ApiError> {
+    let principal = state.authenticate_write(peer, &headers).await?;
+    require_admin(&principal)?;
+    let now = unix_now();
+    let grace = body
+        .grace
+        .as_deref()
+        .map_or(Ok(0), parse_seconds)
+        .map_err(ApiError::bad_request)?;
+    let expires_at = body
+        .expires
+        .as_deref()
+        .map(|text| parse_moment(text, now).map_err(ApiError::bad_request))
+        .transpose()?
+        .map(Some);
+    let (token, _old) = state
+        .zones
+        .rotate_token(
+            &id,
+            now.saturating_add(grace),
+            expires_at,
+            principal.actor(),
+            origin(peer, &headers, &state),
+        )
+        .await?;
+    let record = state.zones.token(&token.id).await?.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "token vanished",
+        )
+    })?;
+    let mut reply = token_json(&record);
+    reply["token"] = Value::from(token.full);
+    Ok((StatusCode::CREATED, Json(reply)).into_response())
 }

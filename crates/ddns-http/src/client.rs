@@ -1,5 +1,6 @@
 //! Who the HTTP client is: its credentials, its address (through trusted proxies only), its
-//! software, and whether it is sending too many updates.
+//! software, and whether it is sending too many requests (per address) or updates (per host,
+//! per token).
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -259,10 +260,55 @@ impl TokenLimiter {
     }
 }
 
+/// Requests per client address (after trusted-proxy handling; IPv6 by its /64), charged
+/// before anything else is looked at, so one source cannot flood the server with requests
+/// of any kind (bad passwords included).
+///
+/// **Invariant:** the key space is bounded: while [`MAX_TRACKED_KEYS`] addresses are tracked,
+/// further ones are charged to their /16 (IPv4) or /32 (IPv6), so a source that fills the
+/// table shares a limit with its neighbours, not with everyone.
+pub(crate) struct IpLimiter(KeyedLimiter<IpAddr>);
+
+impl IpLimiter {
+    pub(crate) fn new(per_minute: u32) -> Self {
+        Self(KeyedLimiter::with_capacity(per_minute, MAX_TRACKED_KEYS))
+    }
+
+    /// Charges one request to `ip`; `Err(seconds to wait)` when it is over its limit.
+    pub(crate) fn check(&self, ip: IpAddr) -> Result<(), u64> {
+        let coarse = self.0.is_full();
+        let key = match canonical(ip) {
+            IpAddr::V4(v4) if coarse => IpAddr::V4((u32::from(v4) & 0xffff_0000).into()),
+            IpAddr::V6(v6) => {
+                let bits = if coarse { 32 } else { 64 };
+                IpAddr::V6((u128::from(v6) & !(u128::MAX >> bits)).into())
+            }
+            v4 => v4,
+        };
+        self.0.check(&[key])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::http::HeaderValue;
+
+    #[test]
+    fn ip_limiter_keys_ipv6_by_its_64() {
+        let limiter = IpLimiter::new(2);
+        assert!(limiter.check(ip("2001:db8:1:2::1")).is_ok());
+        assert!(limiter.check(ip("2001:db8:1:2::ffff")).is_ok());
+        assert!(limiter.check(ip("2001:db8:1:2:3::")).is_err(), "same /64");
+        assert!(limiter.check(ip("2001:db8:1:3::1")).is_ok(), "next /64");
+        assert!(limiter.check(ip("192.0.2.1")).is_ok());
+        assert!(limiter.check(ip("::ffff:192.0.2.1")).is_ok());
+        assert!(
+            limiter.check(ip("192.0.2.1")).is_err(),
+            "mapped is the same"
+        );
+        assert!(limiter.check(ip("192.0.2.2")).is_ok());
+    }
 
     #[test]
     fn basic_and_bearer() {

@@ -68,6 +68,39 @@ impl ApiError {
         }
     }
 
+    pub(crate) fn too_many_updates(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many updates with this token; slow down",
+            )
+        }
+    }
+
+    pub(crate) fn too_many_requests(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many requests from this address; slow down",
+            )
+        }
+    }
+
+    pub(crate) fn auth_throttled(retry_after: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many failed authentications from this address; wait before trying again",
+            )
+        }
+    }
+
     /// 403 rather than 409: nothing about the host conflicts; the token is refused more hosts
     /// until it deletes some (as deSEC answers its domain limit).
     fn host_quota(message: String) -> Self {
@@ -101,7 +134,6 @@ impl From<AuthError> for ApiError {
         match e {
             AuthError::Invalid => Self::unauthorized(),
             AuthError::Store(s) => s.into(),
-            _ => Self::unauthorized(),
         }
     }
 }
@@ -110,9 +142,10 @@ impl From<UpdateError> for ApiError {
     fn from(e: UpdateError) -> Self {
         match e {
             UpdateError::NotServed(_) => Self::new(StatusCode::NOT_FOUND, "nohost", e.to_string()),
-            UpdateError::OutOfScope(_) => {
+            UpdateError::OutOfScope(_) | UpdateError::TypeNotAllowed { .. } => {
                 Self::new(StatusCode::FORBIDDEN, "forbidden", e.to_string())
             }
+            UpdateError::ReadOnly => Self::new(StatusCode::FORBIDDEN, "read_only", e.to_string()),
             UpdateError::Reserved { .. } | UpdateError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }

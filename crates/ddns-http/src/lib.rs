@@ -9,9 +9,10 @@
 //! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
 //! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
 
-mod api_audit;
 pub mod acme;
+mod api_audit;
 mod api_v1;
+mod auth_throttle;
 mod client;
 mod error;
 pub mod inputs;
@@ -25,19 +26,25 @@ mod validity;
 pub use api_v1::HISTORY_PAGE_BYTES;
 pub use serve::{ConnectionLimits, Listener, Role, bind, serve};
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::http::HeaderMap;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use ddns_config::server::{Dyndns2Config, HttpConfig};
-use ddns_zones::{Principal, Zones};
+use ddns_store::StoreError;
+use ddns_zones::{AuthError, Principal, Zones};
 use ipnet::IpNet;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::client::{HostLimiter, TokenLimiter};
+use crate::auth_throttle::{Admission, AuthThrottle};
+use crate::client::{HostLimiter, IpLimiter, TokenLimiter, client_ip};
 use crate::error::ApiError;
 
 /// Largest request body accepted (updates are tiny).
@@ -52,6 +59,10 @@ pub struct HttpPolicy {
     pub blocked_user_agents: Vec<String>,
     /// Update requests per host per minute.
     pub updates_per_host_per_minute: u32,
+    /// Update requests (DynDNS2, REST `/update`) per token per minute.
+    pub updates_per_token_per_minute: u32,
+    /// Requests of any kind per client address per minute.
+    pub requests_per_ip_per_minute: u32,
     /// Whole-request timeout.
     pub request_timeout: Duration,
     /// Writes under `/api/v1` per token per minute.
@@ -65,6 +76,8 @@ impl HttpPolicy {
             trusted_proxies: http.trusted_proxies.clone(),
             blocked_user_agents: dyndns2.blocked_user_agents.clone(),
             updates_per_host_per_minute: dyndns2.updates_per_host_per_minute,
+            updates_per_token_per_minute: dyndns2.updates_per_token_per_minute,
+            requests_per_ip_per_minute: http.requests_per_ip_per_minute,
             request_timeout: http.request_timeout,
             api_writes_per_token_per_minute: http.api_writes_per_token_per_minute,
         }
@@ -77,6 +90,31 @@ pub struct AppState {
     policy: HttpPolicy,
     limiter: HostLimiter,
     api_writes: TokenLimiter,
+    /// Update requests per token (DynDNS2 and REST `/update`).
+    updates_per_token: TokenLimiter,
+    per_ip: IpLimiter,
+    auth_failures: AuthThrottle,
+}
+
+/// Why a presented token was not accepted, before the edge maps it to its protocol.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// No valid token (unknown, wrong, revoked, expired, or used from outside its subnets).
+    Badauth,
+    /// Too many failures from this address; try again after this many seconds.
+    Throttled(u64),
+    /// The store could not be read.
+    Store(StoreError),
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Badauth => Self::unauthorized(),
+            Refusal::Throttled(wait) => Self::auth_throttled(wait),
+            Refusal::Store(e) => e.into(),
+        }
+    }
 }
 
 impl AppState {
@@ -85,20 +123,68 @@ impl AppState {
         Self {
             limiter: HostLimiter::new(policy.updates_per_host_per_minute),
             api_writes: TokenLimiter::new(policy.api_writes_per_token_per_minute),
+            updates_per_token: TokenLimiter::new(policy.updates_per_token_per_minute),
+            per_ip: IpLimiter::new(policy.requests_per_ip_per_minute),
+            auth_failures: AuthThrottle::new(),
             zones,
             policy,
         }
     }
 
-    async fn authenticate(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
+    /// The client's address (through trusted proxies only).
+    fn client(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        client_ip(peer, headers, &self.policy.trusted_proxies)
+    }
+
+    /// Checks `token` presented by `client`, slowed down after failures from that address
+    /// (`auth_throttle.rs`): the wait comes first and holds nothing but this request.
+    pub(crate) async fn check_token(
+        &self,
+        client: IpAddr,
+        token: &str,
+    ) -> Result<Principal, Refusal> {
+        match self.auth_failures.admit(client, Instant::now()) {
+            Admission::Refused(wait) => return Err(Refusal::Throttled(wait.as_secs().max(1))),
+            Admission::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
+            Admission::After(_) => {}
+        }
+        match self.zones.authenticate(token, client).await {
+            Ok(principal) => {
+                self.auth_failures.succeeded(client);
+                Ok(principal)
+            }
+            Err(AuthError::Store(e)) => Err(Refusal::Store(e)),
+            Err(AuthError::Invalid) => {
+                self.auth_failures.failed(client, Instant::now());
+                tracing::info!(%client, "token refused");
+                Err(Refusal::Badauth)
+            }
+        }
+    }
+
+    async fn authenticate(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+    ) -> Result<Principal, ApiError> {
         let creds = client::credentials(headers).ok_or_else(ApiError::unauthorized)?;
-        Ok(self.zones.authenticate(&creds.token).await?)
+        Ok(self
+            .check_token(self.client(peer, headers), &creds.token)
+            .await?)
     }
 
     /// Authenticates a write under `/api/v1` and charges it to the token's write budget
-    /// (after authentication, so only the token's owner can spend it).
-    async fn authenticate_write(&self, headers: &HeaderMap) -> Result<Principal, ApiError> {
-        let principal = self.authenticate(headers).await?;
+    /// (after authentication, so only the token's owner can spend it). Read-only tokens are
+    /// refused here, before they spend anything.
+    async fn authenticate_write(
+        &self,
+        peer: SocketAddr,
+        headers: &HeaderMap,
+    ) -> Result<Principal, ApiError> {
+        let principal = self.authenticate(peer, headers).await?;
+        if principal.restrictions.read_only {
+            return Err(ddns_zones::UpdateError::ReadOnly.into());
+        }
         if let Err(wait) = self.api_writes.check(&principal.token_id) {
             tracing::warn!(token = %principal.token_id, "API write rate exceeded");
             return Err(ApiError::too_many_writes(wait));
@@ -146,14 +232,42 @@ pub fn app(state: Arc<AppState>) -> Router {
             get(api_v1::list_tokens).post(api_v1::create_token),
         )
         .route("/api/v1/tokens/{id}", delete(api_v1::revoke_token))
+        .route("/api/v1/tokens/{id}/rotate", post(api_v1::rotate_token))
         .route("/healthz", get(|| async { "ok" }))
         .fallback(post(not_found).get(not_found))
+        .layer(axum::middleware::from_fn_with_state(
+            Arc::clone(&state),
+            limit_per_ip,
+        ))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             timeout,
         ))
         .with_state(state)
+}
+
+/// Charges every request to its client address (`[http] requests_per_ip_per_minute`) before
+/// routing: over the limit, DynDNS2 paths answer `abuse` and the others a JSON 429, both with
+/// `Retry-After`.
+async fn limit_per_ip(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let client = state.client(peer, request.headers());
+    if let Err(wait) = state.per_ip.check(client) {
+        tracing::debug!(%client, "request rate per address exceeded");
+        let path = request.uri().path();
+        let dyndns2 = matches!(path, "/nic/update" | "/v3/update")
+            || (path == "/update" && request.method() == Method::GET);
+        if dyndns2 {
+            return nic_update::abuse(wait);
+        }
+        return ApiError::too_many_requests(wait).into_response();
+    }
+    next.run(request).await
 }
 
 async fn not_found() -> ApiError {

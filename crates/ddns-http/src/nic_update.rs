@@ -4,8 +4,15 @@
 //! HTTP status codes follow deSEC: 200 for `good`/`nochg`, 401 `badauth` (with a Basic
 //! challenge so routers that wait for one send their credentials), 404 `nohost`, 400 for
 //! malformed input (`notfqdn`, `numhost`, `dnserr` for an address that is not one), 429
-//! `abuse` with `Retry-After`, 403 `badagent`; server-side `dnserr` is 503 (busy, retry) or 409
+//! `abuse` with `Retry-After` (too many updates of a host or a token, too many requests or
+//! failed authentications from an address), 403 `badagent`; server-side `dnserr` is 503 (busy, retry) or 409
 //! (conflicting records), and `911` is 500 with `Retry-After: 1800` (clients wait 30 minutes).
+//!
+//! Token restrictions, as deSEC answers them: an expired token, or one used from outside its
+//! subnets, is `badauth` (401, the token is not valid here); a read-only token is `badauth`
+//! with 403 (valid, but not for updates); a type the token may not write is `nohost` with 403.
+//! A family taken from the connection's address that the token may not write is left alone
+//! rather than refused, so an AAAA-only token works from routers that never send `myip=no`.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,13 +20,15 @@ use std::sync::Arc;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use ddns_core::Origin;
-use ddns_core::dyndns2::{RawUpdate, RequestError, ReturnCode, UpdateRequest, reply_line};
+use ddns_core::dyndns2::{
+    AddressChoice, RawUpdate, RequestError, ReturnCode, UpdateRequest, reply_line,
+};
+use ddns_core::{Origin, Rtype};
 use ddns_store::StoreError;
-use ddns_zones::{AddressUpdate, AuthError, UpdateError};
+use ddns_zones::{AddressUpdate, UpdateError};
 
-use crate::AppState;
-use crate::client::{client_ip, credentials, user_agent};
+use crate::client::{credentials, user_agent};
+use crate::{AppState, Refusal};
 
 /// The handler for every DynDNS2 path.
 pub(crate) async fn nic_update(
@@ -43,10 +52,12 @@ pub(crate) async fn nic_update(
     let Some(creds) = credentials(&headers) else {
         return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED);
     };
-    let principal = match state.zones.authenticate(&creds.token).await {
+    let client = state.client(peer, &headers);
+    let principal = match state.check_token(client, &creds.token).await {
         Ok(p) => p,
-        Err(AuthError::Store(e)) => return store_failure(&e),
-        Err(_) => return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
+        Err(Refusal::Store(e)) => return store_failure(&e),
+        Err(Refusal::Throttled(wait)) => return abuse(wait),
+        Err(Refusal::Badauth) => return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
     };
 
     let request = match update_request(query.as_deref(), creds.user.as_deref()) {
@@ -64,15 +75,23 @@ pub(crate) async fn nic_update(
     }
     if let Err(wait) = state.limiter.check(&principal.token_id, &request.hostnames) {
         tracing::warn!(token = %principal.token_id, hosts = ?request.hostnames, "update rate exceeded");
-        let mut response = once(ReturnCode::Abuse, StatusCode::TOO_MANY_REQUESTS);
-        if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
-            response.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        return response;
+        return abuse(wait);
+    }
+    if let Err(wait) = state.updates_per_token.check(&principal.token_id) {
+        tracing::warn!(token = %principal.token_id, "update rate per token exceeded");
+        return abuse(wait);
     }
 
-    let client = client_ip(peer, &headers, &state.policy.trusted_proxies);
-    let (ipv4, ipv6) = request.addresses_for(client);
+    let (mut ipv4, mut ipv6) = request.addresses_for(client);
+    // A family only implied by the connection's address is left alone when the token may
+    // not write it; one given explicitly is checked (and refused) by the write path.
+    let restrictions = &principal.restrictions;
+    if request.ipv4 == AddressChoice::FromConnection && !restrictions.permits_type(Rtype::A) {
+        ipv4 = None;
+    }
+    if request.ipv6 == AddressChoice::FromConnection && !restrictions.permits_type(Rtype::AAAA) {
+        ipv6 = None;
+    }
     if ipv4.is_none() && ipv6.is_none() && !request.offline {
         // `myip=no&myipv6=no`, or a connection address no host can have: nothing to change.
         return once(ReturnCode::Nochg, StatusCode::OK);
@@ -136,8 +155,19 @@ pub(crate) fn update_request(
     })
 }
 
+/// `abuse` with `Retry-After`: too many updates or requests, or failed authentications.
+pub(crate) fn abuse(wait: u64) -> Response {
+    let mut response = once(ReturnCode::Abuse, StatusCode::TOO_MANY_REQUESTS);
+    if let Ok(v) = HeaderValue::from_str(&wait.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    response
+}
+
 fn update_failure(e: &UpdateError) -> Response {
     match e {
+        UpdateError::ReadOnly => once(ReturnCode::Badauth, StatusCode::FORBIDDEN),
+        UpdateError::TypeNotAllowed { .. } => once(ReturnCode::Nohost, StatusCode::FORBIDDEN),
         UpdateError::NotServed(_)
         | UpdateError::OutOfScope(_)
         | UpdateError::Reserved { .. }

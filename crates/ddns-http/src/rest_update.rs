@@ -42,7 +42,7 @@ pub(crate) async fn rest_update(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let principal = state.authenticate(&headers).await?;
+    let principal = state.authenticate(peer, &headers).await?;
     let body = parse_body(&headers, &body)?;
     let name = DomainName::parse(&body.domain).map_err(|e| {
         ApiError::new(
@@ -113,6 +113,9 @@ pub(crate) async fn rest_update(
         .check(&principal.token_id, std::slice::from_ref(&name))
     {
         return Err(ApiError::rate_limited(wait));
+    }
+    if let Err(wait) = state.updates_per_token.check(&principal.token_id) {
+        return Err(ApiError::too_many_updates(wait));
     }
 
     let mut intents = Vec::new();

@@ -73,7 +73,13 @@ async fn token(zones: &Zones, scope: &[&str]) -> String {
         )
     };
     zones
-        .create_token("t", &scope, Actor::Cli, ddns_core::Origin::default())
+        .create_token(
+            "t",
+            &scope,
+            &Default::default(),
+            Actor::Cli,
+            ddns_core::Origin::default(),
+        )
         .await
         .unwrap()
         .full

@@ -1,9 +1,10 @@
-//! Token rows: the hash of the secret, the admin flag and the scope; and the token change
-//! counter, bumped in the transaction of every insert and revoke, that lets processes which
+//! Token rows: the hash of the secret, the admin flag, the scope and the restrictions (types,
+//! subnets, expiry, read-only); rotation; last-used times; and the token change counter,
+//! bumped in the transaction of every insert, revoke and rotation, that lets processes which
 //! keep verified tokens in memory learn which ones changed without reading them all.
 
 use ddns_core::token::NewToken;
-use ddns_core::{Scope, ScopeEntry};
+use ddns_core::{Restrictions, Rtype, Scope, ScopeEntry};
 
 use crate::audit::{AdminAction, write_action};
 use crate::{Store, StoreError, now_text};
@@ -23,6 +24,12 @@ pub struct TokenRecord {
     pub created_at: String,
     /// Revoked (RFC 3339), if it was.
     pub revoked_at: Option<String>,
+    /// Types, subnets, expiry, read-only.
+    pub restrictions: Restrictions,
+    /// Last accepted (seconds since the epoch), to the minute; `None`: never used.
+    pub last_used_at: Option<i64>,
+    /// The id of the token a rotation issued in its place.
+    pub successor: Option<String>,
 }
 
 /// Which tokens changed after a position of the token change counter ([`Store::token_changes`]).
@@ -36,17 +43,45 @@ pub struct TokenChanges {
     pub ids: Option<Vec<String>>,
 }
 
-/// (id, secret_sha256, label, admin, created_at, revoked_at)
-type TokenRow = (String, Vec<u8>, String, bool, String, Option<String>);
+/// The columns of a [`TokenRow`], in its order (a macro, so queries stay `&'static str`).
+macro_rules! token_columns {
+    () => {
+        "id, secret_sha256, label, admin, created_at, revoked_at, \
+         types, subnets, expires_at, read_only, last_used_at, successor"
+    };
+}
+
+/// (id, secret_sha256, label, admin, created_at, revoked_at, types, subnets, expires_at,
+/// read_only, last_used_at, successor)
+type TokenRow = (
+    String,
+    Vec<u8>,
+    String,
+    bool,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    bool,
+    Option<i64>,
+    Option<String>,
+);
+
+/// Comma-separated text, `NULL` for an empty list (no restriction).
+fn list_text(text: String) -> Option<String> {
+    (!text.is_empty()).then_some(text)
+}
 
 impl Store {
-    /// Stores a new token with its scope, and the audit row of `audit` in the same
-    /// transaction.
+    /// Stores a new token with its scope and restrictions, and the audit row of `audit` in the
+    /// same transaction.
     pub async fn insert_token(
         &self,
         token: &NewToken,
         label: &str,
         scope: &Scope,
+        restrictions: &Restrictions,
         audit: &AdminAction,
     ) -> Result<(), StoreError> {
         let mut tx = self.writer.begin().await?;
@@ -55,8 +90,8 @@ impl Store {
             write_action(tx.conn(), audit, &now).await?;
             let seq = next_change(tx.conn()).await?;
             sqlx::query(
-                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq) \
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq, \
+                 types, subnets, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             )
             .bind(&token.id)
             .bind(token.secret_hash.as_slice())
@@ -64,6 +99,10 @@ impl Store {
             .bind(scope.is_admin())
             .bind(&now)
             .bind(seq)
+            .bind(list_text(restrictions.types_text()))
+            .bind(list_text(restrictions.subnets_text()))
+            .bind(restrictions.expires_at)
+            .bind(restrictions.read_only)
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
@@ -88,9 +127,11 @@ impl Store {
     /// One token by id, revoked or not: what authentication reads, on a pool of its own so
     /// floods of other reads never make a request wait to be authenticated.
     pub async fn token(&self, id: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<TokenRow> = sqlx::query_as(
-            "SELECT id, secret_sha256, label, admin, created_at, revoked_at FROM tokens WHERE id = ?",
-        )
+        let row: Option<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens WHERE id = ?"
+        ))
         .bind(id)
         .fetch_optional(&self.auth_pool)
         .await
@@ -103,9 +144,11 @@ impl Store {
 
     /// All tokens, oldest first.
     pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
-        let rows: Vec<TokenRow> = sqlx::query_as(
-            "SELECT id, secret_sha256, label, admin, created_at, revoked_at FROM tokens ORDER BY created_at, id",
-        )
+        let rows: Vec<TokenRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            token_columns!(),
+            " FROM tokens ORDER BY created_at, id"
+        ))
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
@@ -140,6 +183,110 @@ impl Store {
                 return Err(StoreError::NotFound(format!("active token {id}")));
             }
             write_action(tx.conn(), audit, &now).await
+        }
+        .await;
+        tx.finish(result).await
+    }
+
+    /// Issues `successor` in place of the active token `id`, with its label, scope and
+    /// restrictions (its expiry unless `expires_at` gives another), and makes `id` expire at
+    /// `old_until` at the latest; both in one transaction that moves the change counter, so
+    /// processes holding `id` in memory drop it, and writes the audit row of `audit`. Returns
+    /// the old token as it was.
+    pub async fn rotate_token(
+        &self,
+        id: &str,
+        successor: &NewToken,
+        old_until: i64,
+        expires_at: Option<Option<i64>>,
+        audit: &AdminAction,
+    ) -> Result<TokenRecord, StoreError> {
+        let mut tx = self.writer.begin().await?;
+        let result = async {
+            let seq = next_change(tx.conn()).await?;
+            let row: Option<TokenRow> = sqlx::query_as(concat!(
+                "SELECT ",
+                token_columns!(),
+                " FROM tokens WHERE id = ? AND revoked_at IS NULL"
+            ))
+            .bind(id)
+            .fetch_optional(&mut *tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            let Some(row) = row else {
+                return Err(StoreError::NotFound(format!("active token {id}")));
+            };
+            let old = token_from_row(row, Vec::new())?;
+            let now = unix_now();
+            if old.restrictions.expires_at.is_some_and(|at| at <= now) {
+                return Err(StoreError::Invalid(format!(
+                    "token {id} has expired; create a new one instead"
+                )));
+            }
+            let expires = expires_at.unwrap_or(old.restrictions.expires_at);
+            sqlx::query(
+                "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq, \
+                 types, subnets, expires_at, read_only) \
+                 SELECT ?, ?, label, admin, ?, ?, types, subnets, ?, read_only \
+                 FROM tokens WHERE id = ?",
+            )
+            .bind(&successor.id)
+            .bind(successor.secret_hash.as_slice())
+            .bind(now_text())
+            .bind(seq)
+            .bind(expires)
+            .bind(id)
+            .execute(&mut *tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            sqlx::query(
+                "INSERT INTO token_scopes (token_id, pattern) \
+                 SELECT ?, pattern FROM token_scopes WHERE token_id = ?",
+            )
+            .bind(&successor.id)
+            .bind(id)
+            .execute(&mut *tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            sqlx::query(
+                "UPDATE tokens SET expires_at = MIN(COALESCE(expires_at, ?1), ?1), \
+                 successor = ?2, change_seq = ?3 WHERE id = ?4",
+            )
+            .bind(old_until)
+            .bind(&successor.id)
+            .bind(seq)
+            .bind(id)
+            .execute(&mut *tx.conn())
+            .await
+            .map_err(StoreError::from_sqlx)?;
+            write_action(tx.conn(), audit, &now_text()).await?;
+            Ok(old)
+        }
+        .await;
+        tx.finish(result).await
+    }
+
+    /// Records when tokens were last used: `(id, seconds since the epoch)`, in one transaction
+    /// that leaves the change counter alone (nothing a verifier holds changes). A time older
+    /// than the stored one is ignored.
+    pub async fn touch_tokens(&self, used: &[(String, i64)]) -> Result<(), StoreError> {
+        if used.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.writer.begin().await?;
+        let result = async {
+            for (id, at) in used {
+                sqlx::query(
+                    "UPDATE tokens SET last_used_at = ?1 \
+                     WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+                )
+                .bind(at)
+                .bind(id)
+                .execute(&mut *tx.conn())
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            }
+            Ok(())
         }
         .await;
         tx.finish(result).await
@@ -189,27 +336,47 @@ async fn next_change(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreErro
         .map_err(StoreError::from_sqlx)
 }
 
+/// Seconds since the Unix epoch.
+pub(crate) fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
 async fn token_with_scope(
     pool: &sqlx::SqlitePool,
-    (id, secret_sha256, label, admin, created_at, revoked_at): (
-        String,
-        Vec<u8>,
-        String,
-        bool,
-        String,
-        Option<String>,
-    ),
+    row: TokenRow,
+) -> Result<TokenRecord, StoreError> {
+    let patterns: Vec<String> = if row.3 {
+        Vec::new()
+    } else {
+        sqlx::query_scalar("SELECT pattern FROM token_scopes WHERE token_id = ? ORDER BY pattern")
+            .bind(&row.0)
+            .fetch_all(pool)
+            .await
+            .map_err(StoreError::from_sqlx)?
+    };
+    token_from_row(row, patterns)
+}
+
+fn token_from_row(
+    (
+        id,
+        secret_sha256,
+        label,
+        admin,
+        created_at,
+        revoked_at,
+        types,
+        subnets,
+        expires_at,
+        read_only,
+        last_used_at,
+        successor,
+    ): TokenRow,
+    patterns: Vec<String>,
 ) -> Result<TokenRecord, StoreError> {
     let scope = if admin {
         Scope::Admin
     } else {
-        let patterns: Vec<String> = sqlx::query_scalar(
-            "SELECT pattern FROM token_scopes WHERE token_id = ? ORDER BY pattern",
-        )
-        .bind(&id)
-        .fetch_all(pool)
-        .await
-        .map_err(StoreError::from_sqlx)?;
         Scope::Hosts(
             patterns
                 .iter()
@@ -220,6 +387,30 @@ async fn token_with_scope(
                 .collect::<Result<_, _>>()?,
         )
     };
+    let items = |text: &Option<String>| -> Vec<String> {
+        text.iter()
+            .flat_map(|t| t.split(','))
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let restrictions = Restrictions {
+        types: items(&types)
+            .iter()
+            .map(|t| {
+                Rtype::parse(t).map_err(|e| StoreError::Corrupt(format!("token type {t:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
+        subnets: items(&subnets)
+            .iter()
+            .map(|n| {
+                n.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("token subnet {n:?}: {e}")))
+            })
+            .collect::<Result<_, _>>()?,
+        expires_at,
+        read_only,
+    };
     Ok(TokenRecord {
         id,
         secret_sha256,
@@ -227,5 +418,8 @@ async fn token_with_scope(
         scope,
         created_at,
         revoked_at,
+        restrictions,
+        last_used_at,
+        successor,
     })
 }

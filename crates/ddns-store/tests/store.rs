@@ -248,7 +248,7 @@ async fn tokens_store_only_a_hash() {
         ScopeEntry::parse("h.dyn.example").unwrap(),
     ]);
     store
-        .insert_token(&token, "router", &scope, &by_cli())
+        .insert_token(&token, "router", &scope, &Default::default(), &by_cli())
         .await
         .unwrap();
     let stored = store.token(&token.id).await.unwrap().unwrap();
@@ -294,13 +294,13 @@ async fn token_changes_name_what_changed_since_a_position() {
     let a = ddns_core::token::generate().unwrap();
     let b = ddns_core::token::generate().unwrap();
     store
-        .insert_token(&a, "a", &Scope::Admin, &by_cli())
+        .insert_token(&a, "a", &Scope::Admin, &Default::default(), &by_cli())
         .await
         .unwrap();
     let after_a = store.token_changes(Some(start.seq), 10).await.unwrap();
     assert_eq!(after_a, here(start.seq + 1, &[&a.id]));
     store
-        .insert_token(&b, "b", &Scope::Admin, &by_cli())
+        .insert_token(&b, "b", &Scope::Admin, &Default::default(), &by_cli())
         .await
         .unwrap();
     store.revoke_token(&a.id, &by_cli()).await.unwrap();

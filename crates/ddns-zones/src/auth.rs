@@ -1,6 +1,9 @@
-//! Who is calling: API tokens checked against the ones held in memory, or the store.
+//! Who is calling: API tokens checked against the ones held in memory, or the store, and
+//! against their restrictions (expiry, client subnets) on every request.
 
-use ddns_core::{Actor, Scope, token};
+use std::net::IpAddr;
+
+use ddns_core::{Actor, Restrictions, Scope, token};
 use ddns_store::StoreError;
 
 use crate::Zones;
@@ -15,6 +18,8 @@ pub struct Principal {
     pub label: String,
     /// What it may change.
     pub scope: Scope,
+    /// Types it may write, read-only (expiry and subnets are checked at authentication).
+    pub restrictions: Restrictions,
 }
 
 impl Principal {
@@ -24,6 +29,7 @@ impl Principal {
             token_id: String::new(),
             label: "cli".into(),
             scope: Scope::Admin,
+            restrictions: Restrictions::default(),
         }
     }
 
@@ -39,9 +45,9 @@ impl Principal {
 
 /// Why a token was not accepted.
 #[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
 pub enum AuthError {
-    /// Unknown, malformed, wrong or revoked token (deliberately not told apart).
+    /// Unknown, malformed, wrong, revoked or expired token, or one used from a client address
+    /// outside its subnets (deliberately not told apart).
     #[error("the token is not valid")]
     Invalid,
     /// The store could not be read.
@@ -50,19 +56,31 @@ pub enum AuthError {
 }
 
 impl Zones {
-    /// Checks a presented token: known id, not revoked, secret matching in constant time.
+    /// Checks a presented token from `client` (the address after trusted-proxy handling):
+    /// known id, not revoked, secret matching in constant time, not expired, `client` in its
+    /// subnets. The time it was used is noted in memory (at most once a minute per token) and
+    /// written by the follower, never on the request path.
     ///
-    /// A token verified before is accepted from memory. Every refusal reads the store, as an
-    /// id nobody holds in memory would: how long a refusal takes tells nothing about what is
-    /// held, and only the holder of a secret gets the fast path.
-    pub async fn authenticate(&self, presented: &str) -> Result<Principal, AuthError> {
+    /// A token verified before is accepted from memory. Every refusal of a wrong secret reads
+    /// the store, as an id nobody holds in memory would: how long a refusal takes tells nothing
+    /// about what is held, and only the holder of a secret gets the fast path.
+    pub async fn authenticate(
+        &self,
+        presented: &str,
+        client: IpAddr,
+    ) -> Result<Principal, AuthError> {
         let Some((id, secret)) = token::split(presented) else {
             return Err(AuthError::Invalid);
         };
+        let now = crate::last_used::unix_now();
         let (cached, fill) = self.token_cache.get(id);
         if let Some(cached) = cached
             && token::verify(secret, &cached.secret_sha256)
         {
+            if !cached.principal.restrictions.admits(now, client) {
+                return Err(AuthError::Invalid);
+            }
+            self.last_used.note(id, now);
             return Ok(cached.principal.clone());
         }
         let Some(record) = self.store.token(id).await? else {
@@ -77,7 +95,10 @@ impl Zones {
             token_id: record.id,
             label: record.label,
             scope: record.scope,
+            restrictions: record.restrictions,
         };
+        // Held even when this client is refused: expiry and subnets are checked on every
+        // request, from memory too.
         self.token_cache.insert(
             fill,
             Verified {
@@ -85,6 +106,10 @@ impl Zones {
                 principal: principal.clone(),
             },
         );
+        if !principal.restrictions.admits(now, client) {
+            return Err(AuthError::Invalid);
+        }
+        self.last_used.note(id, now);
         Ok(principal)
     }
 }

@@ -17,6 +17,7 @@ mod auth;
 mod build;
 mod group;
 mod import;
+mod last_used;
 mod publish;
 mod reads;
 mod rfc2136;
@@ -100,6 +101,8 @@ pub struct Zones {
     offline: bool,
     /// Tokens verified recently (`token_cache.rs`).
     token_cache: token_cache::TokenCache,
+    /// When tokens were last used, waiting for the follower to write it (`last_used.rs`).
+    last_used: last_used::LastUsed,
 }
 
 impl Zones {
@@ -191,6 +194,7 @@ impl Zones {
             limits: None,
             offline,
             token_cache: token_cache::TokenCache::new(token_cache::CAPACITY),
+            last_used: last_used::LastUsed::default(),
         })
     }
 
@@ -249,6 +253,9 @@ impl Zones {
             }
             if let Err(e) = self.sync_tokens().await {
                 tracing::warn!(error = %e, "could not read token changes from the store");
+            }
+            if let Err(e) = self.flush_last_used().await {
+                tracing::warn!(error = %e, "could not record when tokens were last used");
             }
             if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
                 last_prune = Some(Instant::now());

@@ -51,6 +51,8 @@ impl From<UpdateError> for DnsUpdateError {
         let rcode = match &e {
             UpdateError::NotServed(_) => Rcode::NOTAUTH,
             UpdateError::OutOfScope(_)
+            | UpdateError::TypeNotAllowed { .. }
+            | UpdateError::ReadOnly
             | UpdateError::Reserved { .. }
             | UpdateError::BadRecord(_)
             | UpdateError::Conflict(_)

@@ -218,6 +218,7 @@ mod tests {
                 token_id: id.into(),
                 label: String::new(),
                 scope: Scope::Admin,
+                restrictions: ddns_core::Restrictions::default(),
             },
         }
     }

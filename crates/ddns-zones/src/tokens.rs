@@ -1,9 +1,9 @@
-//! Creating tokens: shared by the `ddns token create` command and the REST API, so both check
-//! scopes and register hosts the same way.
+//! Creating and rotating tokens: shared by the `ddns token` commands and the REST API, so both
+//! check scopes and register hosts the same way.
 
 use ddns_core::token::{self, NewToken};
-use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry};
-use ddns_store::{AdminAction, ChangeSet, HostFilter, HostQuota, StoreError};
+use ddns_core::{Actor, DomainName, Origin, Restrictions, Scope, ScopeEntry};
+use ddns_store::{AdminAction, ChangeSet, HostFilter, HostQuota, StoreError, TokenRecord};
 
 use crate::{Principal, UpdateError, Zones};
 
@@ -58,6 +58,7 @@ impl Zones {
         &self,
         label: &str,
         scope: &Scope,
+        restrictions: &Restrictions,
         actor: Actor,
         origin: Origin,
     ) -> Result<NewToken, UpdateError> {
@@ -76,9 +77,41 @@ impl Zones {
             detail: Some(scope_text(scope)),
             ..AdminAction::new(actor.clone(), "token.create", new.id.clone())
         };
-        self.store.insert_token(&new, label, scope, &audit).await?;
+        self.store
+            .insert_token(&new, label, scope, restrictions, &audit)
+            .await?;
         self.register_hosts(&exact_hosts(scope), actor).await?;
         Ok(new)
+    }
+
+    /// Issues a successor of the active token `id` with the same label, scope and
+    /// restrictions (and its expiry, unless `expires_at` gives another); `id` keeps working
+    /// until `old_until` (seconds since the epoch) and is refused from then on. Returns the
+    /// successor to show once, and the old token as it was. The audit row (`token.rotate`, by
+    /// `actor` from `origin`) is written with the successor.
+    pub async fn rotate_token(
+        &self,
+        id: &str,
+        old_until: i64,
+        expires_at: Option<Option<i64>>,
+        actor: Actor,
+        origin: Origin,
+    ) -> Result<(NewToken, TokenRecord), UpdateError> {
+        let new = token::generate()
+            .map_err(|e| UpdateError::Store(StoreError::Database(e.to_string())))?;
+        let audit = AdminAction {
+            origin,
+            detail: Some(format!("successor {}", new.id)),
+            ..AdminAction::new(actor, "token.rotate", id.to_owned())
+        };
+        let result = self
+            .store
+            .rotate_token(id, &new, old_until, expires_at, &audit)
+            .await;
+        // After the commit, and on failure too (see `revoke_token`): the old token's expiry
+        // changed, and memory must not keep the one it had.
+        self.token_cache.invalidate(id);
+        Ok((new, result?))
     }
 
     /// The quota a change set of `principal` is held to: tokens with a subtree in their scope

@@ -60,6 +60,17 @@ pub enum UpdateError {
     /// The token may not change the name.
     #[error("this token may not change {0}")]
     OutOfScope(DomainName),
+    /// The token may not write records of this type.
+    #[error("this token may not change {rtype} records (of {name})")]
+    TypeNotAllowed {
+        /// The name.
+        name: DomainName,
+        /// The type refused.
+        rtype: Rtype,
+    },
+    /// The token may only read.
+    #[error("this token is read-only")]
+    ReadOnly,
     /// The name or type is owned by the configuration (static records, delegations).
     #[error("{name} cannot be changed through updates: {why}")]
     Reserved {
@@ -134,12 +145,16 @@ impl From<StoreError> for UpdateError {
 }
 
 impl Zones {
-    /// Checks that every name is served here and permitted to the caller; all or nothing.
+    /// Checks that the caller may write, and that every name is served here and permitted to
+    /// it; all or nothing.
     pub fn authorize(
         &self,
         principal: &Principal,
         names: &[DomainName],
     ) -> Result<(), UpdateError> {
+        if principal.restrictions.read_only {
+            return Err(UpdateError::ReadOnly);
+        }
         for name in names {
             if self.zone_of(name).is_none() {
                 return Err(UpdateError::NotServed(name.clone()));
@@ -147,6 +162,25 @@ impl Zones {
             if !principal.scope.permits(name) {
                 return Err(UpdateError::OutOfScope(name.clone()));
             }
+        }
+        Ok(())
+    }
+
+    /// Checks that the caller may write RRsets of `rtype` (its `--type` restriction).
+    pub fn authorize_type(
+        &self,
+        principal: &Principal,
+        name: &DomainName,
+        rtype: Rtype,
+    ) -> Result<(), UpdateError> {
+        if principal.restrictions.read_only {
+            return Err(UpdateError::ReadOnly);
+        }
+        if !principal.restrictions.permits_type(rtype) {
+            return Err(UpdateError::TypeNotAllowed {
+                name: name.clone(),
+                rtype,
+            });
         }
         Ok(())
     }
@@ -194,6 +228,7 @@ impl Zones {
                 let Some((remove, set)) = family else {
                     continue;
                 };
+                self.authorize_type(principal, name, rtype)?;
                 if let Some(zone) = zone {
                     check_reserved(zone, name, rtype)?;
                 }
@@ -288,6 +323,7 @@ impl Zones {
         let snapshot = self.snapshot();
         let mut writes = Vec::new();
         for intent in intents {
+            self.authorize_type(principal, &intent.name, intent.rtype)?;
             RecordSet::check_writable(intent.rtype)?;
             let policy = self
                 .zone_of(&intent.name)
@@ -333,6 +369,19 @@ impl Zones {
         origin: Origin,
     ) -> Result<Applied, UpdateError> {
         self.authorize(principal, std::slice::from_ref(name))?;
+        if !principal.restrictions.types.is_empty() {
+            // Deleting a host removes every RRset it has: each must be of a permitted type.
+            let snapshot = self.snapshot();
+            let node = self
+                .zone_of(name)
+                .and_then(|policy| snapshot.get(&policy.name))
+                .and_then(|zone| zone.node(&name.to_wire()));
+            for rrset in node.iter().flat_map(|n| n.rrsets()) {
+                if rrset.is_dynamic() {
+                    self.authorize_type(principal, name, rrset.rtype())?;
+                }
+            }
+        }
         let mut set = ChangeSet::new(Vec::new(), principal.actor(), origin.clone());
         set.audit = Some(AdminAction {
             origin,

@@ -6,6 +6,8 @@
 mod group_commit;
 #[path = "zones/limits.rs"]
 mod limits;
+#[path = "zones/restrictions.rs"]
+mod restrictions;
 #[path = "zones/rfc2136.rs"]
 mod rfc2136;
 #[path = "zones/tokens.rs"]
@@ -57,10 +59,19 @@ async fn setup() -> (tempfile::TempDir, Arc<Store>, Zones) {
 
 async fn principal(zones: &Zones, scope: Scope) -> Principal {
     let token = zones
-        .create_token("test", &scope, Actor::Cli, Origin::default())
+        .create_token(
+            "test",
+            &scope,
+            &Default::default(),
+            Actor::Cli,
+            Origin::default(),
+        )
         .await
         .unwrap();
-    zones.authenticate(&token.full).await.unwrap()
+    zones
+        .authenticate(&token.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap()
 }
 
 fn a_in_snapshot(zones: &Zones, name: &str) -> Option<Vec<Vec<u8>>> {
@@ -291,20 +302,46 @@ async fn reopening_restores_everything() {
 async fn revoked_and_wrong_tokens_fail() {
     let (_dir, _store, zones) = setup().await;
     let token = zones
-        .create_token("t", &Scope::Admin, Actor::Cli, Origin::default())
+        .create_token(
+            "t",
+            &Scope::Admin,
+            &Default::default(),
+            Actor::Cli,
+            Origin::default(),
+        )
         .await
         .unwrap();
-    assert!(zones.authenticate(&token.full).await.is_ok());
+    assert!(
+        zones
+            .authenticate(&token.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok()
+    );
     let mut wrong = token.full.clone();
     let last = wrong.pop().unwrap();
     wrong.push(if last == '0' { '1' } else { '0' });
-    assert!(zones.authenticate(&wrong).await.is_err());
-    assert!(zones.authenticate("not-a-token").await.is_err());
+    assert!(
+        zones
+            .authenticate(&wrong, [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
+    assert!(
+        zones
+            .authenticate("not-a-token", [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
     zones
         .revoke_token(&token.id, Actor::Cli, Origin::default())
         .await
         .unwrap();
-    assert!(zones.authenticate(&token.full).await.is_err());
+    assert!(
+        zones
+            .authenticate(&token.full, [127, 0, 0, 1].into())
+            .await
+            .is_err()
+    );
 }
 
 fn serial(zones: &Zones) -> ddns_core::Serial {

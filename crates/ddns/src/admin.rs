@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, bail};
 use ddns_config::ZoneConfig;
-use ddns_core::{Actor, DomainName, Origin, Scope, ScopeEntry, Serial};
+use ddns_config::when::{parse_moment, parse_seconds, rfc3339};
+use ddns_core::{Actor, DomainName, Origin, Restrictions, Rtype, Scope, ScopeEntry, Serial};
 use ddns_store::{HostFilter, Store, StoreOptions};
 use ddns_zones::{Principal, Zones};
 
@@ -38,8 +39,9 @@ pub(crate) async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
 }
 
 /// The zones of a data directory after registering those a configuration file or `--zone`
-/// names (with their configured SOA, as the server would at start; the server applies the rest
-/// of the configuration when it starts).
+/// names as the server does at start: the database is created and migrated if new, and each
+/// zone gets its row, SOA, apex NS and static records (one journaled serial step if anything
+/// changed), so a token can be made before the server has ever run.
 async fn attach_registering(
     data_dir: Option<PathBuf>,
     config: Option<&Path>,
@@ -55,12 +57,11 @@ async fn attach_registering(
     };
     let config = crate::server::load_config(config, &overrides)?;
     let store = Arc::new(open(Some(config.data_dir.clone())).await?);
-    let now = unix_now();
-    for zone in &config.zones {
-        store
-            .ensure_zone(&zone.name, Serial::initial(now), &zone.soa)
-            .await?;
-    }
+    let retention = ddns_store::JournalRetention {
+        max_entries: config.journal.max_entries,
+        max_age_secs: config.journal.max_age.as_secs(),
+    };
+    Zones::open(Arc::clone(&store), &config.zones, retention).await?;
     Ok(Zones::attach(store).await?)
 }
 
@@ -73,7 +74,12 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             label,
             config,
             zones,
+            types,
+            subnets,
+            expires,
+            read_only,
         } => {
+            let restrictions = restrictions(&types, &subnets, expires.as_deref(), read_only)?;
             let zones = attach_registering(data.data_dir, config.as_deref(), zones).await?;
             let scope = if admin {
                 Scope::Admin
@@ -86,7 +92,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 )
             };
             let token = zones
-                .create_token(&label, &scope, Actor::Cli, Origin::default())
+                .create_token(&label, &scope, &restrictions, Actor::Cli, Origin::default())
                 .await
                 .map_err(|e| match e {
                     ddns_zones::UpdateError::NotServed(name) => anyhow::anyhow!(
@@ -96,17 +102,52 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 })?;
             println!("{}", token.full);
         }
+        TokenCommand::Rotate {
+            data,
+            id,
+            grace,
+            expires,
+        } => {
+            let grace = parse_seconds(&grace).map_err(|m| anyhow::anyhow!("--grace: {m}"))?;
+            let now = unix_now_secs();
+            let expires = expires
+                .as_deref()
+                .map(|e| parse_moment(e, now).map_err(|m| anyhow::anyhow!("--expires: {m}")))
+                .transpose()?
+                .map(Some);
+            let zones = attach(data.data_dir).await?;
+            let until = now.saturating_add(grace);
+            let (token, old) = zones
+                .rotate_token(&id, until, expires, Actor::Cli, Origin::default())
+                .await?;
+            println!("{}", token.full);
+            let old_until = old
+                .restrictions
+                .expires_at
+                .map_or(until, |at| at.min(until));
+            eprintln!(
+                "token {id} keeps working until {}; its successor is {}",
+                rfc3339(old_until),
+                token.id
+            );
+        }
         TokenCommand::List { data } => {
             let zones = attach(data.data_dir).await?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
-                "{:<14} {:<7} {:<20} {:<26} SCOPE",
-                "ID", "STATE", "LABEL", "CREATED"
+                "{:<14} {:<8} {:<16} {:<21} {:<21} {:<21} {:<10} {:<18} SCOPE",
+                "ID", "STATE", "LABEL", "CREATED", "EXPIRES", "LAST USED", "TYPES", "SUBNETS"
             )?;
+            let now = unix_now_secs();
             for t in zones.tokens().await? {
+                let r = &t.restrictions;
                 let state = if t.revoked_at.is_some() {
                     "revoked"
+                } else if r.expires_at.is_some_and(|at| at <= now) {
+                    "expired"
+                } else if r.read_only {
+                    "readonly"
                 } else {
                     "active"
                 };
@@ -118,10 +159,26 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                         .collect::<Vec<_>>()
                         .join(","),
                 };
+                let or_dash = |text: String| {
+                    if text.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        text
+                    }
+                };
                 writeln!(
                     out,
-                    "{:<14} {:<7} {:<20} {:<26} {scope}",
-                    t.id, state, t.label, t.created_at
+                    "{:<14} {:<8} {:<16} {:<21} {:<21} {:<21} {:<10} {:<18} {scope}",
+                    t.id,
+                    state,
+                    or_dash(t.label.clone()),
+                    t.created_at
+                        .get(..19)
+                        .map_or(t.created_at.clone(), |c| format!("{c}Z")),
+                    r.expires_at.map_or_else(|| "never".to_owned(), rfc3339),
+                    t.last_used_at.map_or_else(|| "never".to_owned(), rfc3339),
+                    or_dash(r.types_text()),
+                    or_dash(r.subnets_text()),
                 )?;
             }
         }
@@ -134,6 +191,44 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Seconds since the epoch, signed (token expiry and last use).
+fn unix_now_secs() -> i64 {
+    i64::try_from(unix_now()).unwrap_or(i64::MAX)
+}
+
+/// `--type`, `--subnet`, `--expires`, `--read-only` as validated restrictions.
+fn restrictions(
+    types: &[String],
+    subnets: &[String],
+    expires: Option<&str>,
+    read_only: bool,
+) -> anyhow::Result<Restrictions> {
+    let types = types
+        .iter()
+        .map(|t| Rtype::parse(t).with_context(|| format!("--type {t}")))
+        .collect::<anyhow::Result<_>>()?;
+    let subnets = subnets
+        .iter()
+        .map(|n| {
+            n.parse::<ipnet::IpNet>()
+                .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    anyhow::anyhow!("--subnet {n}: not a CIDR prefix (192.0.2.0/24, 2001:db8::/48)")
+                })
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let expires_at = expires
+        .map(|e| parse_moment(e, unix_now_secs()).map_err(|m| anyhow::anyhow!("--expires: {m}")))
+        .transpose()?;
+    Ok(Restrictions {
+        types,
+        subnets,
+        expires_at,
+        read_only,
+    })
 }
 
 pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {

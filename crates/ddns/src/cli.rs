@@ -172,6 +172,33 @@ pub(crate) enum TokenCommand {
         /// A zone to register first, like `ddns server --zone` (repeatable).
         #[arg(long = "zone")]
         zones: Vec<String>,
+        /// A record type the token may write, e.g. `A` (repeatable; default: every type).
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// A client network the token may be used from, e.g. `192.0.2.0/24` (repeatable;
+        /// default: anywhere). Matched against the client address after trusted proxies.
+        #[arg(long = "subnet")]
+        subnets: Vec<String>,
+        /// When the token stops working: a duration from now (`90d`) or an RFC 3339 time.
+        #[arg(long)]
+        expires: Option<String>,
+        /// The token may read hosts and history but not change anything.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Issue a successor with the same scope and print it; the old token keeps working for
+    /// the grace period, so clients can be moved over one by one.
+    Rotate {
+        #[command(flatten)]
+        data: DataDir,
+        /// Token id (from `ddns token list`).
+        id: String,
+        /// How long the old token keeps working (`7d`; `0s`: it stops now).
+        #[arg(long, default_value = "0s")]
+        grace: String,
+        /// A new expiry for the successor (default: the old token's).
+        #[arg(long)]
+        expires: Option<String>,
     },
     /// List tokens (never their secrets).
     List {

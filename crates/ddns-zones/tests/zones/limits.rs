@@ -185,6 +185,7 @@ async fn authentication_and_replay_do_not_wait_for_the_request_pool() {
         .create_token(
             "router",
             &Scope::Hosts(vec![ScopeEntry::parse("home.dyn.example").unwrap()]),
+            &ddns_core::Restrictions::default(),
             ddns_core::Actor::Cli,
             Origin::default(),
         )
@@ -217,10 +218,13 @@ async fn authentication_and_replay_do_not_wait_for_the_request_pool() {
     assert!(listing.is_err(), "the request pool is saturated");
 
     let started = Instant::now();
-    let principal = tokio::time::timeout(Duration::from_secs(2), zones.authenticate(&token.full))
-        .await
-        .expect("authentication waited for the request pool")
-        .unwrap();
+    let principal = tokio::time::timeout(
+        Duration::from_secs(2),
+        zones.authenticate(&token.full, [127, 0, 0, 1].into()),
+    )
+    .await
+    .expect("authentication waited for the request pool")
+    .unwrap();
     assert_eq!(principal.label, "router");
     tokio::time::timeout(Duration::from_secs(2), zones.sync())
         .await

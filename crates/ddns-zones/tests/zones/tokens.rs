@@ -17,6 +17,7 @@ async fn token(zones: &Zones, host: &str) -> NewToken {
         .create_token(
             host,
             &Scope::Hosts(vec![ScopeEntry::parse(host).unwrap()]),
+            &ddns_core::Restrictions::default(),
             Actor::Cli,
             Origin::default(),
         )
@@ -47,13 +48,22 @@ fn with_wrong_secret(token: &NewToken) -> String {
 async fn a_revoke_here_is_refused_at_once() {
     let (_dir, _store, zones) = setup().await;
     let t = token(&zones, "home.dyn.example").await;
-    assert_eq!(zones.authenticate(&t.full).await.unwrap().token_id, t.id);
+    assert_eq!(
+        zones
+            .authenticate(&t.full, [127, 0, 0, 1].into())
+            .await
+            .unwrap()
+            .token_id,
+        t.id
+    );
     assert_eq!(zones.cached_tokens(), 1);
     zones
         .revoke_token(&t.id, Actor::Cli, Origin::default())
         .await
         .unwrap();
-    assert!(refused(zones.authenticate(&t.full).await));
+    assert!(refused(
+        zones.authenticate(&t.full, [127, 0, 0, 1].into()).await
+    ));
     assert_eq!(zones.cached_tokens(), 0, "a revoked token is not held");
 }
 
@@ -64,7 +74,10 @@ async fn a_revoke_by_another_process_is_refused_after_a_poll() {
     let kept = token(&zones, "b.dyn.example").await;
     zones.sync_tokens().await.unwrap();
     for t in [&revoked, &kept] {
-        zones.authenticate(&t.full).await.unwrap();
+        zones
+            .authenticate(&t.full, [127, 0, 0, 1].into())
+            .await
+            .unwrap();
     }
     other_process(&dir)
         .await
@@ -72,16 +85,29 @@ async fn a_revoke_by_another_process_is_refused_after_a_poll() {
         .await
         .unwrap();
     // Until the poll this process answers from memory: the poll is what refuses it.
-    assert!(zones.authenticate(&revoked.full).await.is_ok());
+    assert!(
+        zones
+            .authenticate(&revoked.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok()
+    );
     zones.sync_tokens().await.unwrap();
-    assert!(refused(zones.authenticate(&revoked.full).await));
+    assert!(refused(
+        zones
+            .authenticate(&revoked.full, [127, 0, 0, 1].into())
+            .await
+    ));
     assert_eq!(
         zones.cached_tokens(),
         1,
         "only the changed token was dropped"
     );
     assert_eq!(
-        zones.authenticate(&kept.full).await.unwrap().label,
+        zones
+            .authenticate(&kept.full, [127, 0, 0, 1].into())
+            .await
+            .unwrap()
+            .label,
         "b.dyn.example"
     );
 }
@@ -91,7 +117,10 @@ async fn the_follower_drops_tokens_revoked_elsewhere() {
     let (dir, _store, zones) = setup().await;
     let zones = Arc::new(zones);
     let t = token(&zones, "home.dyn.example").await;
-    zones.authenticate(&t.full).await.unwrap();
+    zones
+        .authenticate(&t.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap();
     let stop = CancellationToken::new();
     let follower = {
         let zones = Arc::clone(&zones);
@@ -106,7 +135,11 @@ async fn the_follower_drops_tokens_revoked_elsewhere() {
         .await
         .unwrap();
     let started = Instant::now();
-    while zones.authenticate(&t.full).await.is_ok() {
+    while zones
+        .authenticate(&t.full, [127, 0, 0, 1].into())
+        .await
+        .is_ok()
+    {
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "still accepted after the follower's polls"
@@ -121,9 +154,22 @@ async fn the_follower_drops_tokens_revoked_elsewhere() {
 async fn a_wrong_secret_for_a_held_id_is_refused() {
     let (_dir, _store, zones) = setup().await;
     let t = token(&zones, "home.dyn.example").await;
-    zones.authenticate(&t.full).await.unwrap();
-    assert!(refused(zones.authenticate(&with_wrong_secret(&t)).await));
-    assert!(zones.authenticate(&t.full).await.is_ok(), "still held");
+    zones
+        .authenticate(&t.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap();
+    assert!(refused(
+        zones
+            .authenticate(&with_wrong_secret(&t), [127, 0, 0, 1].into())
+            .await
+    ));
+    assert!(
+        zones
+            .authenticate(&t.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok(),
+        "still held"
+    );
 }
 
 #[tokio::test]
@@ -131,24 +177,45 @@ async fn a_token_created_elsewhere_works_at_once() {
     let (dir, _store, zones) = setup().await;
     let other = other_process(&dir).await;
     let fresh = ddns_core::token::generate().unwrap();
-    assert!(refused(zones.authenticate(&fresh.full).await));
+    assert!(refused(
+        zones.authenticate(&fresh.full, [127, 0, 0, 1].into()).await
+    ));
     // Nothing was remembered of the refusal, so no poll is needed for the new token.
     assert_eq!(zones.cached_tokens(), 0);
     let t = token(&other, "home.dyn.example").await;
-    assert_eq!(zones.authenticate(&t.full).await.unwrap().token_id, t.id);
+    assert_eq!(
+        zones
+            .authenticate(&t.full, [127, 0, 0, 1].into())
+            .await
+            .unwrap()
+            .token_id,
+        t.id
+    );
 }
 
 #[tokio::test]
 async fn random_ids_are_not_held() {
     let (_dir, _store, zones) = setup().await;
     let t = token(&zones, "home.dyn.example").await;
-    zones.authenticate(&t.full).await.unwrap();
+    zones
+        .authenticate(&t.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap();
     for _ in 0..3_000 {
         let random = ddns_core::token::generate().unwrap();
-        assert!(refused(zones.authenticate(&random.full).await));
+        assert!(refused(
+            zones
+                .authenticate(&random.full, [127, 0, 0, 1].into())
+                .await
+        ));
     }
     assert_eq!(zones.cached_tokens(), 1);
-    assert!(zones.authenticate(&t.full).await.is_ok());
+    assert!(
+        zones
+            .authenticate(&t.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
@@ -156,39 +223,56 @@ async fn a_held_token_needs_no_store_read() {
     let (_dir, store, zones) = setup().await;
     let held = token(&zones, "a.dyn.example").await;
     let unheld = token(&zones, "b.dyn.example").await;
-    zones.authenticate(&held.full).await.unwrap();
+    zones
+        .authenticate(&held.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap();
 
     let hold = store.hold_auth_pool().await.unwrap();
-    let principal = tokio::time::timeout(Duration::from_secs(1), zones.authenticate(&held.full))
-        .await
-        .expect("a held token waited for the store")
-        .unwrap();
+    let principal = tokio::time::timeout(
+        Duration::from_secs(1),
+        zones.authenticate(&held.full, [127, 0, 0, 1].into()),
+    )
+    .await
+    .expect("a held token waited for the store")
+    .unwrap();
     assert_eq!(principal.token_id, held.id);
     // The hold is real: a token not in memory, and any refusal, wait for the store.
     let waits = |presented: String| {
         let zones = &zones;
         async move {
-            tokio::time::timeout(Duration::from_millis(300), zones.authenticate(&presented))
-                .await
-                .is_err()
+            tokio::time::timeout(
+                Duration::from_millis(300),
+                zones.authenticate(&presented, [127, 0, 0, 1].into()),
+            )
+            .await
+            .is_err()
         }
     };
     assert!(waits(unheld.full.clone()).await);
     assert!(waits(with_wrong_secret(&held)).await);
     drop(hold);
-    assert!(zones.authenticate(&unheld.full).await.is_ok());
+    assert!(
+        zones
+            .authenticate(&unheld.full, [127, 0, 0, 1].into())
+            .await
+            .is_ok()
+    );
 }
 
 #[tokio::test]
 async fn an_unreadable_store_drops_every_token() {
     let (_dir, store, zones) = setup().await;
     let t = token(&zones, "home.dyn.example").await;
-    zones.authenticate(&t.full).await.unwrap();
+    zones
+        .authenticate(&t.full, [127, 0, 0, 1].into())
+        .await
+        .unwrap();
     store.close().await;
     assert!(zones.sync_tokens().await.is_err());
     assert_eq!(zones.cached_tokens(), 0);
     assert!(matches!(
-        zones.authenticate(&t.full).await,
+        zones.authenticate(&t.full, [127, 0, 0, 1].into()).await,
         Err(AuthError::Store(_))
     ));
 }

@@ -281,3 +281,123 @@ async fn token_create_on_a_fresh_data_directory_with_zone_or_config() {
     );
     assert!(list.contains("*.lab.cfg.test"), "{list}");
 }
+
+#[tokio::test]
+async fn restricted_tokens_on_a_fresh_data_directory_list_and_rotate() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let data_arg = data.display().to_string();
+    // Before the server has ever run: the store is created and the zone registered.
+    let token = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "create",
+            "--data-dir",
+            &data_arg,
+            "--zone",
+            "ddns.test",
+            "--host",
+            "home.ddns.test",
+            "--type",
+            "A",
+            "--type",
+            "AAAA",
+            "--subnet",
+            "127.0.0.0/8",
+            "--expires",
+            "90d",
+            "--label",
+            "router",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let reader = ddns_testkit::run_ok(
+        bin(),
+        &[
+            "token",
+            "create",
+            "--data-dir",
+            &data_arg,
+            "--host",
+            "home.ddns.test",
+            "--read-only",
+        ],
+    )
+    .trim()
+    .to_owned();
+    let s = ServerProcess::start_in(bin(), &data, &[]);
+    assert_eq!(
+        nic(&s, Some(&token), "hostname=home.ddns.test&myip=192.0.2.1").await,
+        (200, "good 192.0.2.1".into())
+    );
+    assert_eq!(
+        nic(&s, Some(&reader), "hostname=home.ddns.test&myip=192.0.2.2").await,
+        (403, "badauth".into())
+    );
+    let list = ddns_testkit::run_ok(bin(), &["token", "list", "--data-dir", &data_arg]);
+    let row = list.lines().find(|l| l.contains("router")).unwrap();
+    for shown in ["A,AAAA", "127.0.0.0/8", "home.ddns.test", "active"] {
+        assert!(row.contains(shown), "{shown} in {row}");
+    }
+    assert!(list.lines().any(|l| l.contains("readonly")), "{list}");
+    let id = row.split_whitespace().next().unwrap();
+
+    let rotated = Command::new(bin())
+        .args([
+            "token",
+            "rotate",
+            "--data-dir",
+            &data_arg,
+            id,
+            "--grace",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    assert!(rotated.status.success());
+    let successor = String::from_utf8(rotated.stdout).unwrap().trim().to_owned();
+    assert!(successor.starts_with("ddns_") && successor != token);
+    assert_eq!(
+        nic(
+            &s,
+            Some(&successor),
+            "hostname=home.ddns.test&myip=192.0.2.3"
+        )
+        .await,
+        (200, "good 192.0.2.3".into())
+    );
+    // The old token stops after its grace (and the server's next poll of the store).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let (status, _) = nic(&s, Some(&token), "hostname=home.ddns.test&myip=192.0.2.4").await;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old token still accepted"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let list = ddns_testkit::run_ok(bin(), &["token", "list", "--data-dir", &data_arg]);
+    let old = list.lines().find(|l| l.starts_with(id)).unwrap();
+    assert!(old.contains("expired"), "{old}");
+    assert!(!old.contains(" never "), "last use recorded: {old}");
+    let bad = Command::new(bin())
+        .args([
+            "token",
+            "create",
+            "--data-dir",
+            &data_arg,
+            "--host",
+            "x.ddns.test",
+            "--subnet",
+            "10.0.0.0/33",
+        ])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--subnet 10.0.0.0/33"));
+}

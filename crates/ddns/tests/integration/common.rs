@@ -28,6 +28,33 @@ pub(crate) fn http() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
+/// A client whose connections come from the loopback address `from` (127.0.0.x): the server
+/// sees another client address, as it would another host.
+pub(crate) fn http_from(from: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .local_address(from.parse::<std::net::IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+/// A DynDNS2 update from the loopback address `from`; returns (status, body).
+pub(crate) async fn nic_from(
+    server: &ServerProcess,
+    from: &str,
+    token: &str,
+    query: &str,
+) -> (u16, String) {
+    let response = http_from(from)
+        .get(format!("{}?{query}", server.url("/nic/update")))
+        .basic_auth("user", Some(token))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
 /// GET `url` with a bearer token and decode the JSON reply.
 pub(crate) async fn get_json(url: String, token: &str) -> serde_json::Value {
     http()

@@ -172,7 +172,9 @@ async fn twenty_random_sigkills_lose_no_acknowledged_update() {
         &config,
         "version = 1\n\
          [http]\napi_writes_per_token_per_minute = 1000000\n\
+         requests_per_ip_per_minute = 1000000\n\
          [dyndns2]\nupdates_per_host_per_minute = 1000000\n\
+         updates_per_token_per_minute = 1000000\n\
          [[zone]]\nname = \"ddns.test\"\n",
     )
     .unwrap();

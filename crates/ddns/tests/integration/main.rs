@@ -5,6 +5,10 @@
 
 mod common;
 
+/// Slowloris connections and a bad-password flood from one address leave other addresses'
+/// updates and DNS answers working at their usual latency.
+#[cfg(target_os = "linux")]
+mod abuse;
 /// ACME DNS-01 against pebble: the server obtains its certificate from its own zone.
 #[cfg(unix)]
 mod acme;
