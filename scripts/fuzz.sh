@@ -12,8 +12,13 @@ cd "$(dirname "$0")/../fuzz"
 seconds=${1:-600}
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
+# CARGO_FUZZ_ROOT: where cargo-fuzz is installed when missing (CI keeps it in its cache).
+root=${CARGO_FUZZ_ROOT:-}
+if [ -n "$root" ]; then
+    export PATH="$root/bin:$PATH"
+fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
-    cargo install --locked cargo-fuzz
+    cargo install --locked cargo-fuzz ${root:+--root "$root"}
 fi
 # AddressSanitizer needs nothing here (no unsafe code of ours); without it the build is the
 # stable toolchain's own and runs faster.
