@@ -93,34 +93,9 @@ pub(crate) fn filter_sql(filter: &HostFilter, sql: &mut String, binds: &mut Vec<
 }
 
 impl Store {
-    /// Every RRset of `zone` (read on the follower's pool).
+    /// Every RRset of `zone` (to build its DNS snapshot; read on the follower's pool).
     pub async fn zone_rrsets(&self, zone: &DomainName) -> Result<ZoneRecords, StoreError> {
         self.rrsets_where_on(&self.replay_pool, zone, "", &[]).await
-    }
-
-    /// Every RRset of `zone`, each handed to `each` as soon as it is read, so a snapshot is
-    /// built while SQLite still steps through the rows and they are never all held at once.
-    /// Returns what could not be read (read on the follower's pool).
-    pub async fn each_zone_rrset(
-        &self,
-        zone: &DomainName,
-        mut each: impl FnMut(StoredRrset),
-    ) -> Result<Vec<String>, StoreError> {
-        use futures_util::TryStreamExt;
-        let mut rows = sqlx::query_as::<_, RrsetRow>(
-            "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
-             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?",
-        )
-        .bind(zone.as_str())
-        .fetch(&self.replay_pool);
-        let mut skipped = Vec::new();
-        while let Some(row) = rows.try_next().await.map_err(StoreError::from_sqlx)? {
-            match stored_rrset(row) {
-                Ok(r) => each(r),
-                Err(e) => skipped.push(e),
-            }
-        }
-        Ok(skipped)
     }
 
     /// The static RRsets of `zone` (the configuration's part), without reading the rest.

@@ -23,25 +23,24 @@ pub(crate) async fn build_zone(
         .ok_or_else(|| StoreError::UnknownZone(origin.to_string()))?;
     let soa = row.soa.unwrap_or_else(|| ZoneConfig::defaults(origin).soa);
     let mut zone = Zone::new(origin.clone(), soa, row.serial);
-    let skipped = store
-        .each_zone_rrset(origin, |stored| {
-            let change = RrsetChange {
-                owner: stored.name.to_wire().into(),
-                rtype: stored.set.rtype(),
-                rrset: Some(Rrset::from_set(&stored.set, !stored.is_static)),
-            };
-            if let Err(e) = zone.apply(change) {
-                tracing::warn!(zone = %origin, name = %stored.name, error = %e, "record set not served");
-            }
-        })
-        .await?;
-    if let Some(first) = skipped.first() {
+    let records = store.zone_rrsets(origin).await?;
+    if !records.skipped.is_empty() {
         tracing::error!(
             zone = %origin,
-            skipped = skipped.len(),
-            %first,
+            skipped = records.skipped.len(),
+            first = %records.skipped[0],
             "stored record sets that cannot be read are not served"
         );
+    }
+    for stored in records.rrsets {
+        let change = RrsetChange {
+            owner: stored.name.to_wire().into(),
+            rtype: stored.set.rtype(),
+            rrset: Some(Rrset::from_set(&stored.set, !stored.is_static)),
+        };
+        if let Err(e) = zone.apply(change) {
+            tracing::warn!(zone = %origin, name = %stored.name, error = %e, "record set not served");
+        }
     }
     Ok((zone, row.journal_seq))
 }
