@@ -701,15 +701,7 @@ async fn execute_plan(
         };
         write_rrset(conn, zone_id, write, host_id, now).await?;
         if let Some(host_id) = host_id {
-            let version: i64 = sqlx::query_scalar(
-                "UPDATE hosts SET version = version + 1, updated_at = ? WHERE id = ? \
-                 RETURNING version",
-            )
-            .bind(now)
-            .bind(host_id)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(StoreError::from_sqlx)?;
+            let version = bump_host(conn, host_id, now).await?;
             plan.applied.versions.insert(write.name.clone(), version);
         }
     }
@@ -1010,14 +1002,20 @@ async fn ensure_host(
     Ok(result.last_insert_rowid())
 }
 
-async fn bump_host(conn: &mut SqliteConnection, host_id: i64, now: &str) -> Result<(), StoreError> {
-    sqlx::query("UPDATE hosts SET version = version + 1, updated_at = ? WHERE id = ?")
-        .bind(now)
-        .bind(host_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
-    Ok(())
+/// One more version of the host; returns the new one.
+async fn bump_host(
+    conn: &mut SqliteConnection,
+    host_id: i64,
+    now: &str,
+) -> Result<i64, StoreError> {
+    sqlx::query_scalar(
+        "UPDATE hosts SET version = version + 1, updated_at = ? WHERE id = ? RETURNING version",
+    )
+    .bind(now)
+    .bind(host_id)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)
 }
 
 async fn current_rrset(
