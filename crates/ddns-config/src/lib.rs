@@ -11,4 +11,6 @@ pub mod tls;
 pub mod when;
 
 pub use error::ConfigError;
-pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};
+pub use server::{
+    AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
+};

@@ -139,13 +139,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
     };
 
-    let audit_stream = config.audit.syslog.clone().map(|target| {
-        tokio::spawn(ddns_zones::stream_to_syslog(
-            Arc::clone(&store),
-            target,
-            stop.clone(),
-        ))
-    });
+    let audit_stream =
+        ddns_http::AuditStream::start(Arc::clone(&zones), &config.audit, stop.clone())?;
 
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
@@ -156,7 +151,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     dns_serving.shutdown().await;
     let _ = follower.await;
     if let Some(stream) = audit_stream {
-        let _ = stream.await;
+        stream.finished().await;
     }
     if let Some(acme) = acme {
         let _ = acme.await;
