@@ -8,6 +8,7 @@ pub mod duration;
 mod error;
 pub mod server;
 pub mod tls;
+pub mod versions;
 pub mod when;
 
 pub use error::ConfigError;

@@ -65,7 +65,7 @@ struct AuditSpec {
     syslog: Option<Spanned<String>>,
     ca_file: Option<PathBuf>,
     webhook: Option<Spanned<String>>,
-    webhook_token: Option<String>,
+    webhook_token: Option<Spanned<String>>,
     webhook_token_file: Option<Spanned<PathBuf>>,
 }
 
@@ -434,6 +434,22 @@ impl ServerConfig {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ConfigError::new(format!("cannot read {}: {e}", path.display())))?;
         Self::from_toml(&text, default_data_dir).map_err(|e| e.in_file(path))
+    }
+
+    /// `text` with the value of every secret it holds (`[[tsig_key]] secret`,
+    /// `[audit] webhook_token`) replaced by `"<redacted>"`, for copies kept beside the data.
+    pub fn redacted(text: &str) -> Result<String, ConfigError> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        let mut spans = crate::dns_access::secret_spans(&spec.tsig_key);
+        spans.extend(spec.audit.webhook_token.as_ref().map(Spanned::span));
+        spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+        let mut out = text.to_owned();
+        for span in spans {
+            if out.is_char_boundary(span.start) && out.is_char_boundary(span.end) {
+                out.replace_range(span, "\"<redacted>\"");
+            }
+        }
+        Ok(out)
     }
 
     /// Validates config text on top of the defaults.
@@ -916,7 +932,7 @@ fn audit_config(text: &str, spec: &AuditSpec) -> Result<AuditConfig, ConfigError
                 "give webhook_token or webhook_token_file, not both",
             ));
         }
-        (Some(token), None) => Some(token.trim().to_owned()),
+        (Some(token), None) => Some(token.get_ref().trim().to_owned()),
         (None, Some(path)) => Some(
             std::fs::read_to_string(path.get_ref())
                 .map(|t| t.trim().to_owned())
@@ -1083,6 +1099,21 @@ mod tests {
             let e = syslog(bad).unwrap_err().to_string();
             assert!(e.contains("audit.syslog"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn redacted_text_holds_no_secret_and_still_parses() {
+        let text = "version = 1\n[audit]\nwebhook = \"https://h/\"\nwebhook_token = \"tok-SECRET\" # c\n\
+                    [[tsig_key]]\nname = \"a\"\nsecret = \"c2VjcmV0LWE=\"\n\
+                    [[tsig_key]]\nname = \"b\"\nsecret = '''c2VjcmV0LWI='''\n";
+        let redacted = ServerConfig::redacted(text).unwrap();
+        for secret in ["tok-SECRET", "c2VjcmV0LWE=", "c2VjcmV0LWI="] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+        assert_eq!(redacted.matches("\"<redacted>\"").count(), 3, "{redacted}");
+        assert!(redacted.contains("# c\n"), "comments stay: {redacted}");
+        let spec: FileSpec = toml::from_str(&redacted).unwrap();
+        assert_eq!(spec.tsig_key.len(), 2);
     }
 
     #[test]

@@ -726,3 +726,45 @@ async fn the_audit_trail_goes_to_a_webhook_as_json_lines_and_a_refused_batch_is_
         "no entry twice once accepted"
     );
 }
+
+#[test]
+fn each_changed_configuration_is_kept_with_an_audit_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = dir.path().join("ddns.toml");
+    let first = "version = 1\n[[zone]]\nname = \"ddns.test\"\n";
+    let second =
+        "version = 1\n[[zone]]\nname = \"ddns.test\"\nrecords = [\"www 300 IN A 192.0.2.5\"]\n";
+    let start = || ServerProcess::start_in(bin(), &data, &["--config", path.to_str().unwrap()]);
+    std::fs::write(&path, first).unwrap();
+    assert!(start().stop());
+    // The same text again keeps nothing new.
+    assert!(start().stop());
+    std::fs::write(&path, second).unwrap();
+    let s = start();
+    assert_eq!(lookup(&s, "www.ddns.test.", RecordType::A), ["192.0.2.5"]);
+    assert!(s.stop());
+
+    let mut kept: Vec<_> = std::fs::read_dir(data.join("config-versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    kept.sort();
+    let texts: Vec<String> = kept
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(texts, [first, second]);
+    let trail = ddns_ok(&data, &["audit", "--actor", "config"]);
+    let rows: Vec<&str> = trail
+        .lines()
+        .filter(|l| l.contains("config.change"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{trail}");
+    let newest = kept[1].file_name().unwrap().to_str().unwrap();
+    let older = kept[0].file_name().unwrap().to_str().unwrap();
+    assert!(
+        trail.contains(&format!("kept as {newest}; was {older}")),
+        "{trail}"
+    );
+}
