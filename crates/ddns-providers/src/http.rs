@@ -109,7 +109,8 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
     let retry_after = headers
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        .or_else(|| rate_limit_reset(headers, SystemTime::now()));
     let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
@@ -129,6 +130,24 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
         location,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
+}
+
+/// The wait a `RateLimit-Reset` / `X-RateLimit-Reset` header asks for, when a throttled
+/// reply has no `Retry-After` (DigitalOcean and Vercel send only these).
+///
+/// Vendors disagree on the unit: DigitalOcean and Vercel send the Unix time the window
+/// resets, the IETF draft (draft-ietf-httpapi-ratelimit-headers) seconds from now. A value
+/// above one billion can only be a time (2001 or later), so both read right.
+fn rate_limit_reset(headers: &header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    const EPOCH_FLOOR: u64 = 1_000_000_000;
+    let value: u64 = ["ratelimit-reset", "x-ratelimit-reset"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok()?.trim().parse().ok())?;
+    if value < EPOCH_FLOOR {
+        return Some(Duration::from_secs(value));
+    }
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(value))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn transport_failure(error: &reqwest::Error, endpoint: &str) -> Outcome {
@@ -275,6 +294,26 @@ mod tests {
     fn user_agent_names_program_version_and_contact() {
         assert!(USER_AGENT.starts_with(concat!("ddns/", env!("CARGO_PKG_VERSION"))));
         assert!(USER_AGENT.contains("https://github.com/ddns-project/ddns"));
+    }
+
+    #[test]
+    fn rate_limit_reset_is_a_time_or_a_delay() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut headers = header::HeaderMap::new();
+        assert_eq!(rate_limit_reset(&headers, now), None);
+        headers.insert("ratelimit-reset", "1700000042".parse().unwrap());
+        assert_eq!(
+            rate_limit_reset(&headers, now),
+            Some(Duration::from_secs(42))
+        );
+        headers.insert("ratelimit-reset", "1600000000".parse().unwrap());
+        assert_eq!(rate_limit_reset(&headers, now), Some(Duration::ZERO));
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-ratelimit-reset", "30".parse().unwrap());
+        assert_eq!(
+            rate_limit_reset(&headers, now),
+            Some(Duration::from_secs(30))
+        );
     }
 
     #[test]

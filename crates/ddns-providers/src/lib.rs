@@ -16,6 +16,12 @@
 //! - [`alidns`], [`dnspod`], [`huaweicloud`]: Alibaba Cloud DNS, Tencent Cloud DNSPod and
 //!   Huawei Cloud DNS, on `signing` (their HMAC schemes), `zone_split` (zone by longest
 //!   suffix) and `cloud` (the per-family record diff they share);
+//! - [`desec`]: deSEC (RRsets by subname and type, one bulk write);
+//! - [`digitalocean`]: DigitalOcean DNS (API v2, records by id);
+//! - [`porkbun`]: Porkbun DNS (API v3, keys in the body);
+//! - [`gandi`]: Gandi LiveDNS (v5, RRsets replaced by name and type);
+//! - [`godaddy`]: GoDaddy DNS (Domains API v1, records replaced by name and type);
+//! - [`vercel`]: Vercel DNS (records by id, optional team);
 //! - [`template`]: the template language of webhooks and the agent's notifications;
 //! - [`http`]: the HTTP client settings and reply handling the providers share.
 //!
@@ -26,11 +32,16 @@ pub mod alidns;
 mod cloud;
 pub mod cloudflare;
 pub mod ddns_api;
+pub mod desec;
+pub mod digitalocean;
 pub mod dnspod;
 pub mod dyndns2;
+pub mod gandi;
+pub mod godaddy;
 pub mod http;
 pub mod huaweicloud;
 pub mod outcome;
+pub mod porkbun;
 pub mod provider;
 pub mod rfc2136;
 pub mod route53;
@@ -38,6 +49,7 @@ mod signing;
 mod sigv4;
 pub mod spec;
 pub mod template;
+pub mod vercel;
 pub mod webhook;
 mod zone_split;
 
