@@ -22,6 +22,7 @@
 //! - [`gandi`]: Gandi LiveDNS (v5, RRsets replaced by name and type);
 //! - [`godaddy`]: GoDaddy DNS (Domains API v1, records replaced by name and type);
 //! - [`vercel`]: Vercel DNS (records by id, optional team);
+//! - [`dynv6`]: dynv6 (REST API v2; the zone's own address at the apex);
 //! - [`template`]: the template language of webhooks and the agent's notifications;
 //! - [`http`]: the HTTP client settings and reply handling the providers share.
 //!
@@ -36,6 +37,7 @@ pub mod desec;
 pub mod digitalocean;
 pub mod dnspod;
 pub mod dyndns2;
+pub mod dynv6;
 pub mod gandi;
 pub mod godaddy;
 pub mod http;

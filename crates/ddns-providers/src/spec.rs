@@ -25,6 +25,7 @@ use crate::desec::DesecSpec;
 use crate::digitalocean::DigitaloceanSpec;
 use crate::dnspod::DnspodSpec;
 use crate::dyndns2::Dyndns2Spec;
+use crate::dynv6::Dynv6Spec;
 use crate::gandi::GandiSpec;
 use crate::godaddy::GodaddySpec;
 use crate::http::HttpOptions;
@@ -71,6 +72,8 @@ pub enum ProviderSpec {
     Godaddy(GodaddySpec),
     /// Vercel DNS.
     Vercel(VercelSpec),
+    /// dynv6 (REST API v2).
+    Dynv6(Dynv6Spec),
 }
 
 impl ProviderSpec {
@@ -92,6 +95,7 @@ impl ProviderSpec {
             Self::Gandi(_) => "gandi",
             Self::Godaddy(_) => "godaddy",
             Self::Vercel(_) => "vercel",
+            Self::Dynv6(_) => "dynv6",
         }
     }
 }
@@ -256,6 +260,7 @@ pub fn build(
         ProviderSpec::Gandi(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Godaddy(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Vercel(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Dynv6(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [

@@ -15,6 +15,7 @@ pub mod fake_cloud;
 pub mod fake_desec;
 pub mod fake_digitalocean;
 pub mod fake_dnspod;
+pub mod fake_dynv6;
 pub mod fake_gandi;
 pub mod fake_godaddy;
 pub mod fake_http;

@@ -15,6 +15,7 @@ use ddns_testkit::fake_cloud::CloudDns;
 use ddns_testkit::fake_desec::FakeDesec;
 use ddns_testkit::fake_digitalocean::FakeDigitalocean;
 use ddns_testkit::fake_dnspod::FakeDnspod;
+use ddns_testkit::fake_dynv6::FakeDynv6;
 use ddns_testkit::fake_gandi::FakeGandi;
 use ddns_testkit::fake_godaddy::FakeGodaddy;
 use ddns_testkit::fake_huaweicloud::FakeHuaweicloud;
@@ -34,6 +35,7 @@ pub(crate) enum Vendor {
     Gandi,
     Godaddy,
     Vercel,
+    Dynv6,
 }
 
 const ID: &str = "LTAI5tFAKEid0123456789";
@@ -51,6 +53,7 @@ impl Vendor {
             Self::Gandi => Box::new(FakeGandi::start(SECRET)),
             Self::Godaddy => Box::new(FakeGodaddy::start(ID, SECRET)),
             Self::Vercel => Box::new(FakeVercel::start(SECRET)),
+            Self::Dynv6 => Box::new(FakeDynv6::start(SECRET)),
         }
     }
 
@@ -61,7 +64,9 @@ impl Vendor {
             Self::Alidns => (Some("access_key_id"), "access_key_secret"),
             Self::Dnspod => (Some("secret_id"), "secret_key"),
             Self::Huaweicloud => (Some("access_key"), "secret_key"),
-            Self::Desec | Self::Digitalocean | Self::Gandi | Self::Vercel => (None, "token"),
+            Self::Desec | Self::Digitalocean | Self::Gandi | Self::Vercel | Self::Dynv6 => {
+                (None, "token")
+            }
             Self::Porkbun => (Some("api_key"), "secret_api_key"),
             Self::Godaddy => (Some("api_key"), "api_secret"),
         }
@@ -74,7 +79,9 @@ impl Vendor {
             // Porkbun carries its keys in the body and sends no Authorization header.
             Self::Alidns | Self::Dnspod | Self::Huaweicloud | Self::Porkbun => None,
             Self::Desec => Some(format!("Token {SECRET}")),
-            Self::Digitalocean | Self::Gandi | Self::Vercel => Some(format!("Bearer {SECRET}")),
+            Self::Digitalocean | Self::Gandi | Self::Vercel | Self::Dynv6 => {
+                Some(format!("Bearer {SECRET}"))
+            }
             Self::Godaddy => Some(format!("sso-key {ID}:{SECRET}")),
         }
     }
@@ -94,7 +101,8 @@ impl Vendor {
             | Self::Digitalocean
             | Self::Porkbun
             | Self::Godaddy
-            | Self::Vercel => 2,
+            | Self::Vercel
+            | Self::Dynv6 => 2,
         }
     }
 
@@ -106,10 +114,18 @@ impl Vendor {
             // DigitalOcean sends the reset time (ratelimit-reset), not Retry-After.
             // GoDaddy puts it in the body (retryAfterSec).
             // Vercel sends the reset time (X-RateLimit-Reset).
-            Self::Desec | Self::Digitalocean | Self::Gandi | Self::Godaddy | Self::Vercel => {
-                Some(Duration::from_secs(7))
-            }
+            Self::Desec
+            | Self::Digitalocean
+            | Self::Gandi
+            | Self::Godaddy
+            | Self::Vercel
+            | Self::Dynv6 => Some(Duration::from_secs(7)),
         }
+    }
+
+    /// Whether the vendor lets clients set a TTL (dynv6 does not).
+    fn has_ttl(self) -> bool {
+        !matches!(self, Self::Dynv6)
     }
 
     /// Two TTLs the vendor accepts (its minimum differs).
@@ -123,7 +139,8 @@ impl Vendor {
             | Self::Porkbun
             | Self::Gandi
             | Self::Godaddy
-            | Self::Vercel => (900, 1200),
+            | Self::Vercel
+            | Self::Dynv6 => (900, 1200),
         }
     }
 
@@ -138,6 +155,7 @@ impl Vendor {
             Self::Gandi => "Manage domain name technical configurations",
             Self::Godaddy => "to manage DNS",
             Self::Vercel => "for the scope",
+            Self::Dynv6 => "for the zone",
         }
     }
 }
@@ -457,6 +475,17 @@ pub(crate) async fn apex_and_ttl(vendor: Vendor) {
     let mut u = update("example.com", &["192.0.2.1"], &[]);
     u.ttl = Some(first_ttl);
     assert_eq!(provider.publish(&u).await, CHANGED, "{vendor:?}");
+    if !vendor.has_ttl() {
+        // The apex alone: its address is written once, then equal.
+        assert_eq!(fake.values("example.com", "A"), ["192.0.2.1"]);
+        assert_eq!(provider.publish(&u).await, UNCHANGED, "{vendor:?}");
+        let u6 = update("example.com", &[], &["2001:db8::7"]);
+        assert_eq!(provider.publish(&u6).await, CHANGED, "{vendor:?}");
+        assert_eq!(fake.values("example.com", "A"), ["192.0.2.1"]);
+        assert_eq!(fake.values("example.com", "AAAA"), ["2001:db8::7"]);
+        assert_eq!(fake.writes(), 2, "{vendor:?}");
+        return;
+    }
     let record = fake
         .records()
         .into_iter()
@@ -536,6 +565,22 @@ vendor_tests!(porkbun, Vendor::Porkbun);
 vendor_tests!(gandi, Vendor::Gandi);
 vendor_tests!(godaddy, Vendor::Godaddy);
 vendor_tests!(vercel, Vendor::Vercel);
+vendor_tests!(dynv6, Vendor::Dynv6);
+
+#[tokio::test]
+async fn dynv6_apex_holds_one_address_per_family() {
+    let fake = FakeDynv6::start(SECRET);
+    fake.add_zone("example.com");
+    let provider = provider_for(&fake.provider_toml("", SECRET), "example.com");
+    let (kind, message) = fatal(
+        &provider
+            .publish(&update("example.com", &["192.0.2.1", "192.0.2.2"], &[]))
+            .await,
+    );
+    assert_eq!(kind, FatalKind::Config);
+    assert!(message.contains("one A address"), "{message}");
+    assert_eq!(fake.writes(), 0);
+}
 
 #[tokio::test]
 async fn desec_ttl_below_the_domain_minimum_names_the_setting() {
