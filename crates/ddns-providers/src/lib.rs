@@ -23,6 +23,7 @@
 //! - [`godaddy`]: GoDaddy DNS (Domains API v1, records replaced by name and type);
 //! - [`vercel`]: Vercel DNS (records by id, optional team);
 //! - [`dynv6`]: dynv6 (REST API v2; the zone's own address at the apex);
+//! - [`namesilo`]: NameSilo DNS (records by id, the key in the query);
 //! - [`template`]: the template language of webhooks and the agent's notifications;
 //! - [`http`]: the HTTP client settings and reply handling the providers share.
 //!
@@ -42,6 +43,7 @@ pub mod gandi;
 pub mod godaddy;
 pub mod http;
 pub mod huaweicloud;
+pub mod namesilo;
 pub mod outcome;
 pub mod porkbun;
 pub mod provider;

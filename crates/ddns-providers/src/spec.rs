@@ -30,6 +30,7 @@ use crate::gandi::GandiSpec;
 use crate::godaddy::GodaddySpec;
 use crate::http::HttpOptions;
 use crate::huaweicloud::HuaweicloudSpec;
+use crate::namesilo::NamesiloSpec;
 use crate::porkbun::PorkbunSpec;
 use crate::provider::Provider;
 use crate::rfc2136::Rfc2136Spec;
@@ -74,6 +75,8 @@ pub enum ProviderSpec {
     Vercel(VercelSpec),
     /// dynv6 (REST API v2).
     Dynv6(Dynv6Spec),
+    /// NameSilo DNS.
+    Namesilo(NamesiloSpec),
 }
 
 impl ProviderSpec {
@@ -96,6 +99,7 @@ impl ProviderSpec {
             Self::Godaddy(_) => "godaddy",
             Self::Vercel(_) => "vercel",
             Self::Dynv6(_) => "dynv6",
+            Self::Namesilo(_) => "namesilo",
         }
     }
 }
@@ -261,6 +265,7 @@ pub fn build(
         ProviderSpec::Godaddy(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Vercel(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Dynv6(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Namesilo(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [

@@ -20,6 +20,7 @@ pub mod fake_gandi;
 pub mod fake_godaddy;
 pub mod fake_http;
 pub mod fake_huaweicloud;
+pub mod fake_namesilo;
 pub mod fake_porkbun;
 pub mod fake_vercel;
 pub mod handler_http;

@@ -19,6 +19,7 @@ use ddns_testkit::fake_dynv6::FakeDynv6;
 use ddns_testkit::fake_gandi::FakeGandi;
 use ddns_testkit::fake_godaddy::FakeGodaddy;
 use ddns_testkit::fake_huaweicloud::FakeHuaweicloud;
+use ddns_testkit::fake_namesilo::FakeNamesilo;
 use ddns_testkit::fake_porkbun::FakePorkbun;
 use ddns_testkit::fake_vercel::FakeVercel;
 
@@ -36,6 +37,7 @@ pub(crate) enum Vendor {
     Godaddy,
     Vercel,
     Dynv6,
+    Namesilo,
 }
 
 const ID: &str = "LTAI5tFAKEid0123456789";
@@ -54,6 +56,7 @@ impl Vendor {
             Self::Godaddy => Box::new(FakeGodaddy::start(ID, SECRET)),
             Self::Vercel => Box::new(FakeVercel::start(SECRET)),
             Self::Dynv6 => Box::new(FakeDynv6::start(SECRET)),
+            Self::Namesilo => Box::new(FakeNamesilo::start(SECRET)),
         }
     }
 
@@ -68,6 +71,7 @@ impl Vendor {
                 (None, "token")
             }
             Self::Porkbun => (Some("api_key"), "secret_api_key"),
+            Self::Namesilo => (None, "api_key"),
             Self::Godaddy => (Some("api_key"), "api_secret"),
         }
     }
@@ -77,7 +81,10 @@ impl Vendor {
     fn authorization(self) -> Option<String> {
         match self {
             // Porkbun carries its keys in the body and sends no Authorization header.
-            Self::Alidns | Self::Dnspod | Self::Huaweicloud | Self::Porkbun => None,
+            // NameSilo takes its key in the query string.
+            Self::Alidns | Self::Dnspod | Self::Huaweicloud | Self::Porkbun | Self::Namesilo => {
+                None
+            }
             Self::Desec => Some(format!("Token {SECRET}")),
             Self::Digitalocean | Self::Gandi | Self::Vercel | Self::Dynv6 => {
                 Some(format!("Bearer {SECRET}"))
@@ -102,7 +109,8 @@ impl Vendor {
             | Self::Porkbun
             | Self::Godaddy
             | Self::Vercel
-            | Self::Dynv6 => 2,
+            | Self::Dynv6
+            | Self::Namesilo => 2,
         }
     }
 
@@ -119,7 +127,8 @@ impl Vendor {
             | Self::Gandi
             | Self::Godaddy
             | Self::Vercel
-            | Self::Dynv6 => Some(Duration::from_secs(7)),
+            | Self::Dynv6
+            | Self::Namesilo => Some(Duration::from_secs(7)),
         }
     }
 
@@ -131,7 +140,7 @@ impl Vendor {
     /// Two TTLs the vendor accepts (its minimum differs).
     fn ttls(self) -> (u32, u32) {
         match self {
-            Self::Desec => (3600, 7200),
+            Self::Desec | Self::Namesilo => (3600, 7200),
             Self::Alidns
             | Self::Dnspod
             | Self::Huaweicloud
@@ -156,6 +165,7 @@ impl Vendor {
             Self::Godaddy => "to manage DNS",
             Self::Vercel => "for the scope",
             Self::Dynv6 => "for the zone",
+            Self::Namesilo => "from this IP address",
         }
     }
 }
@@ -235,7 +245,9 @@ pub(crate) async fn first_create(vendor: Vendor) {
 
 pub(crate) async fn update_changes_the_record_in_place(vendor: Vendor) {
     let Setup { fake, provider } = setup(vendor, "home.example.com");
-    fake.add_record("home.example.com", "A", &["192.0.2.1"], 600);
+    // A TTL the vendor accepts, made in its console.
+    let console_ttl = vendor.ttls().0;
+    fake.add_record("home.example.com", "A", &["192.0.2.1"], console_ttl);
     let outcome = provider
         .publish(&update("home.example.com", &["192.0.2.9"], &[]))
         .await;
@@ -252,7 +264,10 @@ pub(crate) async fn update_changes_the_record_in_place(vendor: Vendor) {
         .into_iter()
         .find(|r| r.name == "home.example.com" && r.rtype == "A")
         .unwrap();
-    assert_eq!(record.ttl, 600, "{vendor:?}: an update keeps the TTL");
+    assert_eq!(
+        record.ttl, console_ttl,
+        "{vendor:?}: an update keeps the TTL"
+    );
 }
 
 pub(crate) async fn equal_records_are_not_written(vendor: Vendor) {
@@ -566,6 +581,7 @@ vendor_tests!(gandi, Vendor::Gandi);
 vendor_tests!(godaddy, Vendor::Godaddy);
 vendor_tests!(vercel, Vendor::Vercel);
 vendor_tests!(dynv6, Vendor::Dynv6);
+vendor_tests!(namesilo, Vendor::Namesilo);
 
 #[tokio::test]
 async fn dynv6_apex_holds_one_address_per_family() {
