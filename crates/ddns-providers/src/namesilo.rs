@@ -346,7 +346,7 @@ fn classify(
 ) -> Outcome {
     let zone_name = zone.map_or("the domain", DomainName::as_str);
     match code {
-        109 | 110 | 111 => Outcome::fatal(
+        109..=111 => Outcome::fatal(
             FatalKind::Auth,
             format!("{SERVICE} refused the API key ({says}): check api_key"),
         ),
