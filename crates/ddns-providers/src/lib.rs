@@ -24,6 +24,8 @@
 //! - [`vercel`]: Vercel DNS (records by id, optional team);
 //! - [`dynv6`]: dynv6 (REST API v2; the zone's own address at the apex);
 //! - [`namesilo`]: NameSilo DNS (records by id, the key in the query);
+//! - [`duckdns`], [`he`], [`namecheap`]: the update-URL services (DuckDNS, Hurricane
+//!   Electric, Namecheap dynamic DNS), which have no read API;
 //! - [`template`]: the template language of webhooks and the agent's notifications;
 //! - [`http`]: the HTTP client settings and reply handling the providers share.
 //!
@@ -37,12 +39,15 @@ pub mod ddns_api;
 pub mod desec;
 pub mod digitalocean;
 pub mod dnspod;
+pub mod duckdns;
 pub mod dyndns2;
 pub mod dynv6;
 pub mod gandi;
 pub mod godaddy;
+pub mod he;
 pub mod http;
 pub mod huaweicloud;
+pub mod namecheap;
 pub mod namesilo;
 pub mod outcome;
 pub mod porkbun;

@@ -24,12 +24,15 @@ use crate::ddns_api::DdnsSpec;
 use crate::desec::DesecSpec;
 use crate::digitalocean::DigitaloceanSpec;
 use crate::dnspod::DnspodSpec;
+use crate::duckdns::DuckdnsSpec;
 use crate::dyndns2::Dyndns2Spec;
 use crate::dynv6::Dynv6Spec;
 use crate::gandi::GandiSpec;
 use crate::godaddy::GodaddySpec;
+use crate::he::HeSpec;
 use crate::http::HttpOptions;
 use crate::huaweicloud::HuaweicloudSpec;
+use crate::namecheap::NamecheapSpec;
 use crate::namesilo::NamesiloSpec;
 use crate::porkbun::PorkbunSpec;
 use crate::provider::Provider;
@@ -77,6 +80,12 @@ pub enum ProviderSpec {
     Dynv6(Dynv6Spec),
     /// NameSilo DNS.
     Namesilo(NamesiloSpec),
+    /// DuckDNS.
+    Duckdns(DuckdnsSpec),
+    /// Hurricane Electric (dyn.dns.he.net).
+    He(HeSpec),
+    /// Namecheap dynamic DNS.
+    Namecheap(NamecheapSpec),
 }
 
 impl ProviderSpec {
@@ -100,6 +109,9 @@ impl ProviderSpec {
             Self::Vercel(_) => "vercel",
             Self::Dynv6(_) => "dynv6",
             Self::Namesilo(_) => "namesilo",
+            Self::Duckdns(_) => "duckdns",
+            Self::He(_) => "he",
+            Self::Namecheap(_) => "namecheap",
         }
     }
 }
@@ -266,6 +278,9 @@ pub fn build(
         ProviderSpec::Vercel(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Dynv6(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Namesilo(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Duckdns(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::He(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Namecheap(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [

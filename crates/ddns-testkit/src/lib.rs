@@ -22,6 +22,7 @@ pub mod fake_http;
 pub mod fake_huaweicloud;
 pub mod fake_namesilo;
 pub mod fake_porkbun;
+pub mod fake_update_url;
 pub mod fake_vercel;
 pub mod handler_http;
 pub mod moto;
