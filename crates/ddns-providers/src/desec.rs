@@ -47,6 +47,8 @@ pub const DEFAULT_ENDPOINT: &str = "https://desec.io/api/v1";
 const SERVICE: &str = "deSEC";
 /// deSEC's minimum TTL when the domain listing does not say.
 const DEFAULT_MINIMUM_TTL: u32 = 3600;
+/// Pages of the domain listing read at most (500 domains each).
+const MAX_PAGES: usize = 100;
 
 /// `type = "desec"`.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -230,23 +232,31 @@ impl DesecProvider {
         if let Some(hit) = self.zones.get(host) {
             return Ok(hit);
         }
-        let reply = self
-            .send(Method::GET, self.url(&["domains", ""]), None)
-            .await?;
-        if !reply.status.is_success() {
-            return Err(self.classify(&reply, Phase::ListDomains, None, None));
-        }
-        let domains: Vec<DomainItem> =
-            cloud::decode(SERVICE, &self.endpoint, "the domain listing", &reply.body)?;
-        let zones: Vec<Zone<u32>> = domains
-            .into_iter()
-            .filter_map(|d| {
+        // Pages of 500: `cursor=` asks for the first, `Link: <…?cursor=C>; rel="next"` names
+        // the next (desec.readthedocs.io/en/latest/dns/rrsets.html#pagination).
+        let mut zones: Vec<Zone<u32>> = Vec::new();
+        let mut cursor = String::new();
+        for _ in 0..MAX_PAGES {
+            let mut url = self.url(&["domains", ""]);
+            url.query_pairs_mut().append_pair("cursor", &cursor);
+            let reply = self.send(Method::GET, url, None).await?;
+            if !reply.status.is_success() {
+                return Err(self.classify(&reply, Phase::ListDomains, None, None));
+            }
+            let domains: Vec<DomainItem> =
+                cloud::decode(SERVICE, &self.endpoint, "the domain listing", &reply.body)?;
+            let empty = domains.is_empty();
+            zones.extend(domains.into_iter().filter_map(|d| {
                 Some(Zone {
                     name: parse_zone_name(&d.name)?,
                     id: d.minimum_ttl.unwrap_or(DEFAULT_MINIMUM_TTL),
                 })
-            })
-            .collect();
+            }));
+            match reply.link.as_deref().and_then(next_cursor) {
+                Some(next) if !empty => cursor = next,
+                _ => break,
+            }
+        }
         let Some((zone, rr)) = longest_match(host, &zones) else {
             return Err(no_zone(SERVICE, "token", host, &zones));
         };
@@ -320,5 +330,39 @@ impl DesecProvider {
                 ),
             ),
         }
+    }
+}
+
+/// The `cursor` of the `rel="next"` target in a `Link` header (RFC 8288), if there is one.
+fn next_cursor(link: &str) -> Option<String> {
+    link.split(',').find_map(|part| {
+        let (target, params) = part.trim().split_once(';')?;
+        let is_next = params
+            .split(';')
+            .any(|p| p.trim().replace(' ', "") == "rel=\"next\"");
+        if !is_next {
+            return None;
+        }
+        let url = Url::parse(target.trim().trim_start_matches('<').trim_end_matches('>')).ok()?;
+        url.query_pairs()
+            .find(|(k, _)| k == "cursor")
+            .map(|(_, v)| v.into_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_cursor_comes_from_the_link_header() {
+        let link = "<https://desec.io/api/v1/domains/?cursor=>; rel=\"first\", \
+                    <https://desec.io/api/v1/domains/?cursor=cD0yMDI2>; rel=\"next\"";
+        assert_eq!(next_cursor(link).as_deref(), Some("cD0yMDI2"));
+        assert_eq!(
+            next_cursor("<https://desec.io/api/v1/domains/?cursor=>; rel=\"first\""),
+            None
+        );
+        assert_eq!(next_cursor("garbage"), None);
     }
 }

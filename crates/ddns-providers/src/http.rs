@@ -4,7 +4,9 @@
 //! Decisions kept in one place:
 //! - redirects are not followed: a moved update endpoint is a configuration error the user
 //!   should see (with the new location), and following it could carry credentials elsewhere;
-//! - reply bodies are read up to [`MAX_BODY`]; update replies are a line or a small JSON object;
+//! - reply bodies are read up to [`MAX_BODY`]: update replies are a line or a small JSON object,
+//!   but a page of a cloud API's listing (500 deSEC domains, 1000 GoDaddy domains, a Porkbun
+//!   zone) runs to hundreds of kilobytes, and a cut page would not parse;
 //! - error texts name the endpoint (scheme, host, port) but never the path or query, which
 //!   for webhooks may hold a token.
 
@@ -24,7 +26,7 @@ pub const USER_AGENT: &str = concat!(
 );
 
 /// The most of a reply body that is read.
-pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Timeouts for provider requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) location: Option<String>,
+    /// The `Link` header (RFC 8288), for APIs that page with it (deSEC).
+    pub(crate) link: Option<String>,
     pub(crate) body: String,
 }
 
@@ -115,6 +119,10 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let link = headers
+        .get(header::LINK)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let mut bytes = Vec::new();
     while bytes.len() < MAX_BODY {
         match response.chunk().await {
@@ -128,6 +136,7 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
         status,
         retry_after,
         location,
+        link,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
 }
@@ -322,6 +331,7 @@ mod tests {
             status: StatusCode::OK,
             retry_after: None,
             location: None,
+            link: None,
             body: format!("\n  {}\nsecond", "x".repeat(300)),
         };
         assert_eq!(reply.body_excerpt().chars().count(), 201);

@@ -1,6 +1,7 @@
 //! A fake of deSEC's REST API (desec.readthedocs.io: domains, rrsets, bulk operations, rate
 //! limits) on loopback: `GET /api/v1/domains/`, `GET /api/v1/domains/{name}/rrsets/?subname=`,
-//! and bulk `PATCH /api/v1/domains/{name}/rrsets/`, applied atomically.
+//! and bulk `PATCH /api/v1/domains/{name}/rrsets/`, applied atomically; listings of more than
+//! 500 items need `cursor` and name the next page in `Link`, as deSEC's do.
 //!
 //! Checked as deSEC does: `Authorization: Token …` (missing or unknown → 401 `{"detail": …}`),
 //! a domain the account does not own → 404, a TTL below the domain's `minimum_ttl` or an
@@ -35,6 +36,8 @@ struct State {
 
 /// The minimum TTL deSEC gives new domains.
 pub const MINIMUM_TTL: u32 = 3600;
+/// Items per page of a listing.
+const PAGE: usize = 500;
 
 impl FakeDesec {
     /// Starts a fake that accepts this token.
@@ -164,11 +167,46 @@ fn handle(s: &mut State, request: &Request) -> Reply {
         ("GET", [""]) => {
             let mut zones = s.zones.clone();
             zones.sort();
+            let query = query_params(&request.target);
+            let cursor = query.iter().find(|(k, _)| k == "cursor").map(|(_, v)| v);
+            // More than a page needs `cursor` (empty for the first page); the next page is
+            // named in `Link`, its cursor opaque to clients (here: `o<offset>`).
+            let offset = match cursor {
+                None if zones.len() > PAGE => {
+                    return detail(
+                        400,
+                        &format!(
+                            "Pagination required. You can query up to 500 items at a time ({} total). Please use the `first` page link (see Link header).",
+                            zones.len()
+                        ),
+                    );
+                }
+                None => 0,
+                Some(c) if c.is_empty() => 0,
+                Some(c) => match c.strip_prefix('o').and_then(|o| o.parse::<usize>().ok()) {
+                    Some(o) => o,
+                    None => return detail(400, "Invalid cursor."),
+                },
+            };
             let list: Vec<Value> = zones
                 .iter()
+                .skip(offset)
+                .take(PAGE)
                 .map(|(name, min)| json!({"created": "2026-01-01T00:00:00Z", "name": name, "minimum_ttl": min, "published": "2026-01-01T00:00:00Z", "touched": "2026-01-01T00:00:00Z"}))
                 .collect();
-            json_reply(200, &Value::Array(list))
+            let mut reply = json_reply(200, &Value::Array(list));
+            if cursor.is_some() {
+                let mut link =
+                    "<https://desec.io/api/v1/domains/?cursor=>; rel=\"first\"".to_owned();
+                if offset + PAGE < zones.len() {
+                    link.push_str(&format!(
+                        ", <https://desec.io/api/v1/domains/?cursor=o{}>; rel=\"next\"",
+                        offset + PAGE
+                    ));
+                }
+                reply.headers.push(("link".into(), link));
+            }
+            reply
         }
         (method, [zone, "rrsets", ""]) => {
             let zone = norm(zone);

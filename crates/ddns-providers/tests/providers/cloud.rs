@@ -599,6 +599,31 @@ async fn dynv6_apex_holds_one_address_per_family() {
 }
 
 #[tokio::test]
+async fn desec_domains_are_listed_across_pages() {
+    let fake = FakeDesec::start(SECRET);
+    for i in 0..520 {
+        fake.add_zone(&format!("zone{i:03}.example.org"));
+    }
+    // Sorted last, so on the second page.
+    fake.add_zone("zzz.example.net");
+    let provider = provider_for(&fake.provider_toml("", SECRET), "home.zzz.example.net");
+    let outcome = provider
+        .publish(&update("home.zzz.example.net", &["192.0.2.1"], &[]))
+        .await;
+    assert_eq!(outcome, CHANGED);
+    let listings: Vec<String> = fake
+        .requests()
+        .iter()
+        .map(|r| r.target.clone())
+        .filter(|t| t.starts_with("/api/v1/domains/?"))
+        .collect();
+    assert_eq!(
+        listings,
+        ["/api/v1/domains/?cursor=", "/api/v1/domains/?cursor=o500"]
+    );
+}
+
+#[tokio::test]
 async fn desec_ttl_below_the_domain_minimum_names_the_setting() {
     let fake = FakeDesec::start(SECRET);
     fake.add_zone("example.com");
