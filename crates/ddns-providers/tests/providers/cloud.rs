@@ -721,3 +721,99 @@ fn settings_are_checked_at_build() {
     .unwrap_err();
     assert!(unknown.to_string().contains("secretkey"), "{unknown}");
 }
+
+#[test]
+fn token_api_settings_are_checked_at_build() {
+    let build_err = |text: &str| {
+        let spec: ProviderSpec = toml::from_str(text).unwrap();
+        build(
+            &spec,
+            &BuildContext::new(name("home.example.com"), true, true),
+        )
+        .unwrap_err()
+        .to_string()
+    };
+    for (text, field) in [
+        ("type = \"desec\"\ntoken = \" \"\n", "token"),
+        ("type = \"digitalocean\"\ntoken = \"\"\n", "token"),
+        (
+            "type = \"porkbun\"\napi_key = \"pk1\"\nsecret_api_key = \"\"\n",
+            "secret_api_key",
+        ),
+        ("type = \"gandi\"\n", "token"),
+        (
+            "type = \"gandi\"\ntoken = \"t\"\napi_key = \"k\"\n",
+            "not both",
+        ),
+        (
+            "type = \"godaddy\"\napi_key = \"\"\napi_secret = \"s\"\n",
+            "api_key",
+        ),
+        (
+            "type = \"vercel\"\ntoken = \"t\"\nteam_id = \" \"\n",
+            "team_id",
+        ),
+        (
+            "type = \"vercel\"\ntoken = \"t\"\nteam_id = \"team/../x\"\n",
+            "team_id",
+        ),
+        (
+            "type = \"dynv6\"\ntoken = \"t\"\nendpoint = \"ftp://x\"\n",
+            "endpoint",
+        ),
+        ("type = \"namesilo\"\napi_key = \"\"\n", "api_key"),
+    ] {
+        let err = build_err(text);
+        assert!(err.contains(field), "{text}: {err}");
+    }
+    let unknown = toml::from_str::<ProviderSpec>("type = \"desec\"\ntoken = \"t\"\ntokn = \"t\"\n")
+        .unwrap_err();
+    assert!(unknown.to_string().contains("tokn"), "{unknown}");
+}
+
+#[tokio::test]
+async fn gandi_takes_the_deprecated_api_key_as_apikey() {
+    let fake = FakeGandi::start(SECRET);
+    fake.add_zone("example.com");
+    let provider = provider_for(
+        &format!(
+            "type = \"gandi\"\napi_key = \"{SECRET}\"\nendpoint = \"{}\"\n",
+            fake.endpoint()
+        ),
+        "home.example.com",
+    );
+    let outcome = provider
+        .publish(&update("home.example.com", &["192.0.2.1"], &[]))
+        .await;
+    assert_eq!(outcome, CHANGED);
+    assert!(
+        fake.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(&format!("Apikey {SECRET}")))
+    );
+}
+
+#[tokio::test]
+async fn vercel_sends_the_team_id_on_every_call() {
+    let fake = FakeVercel::start(SECRET);
+    fake.add_zone("example.com");
+    let provider = provider_for(
+        &format!(
+            "{}team_id = \"team_abc123\"\n",
+            fake.provider_toml("", SECRET)
+        ),
+        "home.example.com",
+    );
+    let outcome = provider
+        .publish(&update("home.example.com", &["192.0.2.1"], &[]))
+        .await;
+    assert_eq!(outcome, CHANGED);
+    let requests = fake.requests();
+    assert_eq!(requests.len(), 3);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.target.contains("teamId=team_abc123")),
+        "{requests:#?}"
+    );
+}
