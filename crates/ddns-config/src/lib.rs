@@ -6,9 +6,11 @@
 mod dns_access;
 pub mod duration;
 mod error;
+pub mod failover;
 pub mod server;
 pub mod tls;
 pub mod when;
 
 pub use error::ConfigError;
+pub use failover::{AllDown, FailoverConfig, HealthCheck};
 pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};
