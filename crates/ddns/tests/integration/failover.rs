@@ -140,6 +140,30 @@ fn health_rows(server: &ServerProcess, name: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether a NOTIFY (opcode 4) carrying `serial` arrives within 5 s; answers each one as a
+/// secondary would, so the server stops retrying.
+fn notified(socket: &std::net::UdpSocket, serial: u32) -> bool {
+    let started = Instant::now();
+    let mut buf = [0u8; 512];
+    while started.elapsed() < Duration::from_secs(5) {
+        let Ok((len, from)) = socket.recv_from(&mut buf) else {
+            continue;
+        };
+        let msg = &buf[..len];
+        if len < 12 || (msg[2] >> 3) & 0xF != 4 {
+            continue;
+        }
+        let mut reply = msg.to_vec();
+        reply[2] |= 0x80;
+        let _ = socket.send_to(&reply, from);
+        // RFC 1996 §3.7: the answer section may carry the new SOA; the serial is in it.
+        if msg.windows(4).any(|w| w == serial.to_be_bytes()) {
+            return true;
+        }
+    }
+    false
+}
+
 fn serial(server: &ServerProcess) -> u32 {
     dns::soa_serial(&dns::udp(server.dns, ZONE, RecordType::SOA)).unwrap()
 }
@@ -151,8 +175,14 @@ fn serial(server: &ServerProcess) -> u32 {
 async fn a_closed_port_fails_over_within_3s_and_returns_after_rise_checks() {
     let (port, mut backends) = open_all(&["127.0.0.2", "127.0.0.3"]);
     let dir = tempfile::tempdir().unwrap();
+    // A secondary's NOTIFY port: the test's socket.
+    let secondary = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    secondary
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let notify = secondary.local_addr().unwrap();
     let toml = format!(
-        "version = 1\n[[zone]]\nname = \"{ZONE}\"\n[[zone.failover]]\nname = \"files\"\ntargets = [\"127.0.0.2\", \"127.0.0.3\"]\ncheck = {{ port = {port} }}\n"
+        "version = 1\n[[zone]]\nname = \"{ZONE}\"\nnotify = [\"{notify}\"]\nallow_transfer = [\"127.0.0.1\"]\n[[zone.failover]]\nname = \"files\"\ntargets = [\"127.0.0.2\", \"127.0.0.3\"]\ncheck = {{ port = {port} }}\n"
     );
     let server = start(dir.path(), &toml);
     let name = "files.ddns.test";
@@ -173,6 +203,34 @@ async fn a_closed_port_fails_over_within_3s_and_returns_after_rise_checks() {
     assert!(serial(&server) > before, "the change is a serial step");
     let answer = dns::udp(server.dns, name, RecordType::A);
     assert!(answer.metadata.authoritative);
+    // Secondaries follow: a NOTIFY of the new serial arrives, and IXFR from the old serial
+    // holds exactly the change of the A set.
+    let after = serial(&server);
+    assert!(notified(&secondary, after), "no NOTIFY for serial {after}");
+    let ixfr = run_tool(
+        "dig",
+        &[
+            "@127.0.0.1",
+            "-p",
+            &server.dns.port().to_string(),
+            "+tcp",
+            ZONE,
+            &format!("IXFR={before}"),
+        ],
+    );
+    let body: Vec<&str> = ixfr
+        .lines()
+        .filter(|l| !l.starts_with(';') && !l.trim().is_empty())
+        .collect();
+    assert_eq!(
+        body.len(),
+        5,
+        "SOA, old SOA, the removed A, SOA, SOA:\n{ixfr}"
+    );
+    assert!(
+        body[2].starts_with("files.ddns.test.") && body[2].ends_with("127.0.0.3"),
+        "{ixfr}"
+    );
 
     // RFC 2136 or DynDNS2 cannot put the dead address back, nor add another.
     let token = server.token(&[name]);
