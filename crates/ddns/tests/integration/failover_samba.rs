@@ -131,6 +131,8 @@ struct Lab {
     client: Netns,
     servers: [Netns; 2],
     confs: [PathBuf; 2],
+    /// Each file server's end of its link.
+    links: [String; 2],
     client_conf: PathBuf,
     /// How ddns is started in the client namespace: the wrapper, data dir and config.
     start: (PathBuf, PathBuf, PathBuf),
@@ -156,6 +158,7 @@ impl Lab {
             Netns::new(format!("ddnsfo{tag}b")),
         ];
         let mut confs = Vec::new();
+        let mut links = Vec::new();
         for (i, (ns, addr)) in servers.iter().zip(SERVERS).enumerate() {
             let near = format!("fo{tag}c{i}");
             let far = format!("fo{tag}s{i}");
@@ -173,9 +176,11 @@ impl Lab {
             client.exec_ok("ip", &["link", "set", &near, "up"]);
             ns.exec_ok("ip", &["addr", "add", &format!("{addr}/24"), "dev", &far]);
             ns.exec_ok("ip", &["link", "set", &far, "up"]);
+            links.push(far);
             confs.push(smb_conf(&dir.path().join(format!("smb{i}")), addr, i));
         }
         let confs: [PathBuf; 2] = confs.try_into().unwrap();
+        let links: [String; 2] = links.try_into().unwrap();
         let etc = Path::new("/etc/netns").join(&client.0);
         std::fs::create_dir_all(&etc).unwrap();
         std::fs::write(etc.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
@@ -229,6 +234,7 @@ impl Lab {
             client,
             servers,
             confs,
+            links,
             client_conf,
             start,
             _dir: dir,
@@ -322,6 +328,13 @@ impl Lab {
         self.smbd[i] = Some(Smbd::start(&self.servers[i], &self.confs[i]));
     }
 
+    /// The file server's link down or up: a node that dies without closing anything, so the
+    /// checks get no answer at all and fail at the timeout.
+    fn set_link(&self, i: usize, up: bool) {
+        let state = if up { "up" } else { "down" };
+        self.servers[i].exec_ok("ip", &["link", "set", &self.links[i], state]);
+    }
+
     fn health_rows(&self) -> Vec<String> {
         let dir = self.server().data_dir.display().to_string();
         let out = ddns_testkit::run_ok(bin(), &["history", "--data-dir", &dir, NAME]);
@@ -413,6 +426,18 @@ fn smbclient_follows_a_file_server_through_failover() {
             format!("A 60 {} -> 60 {},{}", SERVERS[1], SERVERS[0], SERVERS[1]),
         ]
     );
+
+    // The other node fails outright (its link goes down: no reset, no answer at all).
+    let failed = Instant::now();
+    lab.set_link(1, false);
+    lab.wait_for(&[SERVERS[0]], Duration::from_secs(3));
+    let took = failed.elapsed();
+    eprintln!("node failure noticed after {took:?}");
+    assert!(took < Duration::from_secs(3), "{took:?}");
+    assert!(lab.list_share().contains("from-server-0.txt"));
+    lab.set_link(1, true);
+    lab.wait_for(&SERVERS, Duration::from_secs(5));
+    assert_eq!(lab.health_rows().len(), 4, "{:?}", lab.health_rows());
 }
 
 /// `bench/failover.sh`: the failover time over 20 trials (stop one smbd → the name answers
