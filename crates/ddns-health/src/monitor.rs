@@ -6,7 +6,9 @@
 //! start healthy (they need `fall` failures to leave), the others unhealthy (they need `rise`
 //! successes to join). At open the zones serve the stored set, or every target when none of
 //! it is stored (`ddns-zones`' `failover.rs`), so a restart neither forgets a dead target
-//! nor writes anything unless the checks disagree.
+//! nor writes anything unless the checks disagree. Each round compares the wanted set with
+//! what the snapshot serves, so the name converges on the checks' verdict whatever else
+//! happened to it.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -45,7 +47,6 @@ async fn watch(zones: Arc<Zones>, config: FailoverConfig, stop: CancellationToke
         .iter()
         .map(|&addr| Target::new(addr, served.contains(&addr), now))
         .collect();
-    let mut written = sorted(served);
     tracing::info!(name = %config.name, targets = config.targets.len(), port = config.check.port, "health checks started");
     let mut ticker = tokio::time::interval(config.check.interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
@@ -71,18 +72,19 @@ async fn watch(zones: Arc<Zones>, config: FailoverConfig, stop: CancellationToke
                 tracing::debug!(name = %config.name, target = %target.addr, error = %e, "check failed");
             }
         }
+        // Compared with what DNS serves, not with what was last written: a write that failed,
+        // or records someone else put at the name, are set right at the next round.
         let wanted = answer(&targets, config.all_down);
-        if sorted(wanted.clone()) == written {
+        if sorted(wanted.clone()) == sorted(zones.failover_addresses(&config.name)) {
             continue;
         }
         match zones.update_failover(&config.name, &wanted).await {
-            Ok(applied) => {
+            Ok(applied) if applied.any_change() => {
                 let serial = applied.serials.first().map(|(_, s)| s.0);
                 let answered: Vec<String> = wanted.iter().map(ToString::to_string).collect();
                 tracing::info!(name = %config.name, answered = %answered.join(","), serial, "failover set changed");
-                written = sorted(wanted);
             }
-            // Still different next round, so it is tried again then.
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(name = %config.name, error = %e, "could not write the failover set")
             }
