@@ -6,12 +6,14 @@
 mod dns_access;
 pub mod duration;
 mod error;
+pub mod failover;
 pub mod server;
 pub mod tls;
 pub mod versions;
 pub mod when;
 
 pub use error::ConfigError;
+pub use failover::{AllDown, FailoverConfig, HealthCheck};
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };

@@ -22,6 +22,7 @@ use toml::Spanned;
 use crate::dns_access::{TsigKeySpec, UpdateRuleSpec, ZoneAccessSpec};
 use crate::duration::ConfigDuration;
 use crate::error::ConfigError;
+use crate::failover::{FailoverConfig, FailoverSpec};
 use crate::tls::{AcmeConfig, AcmeSpec, TlsConfig, TlsSpec};
 
 /// Zone served when neither the file nor `--zone` names one.
@@ -148,6 +149,8 @@ struct ZoneSpec {
     notify_key: Option<Spanned<String>>,
     allow_transfer: Option<Vec<Spanned<String>>>,
     update: Option<Vec<UpdateRuleSpec>>,
+    #[serde(default)]
+    failover: Vec<FailoverSpec>,
 }
 
 #[derive(Deserialize, Default)]
@@ -279,6 +282,8 @@ pub struct ZoneConfig {
     /// Transfers, NOTIFY and RFC 2136 updates (`allow_transfer`, `notify`, `notify_key`,
     /// `[[zone.update]]`).
     pub access: ZoneAccess,
+    /// Health-checked record sets (`[[zone.failover]]`).
+    pub failover: Vec<FailoverConfig>,
 }
 
 /// DNS listener settings.
@@ -578,6 +583,7 @@ impl ServerConfig {
                     ));
                 }
             }
+            check_failover_zones(text, &spec.zone, &config.zones)?;
         }
         apply_https(text, &spec.http, spec.acme.as_ref(), &mut config)?;
         Ok(config)
@@ -712,6 +718,7 @@ fn zone_defaults(name: &DomainName) -> ZoneConfig {
         ns: vec![ns],
         records: Vec::new(),
         access: ZoneAccess::default(),
+        failover: Vec::new(),
     }
 }
 
@@ -798,7 +805,38 @@ fn zone_from_spec(text: &str, spec: &ZoneSpec, keys: &[Key]) -> Result<ZoneConfi
         update: spec.update.clone(),
     };
     zone.access = crate::dns_access::zone_access(text, &name, &access, keys)?;
+    zone.failover =
+        crate::failover::failovers(text, &name, zone.dynamic_ttl, &zone.records, &spec.failover)?;
     Ok(zone)
+}
+
+/// A failover name belongs to the deepest configured zone it is in: one of a zone's entries
+/// that falls in a deeper zone would never be answered.
+fn check_failover_zones(
+    text: &str,
+    specs: &[ZoneSpec],
+    zones: &[ZoneConfig],
+) -> Result<(), ConfigError> {
+    for (spec, zone) in specs.iter().zip(zones) {
+        for failover in &zone.failover {
+            let deeper = zones.iter().find(|other| {
+                other.name.is_strictly_below(&zone.name)
+                    && failover.name.is_at_or_below(&other.name)
+            });
+            if let Some(deeper) = deeper {
+                return Err(ConfigError::at(
+                    text,
+                    Some(spec.name.span()),
+                    "zone.failover.name",
+                    format!(
+                        "{} is in zone {}, configured too; put its [[zone.failover]] there",
+                        failover.name, deeper.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `[dns] rrl`: each key replaces its default; `rate = 0` turns rate limiting off.

@@ -1,7 +1,7 @@
 //! Who made a change: recorded in every history row.
 //!
 //! One type for every kind of writer (API tokens, the command line, the configuration, RFC 2136
-//! requesters, and later the health checker), so the history and audit code never needs to know where a change came from.
+//! requesters, the health checker), so the history and audit code never needs to know where a change came from.
 
 use std::fmt;
 
@@ -22,6 +22,8 @@ pub enum Actor {
     Rollback(Box<Self>),
     /// The server's own ACME client: DNS-01 challenge records for its certificate.
     Acme,
+    /// The server's health checker: the answered addresses of a `[[zone.failover]]` name.
+    Health,
 }
 
 impl fmt::Display for Actor {
@@ -33,6 +35,7 @@ impl fmt::Display for Actor {
             Self::Rfc2136(who) => write!(f, "rfc2136:{who}"),
             Self::Rollback(by) => write!(f, "rollback/{by}"),
             Self::Acme => f.write_str("acme"),
+            Self::Health => f.write_str("health"),
         }
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! [`Zones`] owns the one write path. Every change — HTTP updates, the CLI (`host rm`, `host
 //! rollback`, `zone import`), the configuration's static records, RFC 2136 UPDATE, later the
-//! console and health checks — is authorised here, committed by the store in one transaction
+//! console and the health checker — is authorised here, committed by the store in one transaction
 //! that also writes the zone's journal entry, and then the snapshot is brought up to date by
 //! replaying each zone's journal in order: the same way changes made by other processes (the CLI on the same data
 //! directory, later other nodes) are picked up by a background poll. Only then does the update
@@ -14,6 +14,7 @@
 
 mod auth;
 mod build;
+mod failover;
 mod group;
 mod import;
 mod last_used;
@@ -64,6 +65,8 @@ pub struct ZonePolicy {
     pub name: DomainName,
     /// TTL of dynamic records created through the update APIs.
     pub dynamic_ttl: u32,
+    /// Health-checked names (`[[zone.failover]]`), whose A/AAAA RRsets only the checker writes.
+    pub failover: Vec<ddns_config::FailoverConfig>,
 }
 
 /// Bounds on what callers of the write path may accumulate (the server's configuration; the
@@ -126,6 +129,7 @@ impl Zones {
             .map(|z| ZonePolicy {
                 name: z.name.clone(),
                 dynamic_ttl: z.dynamic_ttl,
+                failover: z.failover.clone(),
             })
             .collect();
         Self::build(store, policies, retention, false).await
@@ -141,6 +145,7 @@ impl Zones {
             .map(|z| ZonePolicy {
                 dynamic_ttl: ZoneConfig::defaults(&z.name).dynamic_ttl,
                 name: z.name,
+                failover: Vec::new(),
             })
             .collect();
         Self::build(

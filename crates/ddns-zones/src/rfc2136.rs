@@ -135,6 +135,7 @@ impl Zones {
         for op in &message.updates {
             if op.rtype() != Rtype::SOA {
                 check_reserved(zone, op.name(), op.rtype())?;
+                self.check_failover(op.name(), op.rtype())?;
             }
         }
         let results = plan_updates(zone, &message.updates)
@@ -145,6 +146,7 @@ impl Zones {
                 return Err(refused(&result.name, result.rtype));
             }
             check_reserved(zone, &result.name, result.rtype)?;
+            self.check_failover(&result.name, result.rtype)?;
             writes.push(RrsetWrite::dynamic(
                 zone_name.clone(),
                 result.name,

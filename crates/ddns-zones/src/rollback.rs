@@ -51,6 +51,7 @@ impl Zones {
             if let Some(zone) = snapshot.get(&policy.name) {
                 check_reserved(zone, name, rtype)?;
             }
+            self.check_failover(name, rtype)?;
             writes.push(RrsetWrite::dynamic(
                 policy.name.clone(),
                 name.clone(),

@@ -5,6 +5,10 @@
 //! Static records take precedence: a dynamic RRset of the same owner and type is replaced, and
 //! dynamic data that a static CNAME (or a static record beside a dynamic CNAME) would contradict
 //! is removed, each with its history row (actor `config`).
+//!
+//! The A/AAAA RRsets of a failover name (`[[zone.failover]]`) are static too: at start they
+//! are the stored ones still among the targets, else every target (`failover.rs`); dynamic
+//! A, AAAA and CNAME RRsets at the name are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -46,20 +50,46 @@ pub(crate) fn desired(config: &ZoneConfig) -> BTreeMap<Key, RecordSet> {
 
 /// Writes what changed in the configuration's part of the zone; a no-op when nothing did.
 pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<(), StoreError> {
-    let wanted = desired(config);
+    let mut wanted = desired(config);
     // Only what the configuration can touch is read (start-up reads the whole zone once, to
     // build the snapshot): the static RRsets, and whatever stands at the configured owners.
-    let static_owners: BTreeSet<&DomainName> = wanted.keys().map(|(n, _)| n).collect();
-    let owners: Vec<&DomainName> = static_owners.iter().copied().collect();
+    let failover_owners: BTreeSet<&DomainName> = config.failover.iter().map(|f| &f.name).collect();
+    let owners: Vec<DomainName> = wanted
+        .keys()
+        .map(|(n, _)| n)
+        .chain(failover_owners.iter().copied())
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let owner_refs: Vec<&DomainName> = owners.iter().collect();
     let mut stored: BTreeMap<Key, (RecordSet, bool)> = BTreeMap::new();
     for part in [
         store.static_rrsets(&config.name).await?,
-        store.rrsets_at(&config.name, &owners).await?,
+        store.rrsets_at(&config.name, &owner_refs).await?,
     ] {
         for r in part.rrsets {
             stored.insert((r.name, r.set.rtype()), (r.set, r.is_static));
         }
     }
+    for failover in &config.failover {
+        let mut served = Vec::new();
+        for rtype in [Rtype::A, Rtype::AAAA] {
+            if let Some((set, true)) = stored.get(&(failover.name.clone(), rtype)) {
+                served.extend(set.ipv4_addrs().into_iter().map(std::net::IpAddr::from));
+                served.extend(set.ipv6_addrs().into_iter().map(std::net::IpAddr::from));
+            }
+        }
+        let start = crate::failover::initial_addresses(failover, &served);
+        let sets = crate::failover::address_sets(&start, failover.ttl)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
+        for (rtype, set) in sets {
+            if let Some(set) = set {
+                wanted.insert((failover.name.clone(), rtype), set);
+            }
+        }
+    }
+    let static_owners: BTreeSet<&DomainName> = wanted.keys().map(|(n, _)| n).collect();
     let mut writes = Vec::new();
     let static_write = |name: &DomainName, rtype, new| RrsetWrite {
         zone: config.name.clone(),
@@ -90,7 +120,9 @@ pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<()
             continue;
         }
         let contradicted = static_cnames.contains(name)
-            || (*rtype == Rtype::CNAME && static_owners.contains(name));
+            || (*rtype == Rtype::CNAME && static_owners.contains(name))
+            || (failover_owners.contains(name)
+                && matches!(*rtype, Rtype::A | Rtype::AAAA | Rtype::CNAME));
         if contradicted {
             writes.push(RrsetWrite::dynamic(
                 config.name.clone(),

@@ -232,6 +232,7 @@ impl Zones {
                 if let Some(zone) = zone {
                     check_reserved(zone, name, rtype)?;
                 }
+                self.check_failover(name, rtype)?;
                 let new = if remove && update.offline {
                     None
                 } else {
@@ -332,6 +333,7 @@ impl Zones {
             if let Some(zone) = zone {
                 check_reserved(zone, &intent.name, intent.rtype)?;
             }
+            self.check_failover(&intent.name, intent.rtype)?;
             let new = match &intent.values {
                 Some(values) => {
                     let ttl = intent

@@ -194,6 +194,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         Arc::clone(&service),
         stop.clone(),
     ));
+    let health = tokio::spawn(ddns_health::run(Arc::clone(&zones), stop.clone()));
     let follower = {
         let zones = Arc::clone(&zones);
         let stop = stop.clone();
@@ -211,6 +212,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     stop.cancel();
     dns_serving.shutdown().await;
     let _ = follower.await;
+    let _ = health.await;
     if let Some(stream) = audit_stream {
         stream.finished().await;
     }
@@ -359,6 +361,16 @@ fn print_banner(
         out.push_str(&format!(
             "  zone       {} (serial {serial})\n",
             zone.name.to_fqdn()
+        ));
+    }
+    for failover in config.zones.iter().flat_map(|z| &z.failover) {
+        let targets: Vec<String> = failover.targets.iter().map(ToString::to_string).collect();
+        out.push_str(&format!(
+            "  failover   {} -> {} (port {}{})\n",
+            failover.name.to_fqdn(),
+            targets.join(", "),
+            failover.check.port,
+            if failover.check.smb { ", SMB2" } else { "" }
         ));
     }
     for addr in dns {

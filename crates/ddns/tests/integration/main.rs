@@ -34,6 +34,12 @@ mod crash_loop;
 mod dns;
 /// DynDNS2: every return code, byte for byte, and the update semantics.
 mod dyndns2;
+/// Health-checked record sets: failover within 3 s, rise/fall, all-down policies, damping.
+#[cfg(target_os = "linux")]
+mod failover;
+/// The same with real Samba: two smbd in network namespaces, smbclient resolving through ddns.
+#[cfg(target_os = "linux")]
+mod failover_samba;
 /// HTTP connection limits (header-read and idle timeouts, connection caps) and rate limits
 /// that one tenant cannot spend for another.
 mod http_limits;
