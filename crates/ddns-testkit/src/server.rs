@@ -155,12 +155,19 @@ impl ServerProcess {
         let _ = Command::new("kill")
             .args(["-TERM", &child.id().to_string()])
             .status();
-        for _ in 0..200 {
+        // A clean stop takes about 150 ms; the budget is wide because a test binary running
+        // ninety servers, Samba and a crash loop on two cores can starve one for seconds.
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(20) {
             if let Ok(Some(status)) = child.try_wait() {
+                if started.elapsed() > Duration::from_secs(2) {
+                    eprintln!("testkit: the server took {:?} to stop", started.elapsed());
+                }
                 return status.success();
             }
             std::thread::sleep(Duration::from_millis(25));
         }
+        eprintln!("testkit: the server did not stop within 20 s of SIGTERM; killed");
         let _ = child.kill();
         let _ = child.wait();
         false
