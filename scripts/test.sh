@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 # dig (bind9-dnsutils), kdig (knot-dnsutils), ddclient, inadyn: interop peers; python3: holds a SQLite
 # lock from another process, python3-dnspython: the TSIG peer; iproute2 + util-linux: network namespaces, tmpfs mounts.
 # python3-venv: the virtual environment moto is installed into (below). pebble: the ACME test server.
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble)
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble prometheus)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
