@@ -647,6 +647,69 @@ mod tests {
         (url, answer)
     }
 
+    /// DuckDNS, Hurricane Electric and Namecheap cannot be read, so "no write when equal" is
+    /// the state file's: a second run with the same address sends them nothing at all, and a
+    /// changed address is sent once.
+    #[tokio::test]
+    async fn update_url_services_get_no_request_when_the_address_is_unchanged() {
+        use ddns_testkit::fake_update_url::{Addresses, FakeUpdateUrl, Service};
+        let token = "a7c4d0ad-1234-4a5b-9c8d-0123456789ab";
+        let cases = [
+            (
+                Service::Duckdns,
+                "home.duckdns.org",
+                format!("type = \"duckdns\"\ntoken = \"{token}\""),
+            ),
+            (
+                Service::He,
+                "home.example.com",
+                format!("type = \"he\"\npassword = \"{token}\""),
+            ),
+            (
+                Service::Namecheap,
+                "home.example.com",
+                format!("type = \"namecheap\"\ndomain = \"example.com\"\npassword = \"{token}\""),
+            ),
+        ];
+        for (service, name, provider) in cases {
+            let fake = FakeUpdateUrl::start(service);
+            fake.add_name(name, token, Addresses::default());
+            let dir = tempfile::tempdir().unwrap();
+            let config = dir.path().join("agent.toml");
+            let write = |address: &str| {
+                std::fs::write(
+                    &config,
+                    format!(
+                        "version = 1\n[agent]\nstate_file = {:?}\nverify_interval = \"0s\"\n\
+                         [detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"{address}\" }}]\n\
+                         allow = [\"documentation\"]\n[providers.p]\n{provider}\nendpoint = \"{}\"\n\
+                         [[record]]\nname = \"{name}\"\nprovider = \"p\"\nfamilies = [\"ipv4\"]\n",
+                        dir.path().join("state.json").display().to_string(),
+                        fake.url()
+                    ),
+                )
+                .unwrap();
+            };
+            write("192.0.2.7");
+            assert!(run_once(&config).await.unwrap().is_empty(), "{service:?}");
+            assert_eq!(fake.requests().len(), 1, "{service:?}");
+            assert!(run_once(&config).await.unwrap().is_empty(), "{service:?}");
+            assert_eq!(
+                fake.requests().len(),
+                1,
+                "{service:?}: no request when equal"
+            );
+            write("192.0.2.8");
+            assert!(run_once(&config).await.unwrap().is_empty(), "{service:?}");
+            assert_eq!(fake.requests().len(), 2, "{service:?}");
+            assert_eq!(
+                fake.addresses(name).and_then(|a| a.ipv4).as_deref(),
+                Some("192.0.2.8"),
+                "{service:?}"
+            );
+        }
+    }
+
     /// The fingerprint kept for a parked record is keyed: the bare SHA-256 of the record's
     /// configuration (what older versions wrote, and what a password guess can be checked
     /// against offline) is nowhere in the state file, which only the owner can read.

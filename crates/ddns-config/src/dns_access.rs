@@ -25,6 +25,13 @@ pub(crate) struct TsigKeySpec {
     secret_file: Option<Spanned<PathBuf>>,
 }
 
+/// Where the inline secrets of `keys` are in the text.
+pub(crate) fn secret_spans(keys: &[TsigKeySpec]) -> Vec<std::ops::Range<usize>> {
+    keys.iter()
+        .filter_map(|k| k.secret.as_ref().map(Spanned::span))
+        .collect()
+}
+
 /// The `[[zone]]` keys this module reads.
 #[derive(Default)]
 pub(crate) struct ZoneAccessSpec {

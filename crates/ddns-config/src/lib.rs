@@ -8,7 +8,10 @@ pub mod duration;
 mod error;
 pub mod server;
 pub mod tls;
+pub mod versions;
 pub mod when;
 
 pub use error::ConfigError;
-pub use server::{AuditConfig, ServerConfig, ServerOverrides, ZoneConfig};
+pub use server::{
+    AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
+};

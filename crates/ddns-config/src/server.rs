@@ -63,6 +63,10 @@ struct FileSpec {
 #[serde(deny_unknown_fields)]
 struct AuditSpec {
     syslog: Option<Spanned<String>>,
+    ca_file: Option<PathBuf>,
+    webhook: Option<Spanned<String>>,
+    webhook_token: Option<Spanned<String>>,
+    webhook_token_file: Option<Spanned<PathBuf>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -193,9 +197,54 @@ pub struct ServerConfig {
 /// The audit stream (`[audit]`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuditConfig {
-    /// A syslog collector taking RFC 5424 messages over TCP with octet-counting framing
-    /// (RFC 6587), as `host:port` (`[audit] syslog = "tcp://host:port"`).
-    pub syslog: Option<String>,
+    /// A syslog collector taking RFC 5424 messages with octet-counting framing, over TCP
+    /// (RFC 6587, `syslog = "tcp://host:port"`) or TLS (RFC 5425, `"tls://host:port"`).
+    pub syslog: Option<SyslogTarget>,
+    /// A URL that takes the trail as JSON lines (`[audit] webhook`).
+    pub webhook: Option<AuditWebhook>,
+    /// PEM certificates trusted for `tls://` and `https://` instead of the system's roots
+    /// (`[audit] ca_file`).
+    pub ca_file: Option<PathBuf>,
+}
+
+/// `[audit] syslog`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyslogTarget {
+    /// Host name or address, without brackets; a TLS collector's certificate must name it.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// RFC 5425 (TLS) rather than plain TCP.
+    pub tls: bool,
+}
+
+impl SyslogTarget {
+    /// `host:port` to connect to (IPv6 addresses in brackets).
+    pub fn address(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// `[audit] webhook`: every entry POSTed as one JSON line, in batches.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditWebhook {
+    /// An `http://` or `https://` URL.
+    pub url: String,
+    /// Sent as `Authorization: Bearer …` when set (`webhook_token` or `webhook_token_file`).
+    pub token: Option<String>,
+}
+
+impl std::fmt::Debug for AuditWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuditWebhook")
+            .field("url", &self.url)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Retention of each zone's change journal.
@@ -395,6 +444,22 @@ impl ServerConfig {
         Self::from_toml(&text, default_data_dir).map_err(|e| e.in_file(path))
     }
 
+    /// `text` with the value of every secret it holds (`[[tsig_key]] secret`,
+    /// `[audit] webhook_token`) replaced by `"<redacted>"`, for copies kept beside the data.
+    pub fn redacted(text: &str) -> Result<String, ConfigError> {
+        let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
+        let mut spans = crate::dns_access::secret_spans(&spec.tsig_key);
+        spans.extend(spec.audit.webhook_token.as_ref().map(Spanned::span));
+        spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+        let mut out = text.to_owned();
+        for span in spans {
+            if out.is_char_boundary(span.start) && out.is_char_boundary(span.end) {
+                out.replace_range(span, "\"<redacted>\"");
+            }
+        }
+        Ok(out)
+    }
+
     /// Validates config text on top of the defaults.
     pub fn from_toml(text: &str, default_data_dir: PathBuf) -> Result<Self, ConfigError> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
@@ -516,12 +581,7 @@ impl ServerConfig {
         }
         apply_history_retention(text, &spec.store, &mut config.history)?;
         config.tsig_keys = crate::dns_access::tsig_keys(text, &spec.tsig_key)?;
-        if let Some(target) = &spec.audit.syslog {
-            config.audit.syslog = Some(
-                syslog_target(target.get_ref())
-                    .map_err(|m| ConfigError::at(text, Some(target.span()), "audit.syslog", m))?,
-            );
-        }
+        config.audit = audit_config(text, &spec.audit)?;
         if !spec.zone.is_empty() {
             config.zones = spec
                 .zone
@@ -875,19 +935,100 @@ fn apply_http_limits(
     Ok(())
 }
 
-/// `tcp://host:port` → `host:port` (resolved when the server connects).
-fn syslog_target(url: &str) -> Result<String, String> {
-    let rest = url
-        .strip_prefix("tcp://")
-        .ok_or_else(|| format!("{url:?}: give a syslog collector as tcp://host:port"))?;
+fn audit_config(text: &str, spec: &AuditSpec) -> Result<AuditConfig, ConfigError> {
+    let syslog = match &spec.syslog {
+        Some(target) => Some(
+            syslog_target(target.get_ref())
+                .map_err(|m| ConfigError::at(text, Some(target.span()), "audit.syslog", m))?,
+        ),
+        None => None,
+    };
+    let token = match (&spec.webhook_token, &spec.webhook_token_file) {
+        (Some(_), Some(path)) => {
+            return Err(ConfigError::at(
+                text,
+                Some(path.span()),
+                "audit.webhook_token_file",
+                "give webhook_token or webhook_token_file, not both",
+            ));
+        }
+        (Some(token), None) => Some(token.get_ref().trim().to_owned()),
+        (None, Some(path)) => Some(
+            std::fs::read_to_string(path.get_ref())
+                .map(|t| t.trim().to_owned())
+                .map_err(|e| {
+                    ConfigError::at(
+                        text,
+                        Some(path.span()),
+                        "audit.webhook_token_file",
+                        format!("{}: {e}", path.get_ref().display()),
+                    )
+                })?,
+        ),
+        (None, None) => None,
+    };
+    if token.as_deref() == Some("") {
+        return Err(ConfigError::new("[audit] the webhook token is empty"));
+    }
+    let webhook = match &spec.webhook {
+        Some(url) => Some(AuditWebhook {
+            url: webhook_url(url.get_ref())
+                .map_err(|m| ConfigError::at(text, Some(url.span()), "audit.webhook", m))?,
+            token,
+        }),
+        None if token.is_some() => {
+            return Err(ConfigError::new(
+                "[audit] webhook_token is set but there is no webhook",
+            ));
+        }
+        None => None,
+    };
+    Ok(AuditConfig {
+        syslog,
+        webhook,
+        ca_file: spec.ca_file.clone(),
+    })
+}
+
+/// `tcp://host:port` or `tls://host:port`.
+fn syslog_target(url: &str) -> Result<SyslogTarget, String> {
+    let (tls, rest) = if let Some(rest) = url.strip_prefix("tcp://") {
+        (false, rest)
+    } else if let Some(rest) = url.strip_prefix("tls://") {
+        (true, rest)
+    } else {
+        return Err(format!(
+            "{url:?}: give a syslog collector as tcp://host:port or tls://host:port"
+        ));
+    };
     let (host, port) = rest
         .rsplit_once(':')
         .ok_or_else(|| format!("{url:?} has no port (tcp://host:port)"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
-    if host.is_empty() || port.parse::<u16>().map_or(true, |p| p == 0) {
-        return Err(format!("{url:?} is not tcp://host:port"));
+    let port = port.parse::<u16>().ok().filter(|p| *p != 0);
+    match port {
+        Some(port) if !host.is_empty() && !host.contains('/') => Ok(SyslogTarget {
+            host: host.to_owned(),
+            port,
+            tls,
+        }),
+        _ => Err(format!("{url:?} is not tcp://host:port or tls://host:port")),
     }
-    Ok(rest.to_owned())
+}
+
+/// An absolute `http://` or `https://` URL without credentials in it (they would be logged
+/// with the URL; `webhook_token` is the place for a secret).
+fn webhook_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(format!("{text:?}: give an http:// or https:// URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "put no credentials in the URL; use webhook_token or webhook_token_file".into(),
+        );
+    }
+    Ok(url.into())
 }
 
 fn apply_history_retention(
@@ -955,29 +1096,87 @@ mod tests {
     }
 
     #[test]
-    fn syslog_targets_are_tcp_host_port() {
+    fn syslog_targets_are_tcp_or_tls_host_port() {
         let syslog = |t: &str| parse(&format!("version = 1\n[audit]\nsyslog = \"{t}\"\n"));
-        assert_eq!(
-            syslog("tcp://127.0.0.1:6514")
-                .unwrap()
-                .audit
-                .syslog
-                .as_deref(),
-            Some("127.0.0.1:6514")
-        );
-        assert_eq!(
-            syslog("tcp://[::1]:514").unwrap().audit.syslog.as_deref(),
-            Some("[::1]:514")
-        );
+        let target = syslog("tcp://127.0.0.1:6514")
+            .unwrap()
+            .audit
+            .syslog
+            .unwrap();
+        assert_eq!(target.address(), "127.0.0.1:6514");
+        assert!(!target.tls);
+        let target = syslog("tls://[::1]:6514").unwrap().audit.syslog.unwrap();
+        assert_eq!((target.host.as_str(), target.tls), ("::1", true));
+        assert_eq!(target.address(), "[::1]:6514");
         for bad in [
             "udp://h:514",
             "tcp://h",
             "tcp://:514",
             "tcp://h:0",
-            "tcp://h:x",
+            "tls://h:x",
+            "tcp://h/x:1",
         ] {
             let e = syslog(bad).unwrap_err().to_string();
             assert!(e.contains("audit.syslog"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn redacted_text_holds_no_secret_and_still_parses() {
+        let text = "version = 1\n[audit]\nwebhook = \"https://h/\"\nwebhook_token = \"tok-SECRET\" # c\n\
+                    [[tsig_key]]\nname = \"a\"\nsecret = \"c2VjcmV0LWE=\"\n\
+                    [[tsig_key]]\nname = \"b\"\nsecret = '''c2VjcmV0LWI='''\n";
+        let redacted = ServerConfig::redacted(text).unwrap();
+        for secret in ["tok-SECRET", "c2VjcmV0LWE=", "c2VjcmV0LWI="] {
+            assert!(!redacted.contains(secret), "{redacted}");
+        }
+        assert_eq!(redacted.matches("\"<redacted>\"").count(), 3, "{redacted}");
+        assert!(redacted.contains("# c\n"), "comments stay: {redacted}");
+        let spec: FileSpec = toml::from_str(&redacted).unwrap();
+        assert_eq!(spec.tsig_key.len(), 2);
+    }
+
+    #[test]
+    fn webhooks_take_http_urls_and_a_token_that_is_never_shown() {
+        let audit = |body: &str| parse(&format!("version = 1\n[audit]\n{body}\n"));
+        let config = audit("webhook = \"https://siem.example/in?x=1\"\nwebhook_token = \"s3cr3t\"")
+            .unwrap()
+            .audit;
+        let webhook = config.webhook.unwrap();
+        assert_eq!(webhook.url, "https://siem.example/in?x=1");
+        assert_eq!(webhook.token.as_deref(), Some("s3cr3t"));
+        assert!(!format!("{webhook:?}").contains("s3cr3t"));
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "from-file\n").unwrap();
+        let config = audit(&format!(
+            "webhook = \"http://127.0.0.1:9/\"\nwebhook_token_file = {:?}",
+            file
+        ))
+        .unwrap();
+        assert_eq!(
+            config.audit.webhook.unwrap().token.as_deref(),
+            Some("from-file")
+        );
+
+        for (bad, key) in [
+            ("webhook = \"ftp://h/\"", "audit.webhook"),
+            ("webhook = \"nope\"", "audit.webhook"),
+            ("webhook = \"https://u:p@h/\"", "audit.webhook"),
+            ("webhook_token = \"t\"", "no webhook"),
+            (
+                "webhook = \"https://h/\"\nwebhook_token = \"t\"\nwebhook_token_file = \"/x\"",
+                "not both",
+            ),
+            (
+                "webhook = \"https://h/\"\nwebhook_token_file = \"/nonexistent/t\"",
+                "audit.webhook_token_file",
+            ),
+        ] {
+            let e = audit(bad).unwrap_err().to_string();
+            assert!(e.contains(key), "{bad}: {e}");
+            assert!(!e.contains("s3cr3t"));
         }
     }
 

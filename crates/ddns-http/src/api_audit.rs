@@ -50,7 +50,7 @@ fn admin_json(row: &AdminRow) -> Value {
     })
 }
 
-fn entry_json(entry: &AuditEntry) -> Value {
+pub(crate) fn entry_json(entry: &AuditEntry) -> Value {
     let mut value = match entry {
         AuditEntry::Change(row) => {
             let mut v = history_json(row);

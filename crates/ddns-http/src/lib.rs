@@ -12,6 +12,7 @@
 pub mod acme;
 mod api_audit;
 mod api_v1;
+mod audit_stream;
 mod auth_throttle;
 mod client;
 mod error;
@@ -26,6 +27,7 @@ mod update_event;
 mod validity;
 
 pub use api_v1::HISTORY_PAGE_BYTES;
+pub use audit_stream::{AuditStream, AuditStreamError, SinkCounters};
 pub use metrics::{MetricsEndpoint, MetricsSource};
 pub use serve::{ConnectionLimits, Listener, Role, bind, serve};
 

@@ -516,6 +516,7 @@ mod tests {
             status: StatusCode::from_u16(status).unwrap(),
             retry_after: None,
             location: None,
+            link: None,
             body: String::new(),
         }
     }

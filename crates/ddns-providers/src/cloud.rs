@@ -238,6 +238,16 @@ pub(crate) fn endpoint_url(
     Ok(url)
 }
 
+/// `base` with path segments appended (each percent-encoded; a trailing `""` gives the
+/// trailing slash some APIs require).
+pub(crate) fn join(base: &Url, segments: &[&str]) -> Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty().extend(segments);
+    }
+    url
+}
+
 /// The `line` setting, or the vendor's default line.
 pub(crate) fn line(configured: Option<&str>, default: &str) -> Result<String, ProviderConfigError> {
     match configured.map(str::trim) {

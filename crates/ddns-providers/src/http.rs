@@ -4,7 +4,9 @@
 //! Decisions kept in one place:
 //! - redirects are not followed: a moved update endpoint is a configuration error the user
 //!   should see (with the new location), and following it could carry credentials elsewhere;
-//! - reply bodies are read up to [`MAX_BODY`]; update replies are a line or a small JSON object;
+//! - reply bodies are read up to [`MAX_BODY`]: update replies are a line or a small JSON object,
+//!   but a page of a cloud API's listing (500 deSEC domains, 1000 GoDaddy domains, a Porkbun
+//!   zone) runs to hundreds of kilobytes, and a cut page would not parse;
 //! - error texts name the endpoint (scheme, host, port) but never the path or query, which
 //!   for webhooks may hold a token.
 
@@ -24,7 +26,7 @@ pub const USER_AGENT: &str = concat!(
 );
 
 /// The most of a reply body that is read.
-pub const MAX_BODY: usize = 64 * 1024;
+pub const MAX_BODY: usize = 4 * 1024 * 1024;
 
 /// Timeouts for provider requests.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -82,6 +84,8 @@ pub(crate) struct Reply {
     pub(crate) status: StatusCode,
     pub(crate) retry_after: Option<Duration>,
     pub(crate) location: Option<String>,
+    /// The `Link` header (RFC 8288), for APIs that page with it (deSEC).
+    pub(crate) link: Option<String>,
     pub(crate) body: String,
 }
 
@@ -109,9 +113,14 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
     let retry_after = headers
         .get(header::RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse_retry_after(v, SystemTime::now()));
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+        .or_else(|| rate_limit_reset(headers, SystemTime::now()));
     let location = headers
         .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let link = headers
+        .get(header::LINK)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
     let mut bytes = Vec::new();
@@ -127,8 +136,27 @@ pub(crate) async fn send(request: RequestBuilder, endpoint: &str) -> Result<Repl
         status,
         retry_after,
         location,
+        link,
         body: String::from_utf8_lossy(&bytes).into_owned(),
     })
+}
+
+/// The wait a `RateLimit-Reset` / `X-RateLimit-Reset` header asks for, when a throttled
+/// reply has no `Retry-After` (DigitalOcean and Vercel send only these).
+///
+/// Vendors disagree on the unit: DigitalOcean and Vercel send the Unix time the window
+/// resets, the IETF draft (draft-ietf-httpapi-ratelimit-headers) seconds from now. A value
+/// above one billion can only be a time (2001 or later), so both read right.
+fn rate_limit_reset(headers: &header::HeaderMap, now: SystemTime) -> Option<Duration> {
+    const EPOCH_FLOOR: u64 = 1_000_000_000;
+    let value: u64 = ["ratelimit-reset", "x-ratelimit-reset"]
+        .iter()
+        .find_map(|name| headers.get(*name)?.to_str().ok()?.trim().parse().ok())?;
+    if value < EPOCH_FLOOR {
+        return Some(Duration::from_secs(value));
+    }
+    let at = SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(value))?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
 fn transport_failure(error: &reqwest::Error, endpoint: &str) -> Outcome {
@@ -278,11 +306,32 @@ mod tests {
     }
 
     #[test]
+    fn rate_limit_reset_is_a_time_or_a_delay() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let mut headers = header::HeaderMap::new();
+        assert_eq!(rate_limit_reset(&headers, now), None);
+        headers.insert("ratelimit-reset", "1700000042".parse().unwrap());
+        assert_eq!(
+            rate_limit_reset(&headers, now),
+            Some(Duration::from_secs(42))
+        );
+        headers.insert("ratelimit-reset", "1600000000".parse().unwrap());
+        assert_eq!(rate_limit_reset(&headers, now), Some(Duration::ZERO));
+        let mut headers = header::HeaderMap::new();
+        headers.insert("x-ratelimit-reset", "30".parse().unwrap());
+        assert_eq!(
+            rate_limit_reset(&headers, now),
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
     fn excerpts_are_short() {
         let reply = Reply {
             status: StatusCode::OK,
             retry_after: None,
             location: None,
+            link: None,
             body: format!("\n  {}\nsecond", "x".repeat(300)),
         };
         assert_eq!(reply.body_excerpt().chars().count(), 201);

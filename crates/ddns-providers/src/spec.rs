@@ -21,14 +21,25 @@ use serde::Deserialize;
 use crate::alidns::AlidnsSpec;
 use crate::cloudflare::CloudflareSpec;
 use crate::ddns_api::DdnsSpec;
+use crate::desec::DesecSpec;
+use crate::digitalocean::DigitaloceanSpec;
 use crate::dnspod::DnspodSpec;
+use crate::duckdns::DuckdnsSpec;
 use crate::dyndns2::Dyndns2Spec;
+use crate::dynv6::Dynv6Spec;
+use crate::gandi::GandiSpec;
+use crate::godaddy::GodaddySpec;
+use crate::he::HeSpec;
 use crate::http::HttpOptions;
 use crate::huaweicloud::HuaweicloudSpec;
+use crate::namecheap::NamecheapSpec;
+use crate::namesilo::NamesiloSpec;
+use crate::porkbun::PorkbunSpec;
 use crate::provider::Provider;
 use crate::rfc2136::Rfc2136Spec;
 use crate::route53::Route53Spec;
 use crate::template::TemplateError;
+use crate::vercel::VercelSpec;
 use crate::webhook::WebhookSpec;
 
 /// One provider a record is published to.
@@ -53,6 +64,28 @@ pub enum ProviderSpec {
     Route53(Route53Spec),
     /// A primary name server taking RFC 2136 UPDATE with TSIG.
     Rfc2136(Rfc2136Spec),
+    /// deSEC (desec.io).
+    Desec(DesecSpec),
+    /// DigitalOcean DNS (API v2).
+    Digitalocean(DigitaloceanSpec),
+    /// Porkbun DNS (API v3).
+    Porkbun(PorkbunSpec),
+    /// Gandi LiveDNS (API v5).
+    Gandi(GandiSpec),
+    /// GoDaddy DNS (Domains API v1).
+    Godaddy(GodaddySpec),
+    /// Vercel DNS.
+    Vercel(VercelSpec),
+    /// dynv6 (REST API v2).
+    Dynv6(Dynv6Spec),
+    /// NameSilo DNS.
+    Namesilo(NamesiloSpec),
+    /// DuckDNS.
+    Duckdns(DuckdnsSpec),
+    /// Hurricane Electric (dyn.dns.he.net).
+    He(HeSpec),
+    /// Namecheap dynamic DNS.
+    Namecheap(NamecheapSpec),
 }
 
 impl ProviderSpec {
@@ -68,6 +101,17 @@ impl ProviderSpec {
             Self::Cloudflare(_) => "cloudflare",
             Self::Route53(_) => "route53",
             Self::Rfc2136(_) => "rfc2136",
+            Self::Desec(_) => "desec",
+            Self::Digitalocean(_) => "digitalocean",
+            Self::Porkbun(_) => "porkbun",
+            Self::Gandi(_) => "gandi",
+            Self::Godaddy(_) => "godaddy",
+            Self::Vercel(_) => "vercel",
+            Self::Dynv6(_) => "dynv6",
+            Self::Namesilo(_) => "namesilo",
+            Self::Duckdns(_) => "duckdns",
+            Self::He(_) => "he",
+            Self::Namecheap(_) => "namecheap",
         }
     }
 }
@@ -226,6 +270,17 @@ pub fn build(
         ProviderSpec::Cloudflare(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Route53(spec) => Box::new(spec.build(context)?),
         ProviderSpec::Rfc2136(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Desec(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Digitalocean(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Porkbun(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Gandi(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Godaddy(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Vercel(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Dynv6(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Namesilo(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Duckdns(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::He(spec) => Box::new(spec.build(context)?),
+        ProviderSpec::Namecheap(spec) => Box::new(spec.build(context)?),
     };
     let caps = provider.capabilities();
     for (wanted, can, family) in [

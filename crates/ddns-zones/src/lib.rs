@@ -12,7 +12,6 @@
 //! load of an immutable [`ZoneSet`]; nothing on the query path touches the database. Nothing
 //! outside this crate writes the store's zone data.
 
-mod audit_stream;
 mod auth;
 mod build;
 mod group;
@@ -40,7 +39,6 @@ use ddns_core::{DomainName, Serial};
 use ddns_store::{JournalRetention, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
-pub use audit_stream::{StreamCounters, stream_to_syslog};
 pub use auth::{AuthError, Principal};
 pub use ddns_store::{
     AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, HistoryRetention, HistoryRow,

@@ -29,13 +29,71 @@ pub(crate) fn load_config(
     config: Option<&std::path::Path>,
     overrides: &ServerOverrides,
 ) -> anyhow::Result<ServerConfig> {
+    Ok(load_config_text(config, overrides)?.0)
+}
+
+/// The validated configuration and the file's text as it was read (once, so the version kept
+/// is the one in force).
+fn load_config_text(
+    config: Option<&std::path::Path>,
+    overrides: &ServerOverrides,
+) -> anyhow::Result<(ServerConfig, Option<String>)> {
     let default_dir = ddns_platform::default_data_dir();
-    let mut config = match config {
-        Some(path) => ServerConfig::from_file(path, default_dir)?,
-        None => ServerConfig::defaults(default_dir),
+    let (mut config, text) = match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let config =
+                ServerConfig::from_toml(&text, default_dir).map_err(|e| e.in_file(path))?;
+            (config, Some(text))
+        }
+        None => (ServerConfig::defaults(default_dir), None),
     };
     config.apply_overrides(overrides)?;
-    Ok(config)
+    Ok((config, text))
+}
+
+/// Keeps the configuration file's text in `DATA_DIR/config-versions/` when it changed since
+/// the last start, with an audit row (`config.change`) naming both versions.
+async fn keep_config_version(
+    store: &Store,
+    data_dir: &std::path::Path,
+    source: &std::path::Path,
+    text: &str,
+) -> anyhow::Result<()> {
+    use ddns_config::versions::{ConfigVersions, Kept};
+    let redacted = ServerConfig::redacted(text)?;
+    let kept = ConfigVersions::in_data_dir(data_dir)
+        .keep(&redacted, time::OffsetDateTime::now_utc())
+        .with_context(|| {
+            format!(
+                "cannot keep a copy of {} in {}",
+                source.display(),
+                data_dir.display()
+            )
+        })?;
+    if let Kept::New { file, previous } = kept {
+        let name = |p: &std::path::Path| {
+            p.file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+        };
+        let detail = match &previous {
+            Some(previous) => format!("kept as {}; was {}", name(&file), name(previous)),
+            None => format!("kept as {} (the first version kept)", name(&file)),
+        };
+        tracing::info!(file = %file.display(), "configuration changed since the last start; version kept");
+        store
+            .record_action(&ddns_store::AdminAction {
+                detail: Some(detail),
+                ..ddns_store::AdminAction::new(
+                    Actor::Config,
+                    "config.change",
+                    source.display().to_string(),
+                )
+            })
+            .await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -52,7 +110,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             _ => None,
         },
     };
-    let config = load_config(args.config.as_deref(), &overrides)?;
+    let (config, config_text) = load_config_text(args.config.as_deref(), &overrides)?;
 
     // Held until the process ends: `ddns restore` sees it and refuses to replace the store
     // under a running server.
@@ -67,6 +125,9 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     .await
     .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
     let store = Arc::new(store);
+    if let (Some(source), Some(text)) = (args.config.as_deref(), &config_text) {
+        keep_config_version(&store, &config.data_dir, source, text).await?;
+    }
     let retention = JournalRetention {
         max_entries: config.journal.max_entries,
         max_age_secs: config.journal.max_age.as_secs(),
@@ -161,13 +222,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
     };
 
-    let audit_stream = config.audit.syslog.clone().map(|target| {
-        tokio::spawn(ddns_zones::stream_to_syslog(
-            Arc::clone(&store),
-            target,
-            stop.clone(),
-        ))
-    });
+    let audit_stream =
+        ddns_http::AuditStream::start(Arc::clone(&zones), &config.audit, stop.clone())?;
 
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
@@ -178,7 +234,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     dns_serving.shutdown().await;
     let _ = follower.await;
     if let Some(stream) = audit_stream {
-        let _ = stream.await;
+        stream.finished().await;
     }
     if let Some(acme) = acme {
         let _ = acme.await;

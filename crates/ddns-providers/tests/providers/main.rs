@@ -14,6 +14,8 @@ mod dyndns2;
 mod fake;
 mod rfc2136;
 mod route53;
+mod token_apis;
+mod update_url;
 mod webhook;
 
 use std::net::{Ipv4Addr, Ipv6Addr};

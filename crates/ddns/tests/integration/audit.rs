@@ -521,3 +521,250 @@ async fn the_audit_trail_streams_to_a_syslog_collector() {
         "{frames:#?}"
     );
 }
+
+/// Splits octet-counted syslog frames (RFC 6587 §3.4.1) off the front of `buf`.
+fn split_frames(buf: &mut Vec<u8>, frames: &mut Vec<String>) {
+    while let Some(space) = buf.iter().position(|b| *b == b' ') {
+        let len: usize = std::str::from_utf8(&buf[..space]).unwrap().parse().unwrap();
+        if buf.len() < space + 1 + len {
+            break;
+        }
+        frames.push(String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap());
+        buf.drain(..space + 1 + len);
+    }
+}
+
+/// `openssl s_server` as a TLS syslog collector (RFC 5425) on a free loopback port: what it
+/// receives, decrypted, comes out on its stdout, collected into the returned buffer.
+fn tls_collector(
+    cert: &Path,
+    key: &Path,
+) -> (
+    u16,
+    std::process::Child,
+    std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+) {
+    use std::io::Read as _;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new("openssl")
+        .args(["s_server", "-quiet", "-accept"])
+        .arg(format!("127.0.0.1:{port}"))
+        .arg("-cert")
+        .arg(cert)
+        .arg("-key")
+        .arg(key)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("openssl (Debian package openssl) runs");
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut stdout = child.stdout.take().unwrap();
+    let sink = std::sync::Arc::clone(&received);
+    std::thread::spawn(move || {
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&chunk[..n]);
+        }
+    });
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "openssl s_server did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (port, child, received)
+}
+
+#[tokio::test]
+async fn the_audit_trail_streams_over_tls_to_a_collector_the_ca_file_trusts() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = crate::tls::TestCa::new();
+    let (cert, key) = crate::tls::install(dir.path(), &ca.leaf(&["127.0.0.1"]));
+    let (port, mut collector, received) = tls_collector(&cert, &key);
+    let config = |ca_pem: &str, name: &str| {
+        let ca_file = dir.path().join(name);
+        std::fs::write(&ca_file, ca_pem).unwrap();
+        format!(
+            "version = 1\n[audit]\nsyslog = \"tls://127.0.0.1:{port}\"\nca_file = {ca_file:?}\n\
+             [[zone]]\nname = \"ddns.test\"\n"
+        )
+    };
+
+    // A collector whose certificate the CA file does not vouch for gets nothing.
+    let other = crate::tls::TestCa::new();
+    let (_d, s) = server_with_config(&config(&other.pem, "other-ca.pem"));
+    let token = s.token(&["tls.ddns.test"]);
+    nic(&s, Some(&token), "hostname=tls.ddns.test&myip=192.0.2.90").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(s.stop());
+    assert!(
+        received.lock().unwrap().is_empty(),
+        "sent to an unverified collector"
+    );
+
+    let (_d, s) = server_with_config(&config(&ca.pem, "ca.pem"));
+    let token = s.token(&["tls.ddns.test"]);
+    nic(&s, Some(&token), "hostname=tls.ddns.test&myip=192.0.2.91").await;
+    let started = Instant::now();
+    let mut frames = Vec::new();
+    while !frames.iter().any(|f: &String| f.contains(" change ")) {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "got only {frames:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        split_frames(&mut received.lock().unwrap(), &mut frames);
+    }
+    let change = frames.iter().find(|f| f.contains(" change ")).unwrap();
+    assert!(change.starts_with("<109>1 "), "{change}");
+    assert!(
+        change.ends_with("tls.ddns.test A - -> 60 192.0.2.91"),
+        "{change}"
+    );
+    assert!(
+        frames
+            .iter()
+            .any(|f| f.contains(&format!("target=\"{}\"", token_id(&token)))),
+        "{frames:#?}"
+    );
+    let _ = collector.kill();
+    let _ = collector.wait();
+}
+
+#[tokio::test]
+async fn the_audit_trail_goes_to_a_webhook_as_json_lines_and_a_refused_batch_is_sent_again() {
+    use ddns_testkit::fake_http::{FakeHttp, Reply};
+    let hook = FakeHttp::start("");
+    hook.answer_once(Reply {
+        status: 503,
+        headers: vec![("Retry-After".into(), "1".into())],
+        body: "busy".into(),
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("hook-token");
+    std::fs::write(&token_file, "hook-s3cret\n").unwrap();
+    let (_config, s) = server_with_config(&format!(
+        "version = 1\n[audit]\nwebhook = \"{}/ingest?src=ddns\"\nwebhook_token_file = {token_file:?}\n\
+         [[zone]]\nname = \"ddns.test\"\n",
+        hook.url()
+    ));
+    let token = s.token(&["hook.ddns.test"]);
+    nic(&s, Some(&token), "hostname=hook.ddns.test&myip=192.0.2.60").await;
+    nic(&s, Some(&token), "hostname=hook.ddns.test&myip=192.0.2.61").await;
+
+    // Every entry arrives, in commit order, whatever the batches were.
+    let started = Instant::now();
+    let lines = loop {
+        let accepted: Vec<Value> = hook
+            .requests()
+            .iter()
+            .skip(1)
+            .flat_map(|r| {
+                r.body
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect::<Vec<Value>>()
+            })
+            .collect();
+        if accepted.iter().filter(|l| l["kind"] == "change").count() >= 2 {
+            break accepted;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{:#?}",
+            hook.requests()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let requests = hook.requests();
+    let first = &requests[0];
+    assert_eq!(first.method, "POST");
+    assert_eq!(first.target, "/ingest?src=ddns");
+    assert_eq!(first.header("authorization"), Some("Bearer hook-s3cret"));
+    assert_eq!(first.header("content-type"), Some("application/x-ndjson"));
+    assert!(first.body.ends_with('\n'));
+    // The refused batch is the start of what was accepted, sent again whole.
+    let refused: Vec<Value> = first
+        .body
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[..refused.len()], refused[..]);
+    let kinds: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|l| {
+            (
+                l["kind"].as_str().unwrap(),
+                l["action"]
+                    .as_str()
+                    .or(l["new"]["values"][0].as_str())
+                    .unwrap_or(""),
+            )
+        })
+        .collect();
+    assert_eq!(kinds[0], ("admin", "token.create"), "{lines:#?}");
+    let changes: Vec<&Value> = lines.iter().filter(|l| l["kind"] == "change").collect();
+    assert_eq!(
+        changes[0]["name"].as_str().map(|n| n.trim_end_matches('.')),
+        Some("hook.ddns.test")
+    );
+    assert_eq!(changes[1]["new"]["values"][0], "192.0.2.61");
+    assert_eq!(changes.len(), 2, "{lines:#?}");
+    assert!(changes[0]["cursor"].is_string());
+    assert!(
+        lines.windows(2).all(|w| w[0]["cursor"] != w[1]["cursor"]),
+        "no entry twice once accepted"
+    );
+}
+
+#[test]
+fn each_changed_configuration_is_kept_with_an_audit_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = dir.path().join("ddns.toml");
+    let first = "version = 1\n[[zone]]\nname = \"ddns.test\"\n";
+    let second =
+        "version = 1\n[[zone]]\nname = \"ddns.test\"\nrecords = [\"www 300 IN A 192.0.2.5\"]\n";
+    let start = || ServerProcess::start_in(bin(), &data, &["--config", path.to_str().unwrap()]);
+    std::fs::write(&path, first).unwrap();
+    assert!(start().stop());
+    // The same text again keeps nothing new.
+    assert!(start().stop());
+    std::fs::write(&path, second).unwrap();
+    let s = start();
+    assert_eq!(lookup(&s, "www.ddns.test.", RecordType::A), ["192.0.2.5"]);
+    assert!(s.stop());
+
+    let mut kept: Vec<_> = std::fs::read_dir(data.join("config-versions"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    kept.sort();
+    let texts: Vec<String> = kept
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert_eq!(texts, [first, second]);
+    let trail = ddns_ok(&data, &["audit", "--actor", "config"]);
+    let rows: Vec<&str> = trail
+        .lines()
+        .filter(|l| l.contains("config.change"))
+        .collect();
+    assert_eq!(rows.len(), 2, "{trail}");
+    let newest = kept[1].file_name().unwrap().to_str().unwrap();
+    let older = kept[0].file_name().unwrap().to_str().unwrap();
+    assert!(
+        trail.contains(&format!("kept as {newest}; was {older}")),
+        "{trail}"
+    );
+}

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use crate::common::{ServerProcess, bin, http};
 
 const TSIG_SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
+const WEBHOOK_SECRET: &str = "webhook-bearer-d41d8cd98f00b204";
 const ZONE: &str = "sec.test";
 
 fn nsupdate(key: &str, server: &ServerProcess, body: &str) -> String {
@@ -61,12 +62,17 @@ fn contains(haystack: &[u8], needle: &str) -> bool {
 async fn secrets_appear_in_no_log_reply_or_stored_file() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("ddns.toml");
+    // An audit webhook that refuses everything, so its failures (URL included) are logged.
+    let hook = ddns_testkit::fake_http::FakeHttp::start("");
+    hook.answer(503, "down");
     std::fs::write(
         &config,
         format!(
-            "version = 1\n[[tsig_key]]\nname = \"upd\"\nsecret = \"{TSIG_SECRET}\"\n\
+            "version = 1\n[audit]\nwebhook = \"{}/in\"\nwebhook_token = \"{WEBHOOK_SECRET}\"\n\
+             [[tsig_key]]\nname = \"upd\"\nsecret = \"{TSIG_SECRET}\"\n\
              [[zone]]\nname = \"{ZONE}\"\nallow_transfer = [\"key:upd\"]\n\
-             [[zone.update]]\nkey = \"upd\"\n"
+             [[zone.update]]\nkey = \"upd\"\n",
+            hook.url()
         ),
     )
     .unwrap();
@@ -139,7 +145,12 @@ async fn secrets_appear_in_no_log_reply_or_stored_file() {
         ("admin token secret", secret_of(&admin)),
         ("forged token secret", secret_of(&forged)),
         ("TSIG secret", TSIG_SECRET.to_owned()),
+        ("audit webhook token", WEBHOOK_SECRET.to_owned()),
     ];
+    assert!(
+        !hook.requests().is_empty(),
+        "the webhook was tried, so its failure was logged"
+    );
     let log_text = std::fs::read(&log).unwrap();
     assert!(
         contains(&log_text, "DynDNS2 update"),
@@ -151,6 +162,13 @@ async fn secrets_appear_in_no_log_reply_or_stored_file() {
         contains(&log_text, public_id),
         "the token's public id is logged"
     );
+    let stored = files(&data_dir);
+    assert!(
+        stored
+            .iter()
+            .any(|(path, _)| path.contains("config-versions")),
+        "the kept configuration is among the files searched"
+    );
     for (what, secret) in &secrets {
         assert!(
             secret.len() >= 16,
@@ -158,8 +176,8 @@ async fn secrets_appear_in_no_log_reply_or_stored_file() {
         );
         assert!(!contains(&log_text, secret), "{what} in the server log");
         assert!(!contains(replies.as_bytes(), secret), "{what} in a reply");
-        for (path, bytes) in files(&data_dir) {
-            assert!(!contains(&bytes, secret), "{what} stored in {path}");
+        for (path, bytes) in &stored {
+            assert!(!contains(bytes, secret), "{what} stored in {path}");
         }
     }
 }

@@ -1,148 +1,128 @@
-//! The audit trail sent out as it happens, to a syslog collector (a SIEM): RFC 5424 messages
-//! over TCP with octet-counting framing (RFC 6587 §3.4.1).
-//!
-//! The stream follows the store like the journal follower does, after commit: it reads the
-//! merged trail (`Store::audit`) past the last entry it queued, so changes made by other
-//! processes (the CLI) go out too, and no writer ever waits for it. Entries go through a
-//! bounded queue to the one connection; when the queue is full (the collector is slow or
-//! gone) new entries are dropped and counted, and the count is logged.
+//! The syslog sink: each audit entry as an RFC 5424 message with octet-counting framing, over
+//! TCP (RFC 6587 §3.4.1) or TLS (RFC 5425, which frames the same way), to one collector.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::sync::atomic::Ordering;
+use std::time::Duration;
 
-use ddns_store::{AuditEntry, AuditQuery, Store};
-use tokio::io::AsyncWriteExt as _;
+use ddns_config::SyslogTarget;
+use ddns_zones::AuditEntry;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc;
+use tokio_rustls::TlsConnector;
 use tokio_util::sync::CancellationToken;
 
-/// Messages waiting for the collector at most.
-const QUEUE: usize = 10_000;
-/// Entries read from the store per poll at most.
-const BATCH: u32 = 500;
-/// How often the trail is read.
-const POLL: Duration = Duration::from_millis(500);
+use super::{AuditStreamError, FIRST_BACKOFF, SinkCounters, pause, read_ca_file};
+
 /// RFC 5424 §6.2.1: facility 13 (log audit) × 8 + severity 5 (notice).
 const PRI: u8 = 13 * 8 + 5;
 /// An SD-ID of the form `name@<private enterprise number>` (RFC 5424 §7.2.2; 32473 is the
 /// number RFC 5612 reserves for documentation and examples).
 const SD_ID: &str = "ddns@32473";
+/// A connection (TCP and, for TLS, the handshake) that takes longer is given up and retried.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// What the stream has lost, for logs and tests.
-#[derive(Debug, Default)]
-pub struct StreamCounters {
-    /// Entries dropped because the queue was full.
-    pub dropped: AtomicU64,
-    /// Entries written to the collector.
-    pub sent: AtomicU64,
+/// The TLS client for `tls://` collectors: TLS 1.2 or 1.3 on aws-lc-rs, verifying the
+/// collector's certificate against `ca_file` or else the system's roots.
+pub(super) fn tls_connector(
+    ca_file: Option<&std::path::Path>,
+) -> Result<TlsConnector, AuditStreamError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            for cert in read_ca_file(path)? {
+                roots.add(cert).map_err(|e| AuditStreamError::CaFile {
+                    path: path.to_owned(),
+                    reason: e.to_string(),
+                })?;
+            }
+        }
+        None => {
+            let native = rustls_native_certs::load_native_certs();
+            let _ = roots.add_parsable_certificates(native.certs);
+        }
+    }
+    if roots.is_empty() {
+        return Err(AuditStreamError::NoRoots);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12]);
+    let Ok(builder) = builder else {
+        unreachable!("aws-lc-rs supports TLS 1.2 and 1.3")
+    };
+    let config = builder.with_root_certificates(roots).with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
 }
 
-/// Streams every entry committed from now on to the syslog collector at `target`
-/// (`host:port`) until `stop`.
-pub async fn stream_to_syslog(
-    store: Arc<Store>,
-    target: String,
-    stop: CancellationToken,
-) -> Arc<StreamCounters> {
-    let counters = Arc::new(StreamCounters::default());
-    let (tx, rx) = mpsc::channel(QUEUE);
-    let sender = tokio::spawn(send(target, rx, Arc::clone(&counters), stop.clone()));
-    follow(&store, tx, &counters, stop).await;
-    let _ = sender.await;
-    counters
+type Connection = Box<dyn AsyncWrite + Send + Unpin>;
+
+async fn connect(
+    target: &SyslogTarget,
+    tls: Option<&TlsConnector>,
+) -> Result<Connection, std::io::Error> {
+    let tcp = tokio::net::TcpStream::connect(target.address()).await?;
+    let Some(tls) = tls else {
+        return Ok(Box::new(tcp));
+    };
+    let name = ServerName::try_from(target.host.clone())
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))?;
+    Ok(Box::new(tls.connect(name, tcp).await?))
 }
 
-/// Reads the trail after the last entry queued and queues each entry as a message.
-async fn follow(
-    store: &Store,
-    tx: mpsc::Sender<Vec<u8>>,
-    counters: &StreamCounters,
+/// Writes queued entries to the collector, connecting (again) as needed.
+pub(super) async fn send(
+    target: SyslogTarget,
+    tls: Option<TlsConnector>,
+    mut rx: mpsc::Receiver<AuditEntry>,
+    counters: Arc<SinkCounters>,
     stop: CancellationToken,
 ) {
     let host = hostname();
-    let mut query = AuditQuery {
-        since: Some(SystemTime::now()),
-        actor: None,
-        after: None,
-        limit: BATCH,
-    };
-    loop {
-        tokio::select! {
-            () = stop.cancelled() => return,
-            () = tokio::time::sleep(POLL) => {}
-        }
-        loop {
-            let entries = match store.audit(&query).await {
-                Ok(entries) => entries,
-                Err(e) => {
-                    tracing::warn!(error = %e, "audit stream: cannot read the trail");
-                    break;
-                }
-            };
-            let mut dropped = 0_u64;
-            for entry in &entries {
-                if tx.try_send(message(entry, &host)).is_err() {
-                    dropped += 1;
-                }
-            }
-            if dropped > 0 {
-                let total = counters.dropped.fetch_add(dropped, Ordering::Relaxed) + dropped;
-                tracing::warn!(
-                    dropped,
-                    total,
-                    "audit stream: the collector does not keep up; entries dropped"
-                );
-            }
-            if let Some(last) = entries.last() {
-                query.after = Some(last.cursor());
-            }
-            if entries.len() < BATCH as usize {
-                break;
-            }
-        }
-    }
-}
-
-/// Writes queued messages to the collector, connecting (again) as needed.
-async fn send(
-    target: String,
-    mut rx: mpsc::Receiver<Vec<u8>>,
-    counters: Arc<StreamCounters>,
-    stop: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(250);
+    let collector = target.address();
+    let mut backoff = FIRST_BACKOFF;
     'connect: loop {
         let connected = tokio::select! {
             () = stop.cancelled() => return,
-            c = tokio::net::TcpStream::connect(&target) => c,
+            c = tokio::time::timeout(CONNECT_TIMEOUT, connect(&target, tls.as_ref())) => c,
         };
         let mut conn = match connected {
-            Ok(conn) => {
-                backoff = Duration::from_millis(250);
+            Ok(Ok(conn)) => {
+                backoff = FIRST_BACKOFF;
                 conn
             }
-            Err(e) => {
-                tracing::warn!(target = %target, error = %e, "audit stream: cannot connect to the syslog collector");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(backoff) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(collector = %collector, error = %e, "audit stream: cannot connect to the syslog collector");
+                if !pause(&mut backoff, &stop).await {
+                    return;
                 }
-                backoff = (backoff * 2).min(Duration::from_secs(30));
+                continue;
+            }
+            Err(_) => {
+                tracing::warn!(collector = %collector, "audit stream: connecting to the syslog collector timed out");
+                if !pause(&mut backoff, &stop).await {
+                    return;
+                }
                 continue;
             }
         };
         loop {
-            let message = tokio::select! {
+            let entry = tokio::select! {
                 () = stop.cancelled() => return,
                 m = rx.recv() => match m {
                     Some(m) => m,
                     None => return,
                 },
             };
-            if let Err(e) = conn.write_all(&message).await {
+            let sent = async {
+                conn.write_all(&message(&entry, &host)).await?;
+                conn.flush().await
+            };
+            if let Err(e) = sent.await {
                 // The message in flight is lost with the connection; count it as dropped.
                 counters.dropped.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!(target = %target, error = %e, "audit stream: the syslog connection failed");
+                tracing::warn!(collector = %collector, error = %e, "audit stream: the syslog connection failed");
                 continue 'connect;
             }
             counters.sent.fetch_add(1, Ordering::Relaxed);
