@@ -31,5 +31,7 @@ rm -rf "$WORKDIR/data"; cp -r "$cache/data" "$WORKDIR/data"
 # dnsperf is one source sending thousands of queries a second: RRL (on by default) would
 # truncate its NXDOMAIN answers, and the peers in the harness run without RRL.
 printf 'version = 1\n[dns]\nrrl = { rate = 0 }\n' >"$WORKDIR/ddns.toml"
+# DDNS_METRICS=false measures the query path without counting (`[http] metrics = false`).
+printf '[http]\nmetrics = %s\n' "${DDNS_METRICS:-true}" >>"$WORKDIR/ddns.toml"
 exec "$DDNS" server --config "$WORKDIR/ddns.toml" --data-dir "$WORKDIR/data" --zone "$ZONE_ORIGIN" \
     --dns-listen "127.0.0.1:$PORT" --http-listen 127.0.0.1:0

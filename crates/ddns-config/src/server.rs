@@ -115,6 +115,8 @@ struct HttpSpec {
     redirect_listen: Option<Vec<Spanned<String>>>,
     plain_listen: Option<Vec<Spanned<String>>>,
     requests_per_ip_per_minute: Option<Spanned<u32>>,
+    metrics: Option<bool>,
+    metrics_allow: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -340,6 +342,10 @@ pub struct HttpConfig {
     /// Requests of any kind per client address (after trusted-proxy handling; one /64 for
     /// IPv6) per minute, burst of the same size; over it DynDNS2 answers `abuse`, the rest 429.
     pub requests_per_ip_per_minute: u32,
+    /// `/metrics` is served, and the DNS path counts (`false`: no route, no counting).
+    pub metrics: bool,
+    /// Client networks that may read `/metrics`; empty lets anyone, as Prometheus expects.
+    pub metrics_allow: Vec<IpNet>,
 }
 
 /// DynDNS2 endpoint policy.
@@ -411,6 +417,8 @@ impl ServerConfig {
                 // Ten a second from one address: thousands of routers behind one NAT updating
                 // every five minutes, far below what a flood sends.
                 requests_per_ip_per_minute: 600,
+                metrics: true,
+                metrics_allow: Vec::new(),
             },
             dyndns2: Dyndns2Config {
                 blocked_user_agents: Vec::new(),
@@ -519,6 +527,18 @@ impl ServerConfig {
         }
         if let Some(d) = spec.http.request_timeout {
             config.http.request_timeout = d.0;
+        }
+        if let Some(on) = spec.http.metrics {
+            config.http.metrics = on;
+        }
+        if let Some(nets) = &spec.http.metrics_allow {
+            config.http.metrics_allow = nets
+                .iter()
+                .map(|p| {
+                    parse_net(p.get_ref())
+                        .map_err(|m| ConfigError::at(text, Some(p.span()), "http.metrics_allow", m))
+                })
+                .collect::<Result<_, _>>()?;
         }
         apply_http_limits(text, &spec.http, &mut config.http)?;
         if let Some(agents) = spec.dyndns2.blocked_user_agents {
@@ -1263,6 +1283,7 @@ tcp_idle_timeout = "20s"
 [http]
 listen = ["127.0.0.1:8080"]
 trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+metrics_allow = ["192.0.2.0/24", "::1"]
 [dyndns2]
 blocked_user_agents = ["EvilBot"]
 updates_per_host_per_minute = 10
@@ -1282,6 +1303,14 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
         assert_eq!(config.dns.udp_payload, 1400);
         assert_eq!(config.dns.tcp_idle_timeout, Duration::from_secs(20));
         assert_eq!(config.http.trusted_proxies.len(), 2);
+        assert!(config.http.metrics, "on unless turned off");
+        assert_eq!(
+            config.http.metrics_allow,
+            vec![
+                "192.0.2.0/24".parse::<IpNet>().unwrap(),
+                "::1/128".parse().unwrap()
+            ]
+        );
         assert_eq!(config.store_busy_timeout, Duration::from_secs(2));
         let zone = &config.zones[0];
         assert_eq!(zone.name.as_str(), "dyn.example.com");
@@ -1415,6 +1444,13 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
         assert_eq!(config.history.max_age, Duration::from_secs(30 * 86_400));
         assert_eq!(config.history.max_rows_per_host, 20);
         let defaults = parse("version = 1\n").unwrap();
+        assert!(defaults.http.metrics && defaults.http.metrics_allow.is_empty());
+        assert!(
+            !parse("version = 1\n[http]\nmetrics = false\n")
+                .unwrap()
+                .http
+                .metrics
+        );
         assert_eq!(
             (
                 defaults.http.max_hosts_per_token,
@@ -1439,6 +1475,11 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 "[http]\nrequests_per_ip_per_minute = 0\n",
                 3,
                 Some("http.requests_per_ip_per_minute"),
+            ),
+            (
+                "[http]\nmetrics_allow = [\"10.0.0.0/33\"]\n",
+                3,
+                Some("http.metrics_allow"),
             ),
             (
                 "[dyndns2]\nupdates_per_token_per_minute = 0\n",

@@ -255,6 +255,8 @@ pub struct Zone {
     shards: Box<[Arc<Shard>]>,
     shard_hasher: foldhash::fast::FixedState,
     names: usize,
+    /// RRsets held, kept as they are put so a metrics scrape need not walk the zone.
+    rrsets: usize,
     delegations: usize,
 }
 
@@ -278,6 +280,7 @@ impl Zone {
             shards,
             shard_hasher: foldhash::fast::FixedState::with_seed(0x6464_6e73),
             names: 0,
+            rrsets: 0,
             delegations: 0,
         };
         let apex = zone.origin_wire.clone();
@@ -337,6 +340,10 @@ impl Zone {
     /// Number of owner names (including empty non-terminals).
     pub fn name_count(&self) -> usize {
         self.names
+    }
+    /// Number of RRsets (the SOA included).
+    pub fn rrset_count(&self) -> usize {
+        self.rrsets
     }
     /// True when the zone has NS records below its apex (delegations).
     pub fn has_delegations(&self) -> bool {
@@ -403,11 +410,15 @@ impl Zone {
         let is_apex = owner == &*self.origin_wire;
         let rrset = rrset.filter(|r| r.count > 0);
         let shard = Arc::make_mut(&mut self.shards[shard_index]);
+        let adds = usize::from(rrset.is_some());
         let (existed, exists, had_ns, has_ns) = match shard.get_mut(owner) {
             Some(node) => {
                 let node = Arc::make_mut(node);
                 let had_ns = node.rrset(Rtype::NS).is_some();
+                let before = node.rrsets.len();
                 node.rrsets.retain(|r| r.rtype != rtype);
+                self.rrsets -= before - node.rrsets.len();
+                self.rrsets += adds;
                 node.rrsets.extend(rrset);
                 let (exists, has_ns) = (node.exists(), node.rrset(Rtype::NS).is_some());
                 if !exists {
@@ -417,6 +428,7 @@ impl Zone {
             }
             None => match rrset {
                 Some(r) => {
+                    self.rrsets += 1;
                     let has_ns = r.rtype == Rtype::NS;
                     let node = Node {
                         rrsets: vec![r],
@@ -687,13 +699,18 @@ mod tests {
         assert!(z.node(&b_c).unwrap().is_empty_non_terminal());
         assert!(z.node(&c).unwrap().is_empty_non_terminal());
         assert_eq!(z.name_count(), 4); // apex, c, b.c, a.b.c
+        assert_eq!(z.rrset_count(), 2); // SOA, A
         z.apply(a("x.c.dyn.example", [192, 0, 2, 2])).unwrap();
+        z.apply(a("x.c.dyn.example", [192, 0, 2, 3])).unwrap();
+        assert_eq!(z.rrset_count(), 3, "replacing an RRset does not add one");
         z.apply(remove("a.b.c.dyn.example", Rtype::A)).unwrap();
+        assert_eq!(z.rrset_count(), 2);
         assert!(z.node(&b_c).is_none());
         assert!(z.node(&c).is_some(), "x.c still below c");
         z.apply(remove("x.c.dyn.example", Rtype::A)).unwrap();
         assert!(z.node(&c).is_none());
         assert_eq!(z.name_count(), 1);
+        assert_eq!(z.rrset_count(), 1);
     }
 
     #[test]

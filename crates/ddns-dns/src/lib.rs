@@ -7,6 +7,8 @@
 //! - [`access`]: per-zone transfer, NOTIFY and update rules;
 //! - `service`: what the fast path defers — TSIG-signed messages, AXFR/IXFR, UPDATE;
 //! - [`notify`]: NOTIFY to secondaries after each serial change;
+//! - [`metrics`]: counters of queries, connections, transfers and NOTIFY, per worker on the
+//!   UDP fast path, summed at a scrape;
 //! - [`rrl`]: response rate limiting of UDP answers (BIND's and Knot's RRL);
 //! - [`tsig`]: TSIG (RFC 8945) signing and verification, pure, for queries, NOTIFY, UPDATE
 //!   and zone transfers.
@@ -18,6 +20,7 @@
 pub mod access;
 pub mod answer;
 pub mod listener;
+pub mod metrics;
 pub mod notify;
 mod query;
 pub mod request;
@@ -28,5 +31,6 @@ mod udp;
 
 pub use answer::respond;
 pub use listener::{DnsListeners, DnsServing, DnsSettings};
+pub use metrics::DnsMetrics;
 pub use request::{Action, Outcome, Request, Transport};
 pub use service::{DnsService, MessageSink, UpdateRequest, Updater};

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use ddns_core::snapshot::ZoneSet;
@@ -22,6 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::answer::respond;
+use crate::metrics::DnsMetrics;
 use crate::request::{Request, Transport};
 use crate::rrl::{ResponseLimiter, RrlSettings};
 use crate::service::{DnsService, MessageSink};
@@ -46,6 +47,9 @@ pub struct DnsSettings {
     pub max_tcp_connections_per_ip: usize,
     /// Response rate limiting of UDP answers (TCP is never limited).
     pub rrl: RrlSettings,
+    /// Where queries, connections and transfers are counted; `None` counts nothing (and
+    /// reads no clock) on the query path.
+    pub metrics: Option<Arc<DnsMetrics>>,
 }
 
 /// Bound, not yet serving, sockets.
@@ -91,6 +95,7 @@ impl DnsListeners {
             Arc::clone(&service),
             settings.udp_payload,
             ResponseLimiter::new(&settings.rrl).map(Arc::new),
+            settings.metrics.clone(),
         );
         for (udp, tcp) in self.sockets {
             serving.udp.start(udp, settings.udp_workers, &udp_context)?;
@@ -214,21 +219,30 @@ async fn serve_tcp(
                 continue;
             }
         };
+        let metrics = settings.metrics.clone();
         let Ok(permit) = Arc::clone(&connections).try_acquire_owned() else {
             tracing::debug!(%peer, "too many TCP connections; closing");
+            if let Some(m) = &metrics {
+                m.tcp_refused();
+            }
             continue;
         };
         let Some(slot) = PerIp::enter(&per_ip, peer.ip(), settings.max_tcp_connections_per_ip)
         else {
             tracing::debug!(%peer, "too many TCP connections from this address; closing");
+            if let Some(m) = &metrics {
+                m.tcp_refused();
+            }
             continue;
         };
+        let open = metrics.map(OpenConnection::new);
         let zones = Arc::clone(&zones);
         let service = Arc::clone(&service);
         let settings = settings.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let _slot = slot;
+            let _open = open;
             if let Err(e) = serve_connection(stream, peer, zones, &service, &settings).await {
                 tracing::debug!(%peer, error = %e, "TCP connection ended");
             }
@@ -267,6 +281,7 @@ async fn serve_connection(
             peer,
             transport: Transport::Tcp,
         };
+        let started = Instant::now();
         let outcome = respond(&zones.load(), &request, settings.udp_payload, &mut out);
         if outcome.deferred_to_service() {
             let mut sink = TcpSink {
@@ -274,7 +289,7 @@ async fn serve_connection(
                 timeout: settings.tcp_write_timeout,
                 framed: std::mem::take(&mut framed),
             };
-            service
+            let outcome = service
                 .handle(
                     &zones.load_full(),
                     &request,
@@ -282,8 +297,14 @@ async fn serve_connection(
                     &mut sink,
                 )
                 .await?;
+            if let Some(m) = &settings.metrics {
+                m.shared(Transport::Tcp).record(&outcome, started.elapsed());
+            }
             framed = sink.framed;
             continue;
+        }
+        if let Some(m) = &settings.metrics {
+            m.shared(Transport::Tcp).record(&outcome, started.elapsed());
         }
         if !outcome.replies() {
             return Ok(());
@@ -298,6 +319,22 @@ async fn serve_connection(
                 return Ok(());
             }
         }
+    }
+}
+
+/// One open TCP connection in the metrics, taken off when dropped.
+struct OpenConnection(Arc<DnsMetrics>);
+
+impl OpenConnection {
+    fn new(metrics: Arc<DnsMetrics>) -> Self {
+        metrics.tcp_accepted();
+        Self(metrics)
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.tcp_closed();
     }
 }
 

@@ -26,6 +26,7 @@ use ddns_core::{CLASS_IN, DomainName, Rcode, Rtype, Serial};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::metrics::DnsMetrics;
 use crate::query::{HEADER_LEN, OPCODE_NOTIFY};
 use crate::service::{DnsService, unix_now};
 use crate::tsig::{self, Key};
@@ -82,7 +83,12 @@ pub async fn run_notifier(
             notified.insert(origin.clone(), (zone.serial(), Instant::now()));
             for &addr in addrs {
                 let message = NotifyMessage::new(zone);
-                let task = tokio::spawn(notify_one(message, addr, key.clone()));
+                let task = tokio::spawn(notify_one(
+                    message,
+                    addr,
+                    key.clone(),
+                    service.metrics().cloned(),
+                ));
                 if let Some(previous) = running.insert((origin.clone(), addr), task) {
                     previous.abort();
                 }
@@ -137,7 +143,17 @@ impl NotifyMessage {
 }
 
 /// Sends one NOTIFY to `addr` until it is answered or the attempts run out.
-async fn notify_one(message: NotifyMessage, addr: SocketAddr, key: Option<Key>) {
+async fn notify_one(
+    message: NotifyMessage,
+    addr: SocketAddr,
+    key: Option<Key>,
+    metrics: Option<Arc<DnsMetrics>>,
+) {
+    let count = |f: fn(&DnsMetrics)| {
+        if let Some(m) = &metrics {
+            f(m);
+        }
+    };
     let local: SocketAddr = match addr.ip() {
         IpAddr::V4(_) => (Ipv4Addr::UNSPECIFIED, 0).into(),
         IpAddr::V6(_) => (Ipv6Addr::UNSPECIFIED, 0).into(),
@@ -164,8 +180,11 @@ async fn notify_one(message: NotifyMessage, addr: SocketAddr, key: Option<Key>) 
             },
             None => None,
         };
-        if let Err(e) = socket.send_to(&request, addr).await {
-            tracing::debug!(zone = %message.origin, secondary = %addr, error = %e, "NOTIFY not sent");
+        match socket.send_to(&request, addr).await {
+            Ok(_) => count(DnsMetrics::notify_sent),
+            Err(e) => {
+                tracing::debug!(zone = %message.origin, secondary = %addr, error = %e, "NOTIFY not sent");
+            }
         }
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -179,9 +198,11 @@ async fn notify_one(message: NotifyMessage, addr: SocketAddr, key: Option<Key>) 
             }
             match check_answer(answer, key.as_ref(), mac.as_deref()) {
                 Ok(()) => {
+                    count(DnsMetrics::notify_answered);
                     tracing::debug!(zone = %message.origin, serial = message.serial.0, secondary = %addr, attempt, "NOTIFY answered");
                 }
                 Err(why) => {
+                    count(DnsMetrics::notify_failed);
                     tracing::warn!(zone = %message.origin, secondary = %addr, "NOTIFY answered with an error: {why}");
                 }
             }
@@ -189,6 +210,7 @@ async fn notify_one(message: NotifyMessage, addr: SocketAddr, key: Option<Key>) 
         }
         timeout *= 2;
     }
+    count(DnsMetrics::notify_failed);
     tracing::warn!(zone = %message.origin, serial = message.serial.0, secondary = %addr, attempts = ATTEMPTS, "NOTIFY never answered");
 }
 

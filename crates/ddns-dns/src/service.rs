@@ -28,6 +28,7 @@ use ddns_core::{CLASS_IN, DomainName, Rcode, RecordSet, Rtype, Serial};
 
 use crate::access::{UpdateRule, ZoneAccess, requester};
 use crate::answer::{respond, write_header};
+use crate::metrics::DnsMetrics;
 use crate::query::{self, HEADER_LEN, OPCODE_QUERY, OPCODE_UPDATE, Query, Rejection};
 use crate::request::{Outcome, Request, Transport};
 use crate::tsig::{self, KeyRing, StreamSigner, Verified};
@@ -76,6 +77,7 @@ pub struct DnsService {
     zones: Vec<(DomainName, ZoneAccess)>,
     history: Arc<dyn ZoneHistory>,
     updater: Option<Arc<dyn Updater>>,
+    metrics: Option<Arc<DnsMetrics>>,
 }
 
 impl std::fmt::Debug for DnsService {
@@ -102,7 +104,20 @@ impl DnsService {
             zones,
             history,
             updater,
+            metrics: None,
         }
+    }
+
+    /// The same service counting transfers and NOTIFY in `metrics`.
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<DnsMetrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Where transfers and NOTIFY are counted, when metrics are on.
+    pub fn metrics(&self) -> Option<&Arc<DnsMetrics>> {
+        self.metrics.as_ref()
     }
 
     /// A service that knows no keys and allows nothing beyond queries.
@@ -184,6 +199,9 @@ impl DnsService {
             let code = self
                 .update(zones, request, body, &query, key_name.as_ref())
                 .await;
+            if let Some(m) = &self.metrics {
+                m.update_answered(code);
+            }
             let mut out = Vec::with_capacity(HEADER_LEN + query.question.len() + 128);
             write_header(
                 &mut out,
@@ -348,13 +366,18 @@ impl DnsService {
         };
         let trailer =
             query.edns.map_or(0, |_| OPT_ROOM) + ctx.signer.as_ref().map_or(0, |_| TSIG_ROOM);
+        let full = matches!(plan, Plan::Full);
         let mut writer = XfrWriter::new(query, request.transport, limit.saturating_sub(trailer));
         let sent = writer.stream(zone, &plan, ctx, sink).await?;
-        Ok(
-            Outcome::reply(query.opcode, Rcode::NOERROR, &[], sent.truncated)
+        if let Some(m) = &self.metrics {
+            m.transfer_served(full);
+        }
+        Ok(Outcome {
+            qtype: Some(query.qtype),
+            ..Outcome::reply(query.opcode, Rcode::NOERROR, &[], sent.truncated)
                 .with_len(sent.bytes)
-                .in_zone(zone_index),
-        )
+                .in_zone(zone_index)
+        })
     }
 }
 

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 #[cfg(unix)]
 use std::time::Duration;
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use ddns_core::snapshot::ZoneSet;
@@ -29,6 +30,7 @@ use tokio::runtime::Handle;
 use tokio::sync::Semaphore;
 
 use crate::answer::respond;
+use crate::metrics::{DnsMetrics, WorkerMetrics};
 use crate::request::{Action, Outcome, Request, Transport};
 use crate::rrl::{ResponseLimiter, Verdict, truncate_for_slip};
 use crate::service::{DnsService, MessageSink};
@@ -51,6 +53,8 @@ pub(crate) struct UdpContext {
     pub(crate) payload: u16,
     /// Response rate limiting, when on.
     rrl: Option<Arc<ResponseLimiter>>,
+    /// Counters, when metrics are on.
+    metrics: Option<Arc<DnsMetrics>>,
 }
 
 impl UdpContext {
@@ -59,6 +63,7 @@ impl UdpContext {
         service: Arc<DnsService>,
         payload: u16,
         rrl: Option<Arc<ResponseLimiter>>,
+        metrics: Option<Arc<DnsMetrics>>,
     ) -> Self {
         Self {
             zones,
@@ -66,13 +71,38 @@ impl UdpContext {
             deferred: Arc::new(Semaphore::new(MAX_DEFERRED_UDP)),
             payload,
             rrl,
+            metrics,
         }
+    }
+
+    /// Answers one datagram and counts it in the worker's own block (when metrics are on):
+    /// two clock reads and a few atomic stores, nothing shared with other workers.
+    fn answer_counted(
+        &self,
+        request: &Request<'_>,
+        out: &mut Vec<u8>,
+        counters: Option<&WorkerMetrics>,
+    ) -> Outcome {
+        let Some(counters) = counters else {
+            return self.answer(request, out, None);
+        };
+        let started = Instant::now();
+        let outcome = self.answer(request, out, Some(counters));
+        if !outcome.deferred_to_service() {
+            counters.record(&outcome, started.elapsed());
+        }
+        outcome
     }
 
     /// Answers one datagram into `out`: what [`respond`] wrote, after rate limiting (a
     /// limited answer is cut to its slip form or not sent). The outcome says whether to send
     /// `out` or defer the request.
-    fn answer(&self, request: &Request<'_>, out: &mut Vec<u8>) -> Outcome {
+    fn answer(
+        &self,
+        request: &Request<'_>,
+        out: &mut Vec<u8>,
+        counters: Option<&WorkerMetrics>,
+    ) -> Outcome {
         let zones = self.zones.load();
         let outcome = respond(&zones, request, self.payload, out);
         let Some(rrl) = self.rrl.as_deref().filter(|_| outcome.replies()) else {
@@ -81,6 +111,9 @@ impl UdpContext {
         match rrl.check(request.peer.ip(), &outcome, out, &zones) {
             Verdict::Send => outcome,
             Verdict::Slip => {
+                if let Some(c) = counters {
+                    c.rrl_slipped();
+                }
                 truncate_for_slip(out);
                 Outcome {
                     len: out.len(),
@@ -88,11 +121,16 @@ impl UdpContext {
                     ..outcome
                 }
             }
-            Verdict::Drop => Outcome {
-                action: Action::Drop,
-                len: 0,
-                ..outcome
-            },
+            Verdict::Drop => {
+                if let Some(c) = counters {
+                    c.rrl_dropped();
+                }
+                Outcome {
+                    action: Action::Drop,
+                    len: 0,
+                    ..outcome
+                }
+            }
         }
     }
 }
@@ -210,6 +248,7 @@ fn serve_blocking(
 ) {
     let mut buf = vec![0u8; 65_535];
     let mut out = Vec::with_capacity(1500);
+    let counters = context.metrics.as_ref().map(|m| m.udp_worker());
     while !stop.load(Ordering::Relaxed) {
         let (len, peer) = match socket.recv_from(&mut buf) {
             Ok(received) => received,
@@ -225,7 +264,7 @@ fn serve_blocking(
             peer,
             transport: Transport::Udp,
         };
-        let outcome = context.answer(&request, &mut out);
+        let outcome = context.answer_counted(&request, &mut out, counters.as_deref());
         if outcome.deferred_to_service() {
             let sink = StdSink {
                 socket: Arc::clone(socket),
@@ -253,6 +292,7 @@ async fn serve_async(socket: Arc<tokio::net::UdpSocket>, context: UdpContext) {
     let runtime = Handle::current();
     let mut buf = vec![0u8; 65_535];
     let mut out = Vec::with_capacity(1500);
+    let counters = context.metrics.as_ref().map(|m| m.udp_worker());
     loop {
         let (len, peer) = match socket.recv_from(&mut buf).await {
             Ok(received) => received,
@@ -267,7 +307,7 @@ async fn serve_async(socket: Arc<tokio::net::UdpSocket>, context: UdpContext) {
             peer,
             transport: Transport::Udp,
         };
-        let outcome = context.answer(&request, &mut out);
+        let outcome = context.answer_counted(&request, &mut out, counters.as_deref());
         if outcome.deferred_to_service() {
             let sink = TokioSink {
                 socket: Arc::clone(&socket),
@@ -293,20 +333,30 @@ fn defer<S: MessageSink + 'static>(
 ) {
     let Ok(permit) = Arc::clone(&context.deferred).try_acquire_owned() else {
         tracing::debug!(%peer, "too many deferred UDP requests; dropped");
+        if let Some(m) = &context.metrics {
+            m.udp_deferred_dropped();
+        }
         return;
     };
     let message = message.to_vec();
     let (zones, service) = (context.zones.load_full(), Arc::clone(&context.service));
     let payload = context.payload;
+    let metrics = context.metrics.clone();
     runtime.spawn(async move {
         let _permit = permit;
+        let started = Instant::now();
         let request = Request {
             message: &message,
             peer,
             transport: Transport::Udp,
         };
-        if let Err(e) = service.handle(&zones, &request, payload, &mut sink).await {
-            tracing::debug!(%peer, error = %e, "UDP send failed");
+        match service.handle(&zones, &request, payload, &mut sink).await {
+            Ok(outcome) => {
+                if let Some(m) = &metrics {
+                    m.shared(Transport::Udp).record(&outcome, started.elapsed());
+                }
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "UDP send failed"),
         }
     });
 }

@@ -12,6 +12,7 @@ use ddns_core::journal::{JournalEntry, ZoneHistory};
 use ddns_core::snapshot::{Rrset, RrsetChange, SoaParams, Zone, ZoneSet};
 use ddns_core::{DomainName, RecordSet, Rtype, Serial};
 use ddns_dns::access::ZoneAccess;
+use ddns_dns::metrics::{DnsMetrics, LATENCY_BOUNDS_NS, qtype_label, rcode_label};
 use ddns_dns::rrl::RrlSettings;
 use ddns_dns::tsig::KeyRing;
 use ddns_dns::{DnsListeners, DnsService, DnsSettings};
@@ -63,6 +64,7 @@ fn settings() -> DnsSettings {
         tcp_write_timeout: Duration::from_secs(5),
         max_tcp_connections_per_ip: 16,
         rrl: RrlSettings::off(),
+        metrics: None,
     }
 }
 
@@ -220,11 +222,16 @@ async fn rrl_limits_a_flood_to_its_rate_with_slips_and_spares_everyone_else() {
         table_size: 1021,
         whitelist: vec!["127.0.2.0/24".parse().unwrap()],
     };
+    let metrics = Arc::new(DnsMetrics::new());
     let serving = listeners
         .serve(
             zones(5),
             Arc::new(DnsService::queries_only()),
-            DnsSettings { rrl, ..settings() },
+            DnsSettings {
+                rrl,
+                metrics: Some(Arc::clone(&metrics)),
+                ..settings()
+            },
         )
         .unwrap();
 
@@ -284,6 +291,18 @@ async fn rrl_limits_a_flood_to_its_rate_with_slips_and_spares_everyone_else() {
     let whitelisted = whitelisted.await.unwrap();
     serving.shutdown().await;
     println!("flood from one source: {attack:?}; whitelisted: {whitelisted:?}");
+    let totals = metrics.totals();
+    println!(
+        "RRL counters: dropped {}, slipped {}",
+        totals.udp.rrl_dropped, totals.udp.rrl_slipped
+    );
+    // What the client received is at most what the server sent (loopback may drop under load).
+    assert!(
+        totals.udp.rrl_slipped >= attack.slipped as u64,
+        "{totals:?}"
+    );
+    assert!(totals.udp.rrl_dropped > 0, "{totals:?}");
+    assert_eq!(totals.tcp.rrl_dropped + totals.tcp.rrl_slipped, 0);
 
     // Two seconds of flood touch two or three of the limiter's one-second windows (a fourth
     // if the server falls behind on a loaded machine), each answering up to RATE.
@@ -303,4 +322,104 @@ async fn rrl_limits_a_flood_to_its_rate_with_slips_and_spares_everyone_else() {
         (whitelisted.sent, 0),
         "{whitelisted:?}"
     );
+}
+
+/// Key of the QTYPE/RCODE cell in a totals table.
+fn cell(table: &[[u64; ddns_dns::metrics::RCODE_SLOTS]], qtype: &str, rcode: &str) -> u64 {
+    let q = (0..table.len()).find(|&i| qtype_label(i) == qtype).unwrap();
+    let r = (0..ddns_dns::metrics::RCODE_SLOTS)
+        .find(|&i| rcode_label(i) == rcode)
+        .unwrap();
+    table[q][r]
+}
+
+/// Counters over real sockets: queries spread over the UDP workers sum to what was asked, by
+/// QTYPE and RCODE, with a latency and a size for each; the deferred UPDATE and the TCP
+/// queries are counted on their own transport, and the connection is open then closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_sum_over_workers_by_transport_qtype_and_rcode() {
+    let listeners = DnsListeners::bind(&["127.0.0.1:0".parse().unwrap()]).unwrap();
+    let server = listeners.local_addrs()[0];
+    let service = DnsService::new(
+        KeyRing::new(),
+        vec![(name("dyn.example"), ZoneAccess::default())],
+        Arc::new(NoHistory),
+        None,
+    );
+    let metrics = Arc::new(DnsMetrics::new());
+    let serving = listeners
+        .serve(
+            zones(5),
+            Arc::new(service.with_metrics(Arc::clone(&metrics))),
+            DnsSettings {
+                metrics: Some(Arc::clone(&metrics)),
+                ..settings()
+            },
+        )
+        .unwrap();
+    tokio::task::spawn_blocking(move || {
+        for c in 0..10u16 {
+            let client = client();
+            for i in 0..3u16 {
+                ask_udp(
+                    &client,
+                    server,
+                    &query(c * 10 + i, "h1.dyn.example.", RecordType::A, OpCode::Query),
+                );
+            }
+            let nx = ask_udp(
+                &client,
+                server,
+                &query(c, "nope.dyn.example.", RecordType::AAAA, OpCode::Query),
+            );
+            assert_eq!(nx.metadata.response_code, ResponseCode::NXDomain);
+        }
+        ask_udp(
+            &client(),
+            server,
+            &query(9, "dyn.example.", RecordType::SOA, OpCode::Update),
+        );
+    })
+    .await
+    .unwrap();
+    let mut tcp = tokio::net::TcpStream::connect(server).await.unwrap();
+    for id in 0..2u16 {
+        let message = query(id, "h2.dyn.example.", RecordType::TXT, OpCode::Query);
+        let mut framed = u16::try_from(message.len()).unwrap().to_be_bytes().to_vec();
+        framed.extend_from_slice(&message);
+        tcp.write_all(&framed).await.unwrap();
+        let len = tcp.read_u16().await.unwrap();
+        let mut answer = vec![0u8; usize::from(len)];
+        tcp.read_exact(&mut answer).await.unwrap();
+    }
+    let open = metrics.totals();
+    drop(tcp);
+    // The server notices the close when it reads the next length.
+    let mut closed = metrics.totals();
+    for _ in 0..50 {
+        if closed.tcp_open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        closed = metrics.totals();
+    }
+    serving.shutdown().await;
+
+    assert_eq!(cell(&open.udp.queries, "A", "NOERROR"), 30, "{open:?}");
+    assert_eq!(cell(&open.udp.queries, "AAAA", "NXDOMAIN"), 10);
+    // The UPDATE went to the service (no rule for 127.0.0.1: REFUSED).
+    assert_eq!(cell(&open.udp.queries, "none", "REFUSED"), 1);
+    assert_eq!(open.updates.iter().sum::<u64>(), 1);
+    assert_eq!(cell(&open.tcp.queries, "TXT", "NOERROR"), 2);
+    assert_eq!(open.udp.size.count(), 41);
+    assert_eq!(open.udp.latency.count(), 41);
+    assert!(
+        open.udp.size.sum > 41 * 12,
+        "every response has at least its header"
+    );
+    assert_eq!(open.tcp.latency.count(), 2);
+    // A snapshot answer takes well under a second (the last bucket is above every bound).
+    assert_eq!(open.udp.latency.buckets[LATENCY_BOUNDS_NS.len()], 0);
+    assert_eq!((open.tcp_accepted, open.tcp_open), (1, 1));
+    assert_eq!((closed.tcp_accepted, closed.tcp_open), (1, 0));
 }

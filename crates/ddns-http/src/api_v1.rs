@@ -7,10 +7,10 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use ddns_config::when::{parse_moment, parse_seconds, rfc3339};
 use ddns_core::{DomainName, Origin, Restrictions, Rtype, Scope, ScopeEntry};
 use ddns_zones::{HistoryRow, HostRecord, Principal, RrsetIntent, host_filter};
@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::AppState;
 use crate::client::{client_ip, user_agent};
 use crate::error::ApiError;
+use crate::update_event::{Protocol, RequestId, UpdateEvent};
 
 /// The OpenAPI 3.1 document of this API.
 pub(crate) const OPENAPI: &str = include_str!("openapi.json");
@@ -150,6 +151,30 @@ pub(crate) fn origin(peer: SocketAddr, headers: &HeaderMap, state: &AppState) ->
     }
 }
 
+/// Emits the update event of a write to a host under `/api/v1` (`name` as the path or body
+/// gave it; one that is not a valid name is logged as `-`).
+fn emit_update<T>(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    request_id: Option<Extension<RequestId>>,
+    name: &str,
+    result: &Result<T, ApiError>,
+) {
+    let event = UpdateEvent {
+        protocol: Protocol::ApiV1,
+        request_id: request_id.map(|Extension(id)| id),
+        client: client_ip(peer, headers, &state.policy.trusted_proxies),
+        token: None,
+    };
+    let name = DomainName::parse(name).ok();
+    let name = name.as_ref().map(DomainName::as_str);
+    match result {
+        Ok(_) => event.emit(name, "success", None),
+        Err(e) => event.emit(name, e.code, Some(&e.message)),
+    }
+}
+
 pub(crate) async fn list_zones(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -251,10 +276,22 @@ pub(crate) struct NewHost {
 pub(crate) async fn create_host(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     Json(body): Json<NewHost>,
 ) -> Result<Response, ApiError> {
-    let principal = state.authenticate_write(peer, &headers).await?;
+    let result = create_host_answer(&state, peer, &headers, &body).await;
+    emit_update(&state, peer, &headers, request_id, &body.name, &result);
+    result
+}
+
+async fn create_host_answer(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &NewHost,
+) -> Result<Response, ApiError> {
+    let principal = state.authenticate_write(peer, headers).await?;
     let name = parse_name(&body.name)?;
     state
         .zones
@@ -267,7 +304,7 @@ pub(crate) async fn create_host(
         ));
     }
     state.zones.create_host(&principal, &name).await?;
-    let host = load_host(&state, &name).await?;
+    let host = load_host(state, &name).await?;
     Ok(with_etag(StatusCode::CREATED, &host))
 }
 
@@ -286,17 +323,29 @@ pub(crate) async fn get_host(
 pub(crate) async fn delete_host(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let principal = state.authenticate_write(peer, &headers).await?;
-    let name = parse_name(&name)?;
+    let result = delete_host_answer(&state, peer, &headers, &name).await;
+    emit_update(&state, peer, &headers, request_id, &name, &result);
+    result
+}
+
+async fn delete_host_answer(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    name: &str,
+) -> Result<StatusCode, ApiError> {
+    let principal = state.authenticate_write(peer, headers).await?;
+    let name = parse_name(name)?;
     require_scope(&principal, &name)?;
     let current = state.zones.host(&name).await?.map(|h| h.version);
-    let expected = if_match(&headers, current)?;
+    let expected = if_match(headers, current)?;
     state
         .zones
-        .delete_host(&principal, &name, expected, origin(peer, &headers, &state))
+        .delete_host(&principal, &name, expected, origin(peer, headers, state))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -311,31 +360,43 @@ pub(crate) struct RrsetBody {
 pub(crate) async fn put_rrset(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     Path((name, rtype)): Path<(String, String)>,
     Json(body): Json<RrsetBody>,
 ) -> Result<Response, ApiError> {
-    let rtype = parse_rtype(&rtype)?;
-    change_rrset(
-        &state,
-        peer,
-        &headers,
-        &name,
-        rtype,
-        Some(body.values),
-        body.ttl,
-    )
-    .await
+    let result = match parse_rtype(&rtype) {
+        Ok(rtype) => {
+            change_rrset(
+                &state,
+                peer,
+                &headers,
+                &name,
+                rtype,
+                Some(body.values),
+                body.ttl,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    emit_update(&state, peer, &headers, request_id, &name, &result);
+    result
 }
 
 pub(crate) async fn delete_rrset(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     Path((name, rtype)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let rtype = parse_rtype(&rtype)?;
-    change_rrset(&state, peer, &headers, &name, rtype, None, None).await
+    let result = match parse_rtype(&rtype) {
+        Ok(rtype) => change_rrset(&state, peer, &headers, &name, rtype, None, None).await,
+        Err(e) => Err(e),
+    };
+    emit_update(&state, peer, &headers, request_id, &name, &result);
+    result
 }
 
 async fn change_rrset(

@@ -17,15 +17,18 @@ mod auth_throttle;
 mod client;
 mod error;
 pub mod inputs;
+pub mod metrics;
 mod nic_update;
 mod redirect;
 mod rest_update;
 mod serve;
 pub mod tls;
+mod update_event;
 mod validity;
 
 pub use api_v1::HISTORY_PAGE_BYTES;
 pub use audit_stream::{AuditStream, AuditStreamError, SinkCounters};
+pub use metrics::{MetricsEndpoint, MetricsSource};
 pub use serve::{ConnectionLimits, Listener, Role, bind, serve};
 
 use std::net::{IpAddr, SocketAddr};
@@ -48,6 +51,8 @@ use tower_http::timeout::TimeoutLayer;
 use crate::auth_throttle::{Admission, AuthThrottle};
 use crate::client::{HostLimiter, IpLimiter, TokenLimiter, client_ip};
 use crate::error::ApiError;
+use crate::metrics::{Limit, auth_failed, rate_limited};
+use crate::update_event::{Protocol, assign_request_id};
 
 /// Largest request body accepted (updates are tiny).
 const MAX_BODY: usize = 64 * 1024;
@@ -96,6 +101,8 @@ pub struct AppState {
     updates_per_token: TokenLimiter,
     per_ip: IpLimiter,
     auth_failures: AuthThrottle,
+    /// `/metrics`, when served.
+    metrics: Option<MetricsEndpoint>,
 }
 
 /// Why a presented token was not accepted, before the edge maps it to its protocol.
@@ -128,9 +135,17 @@ impl AppState {
             updates_per_token: TokenLimiter::new(policy.updates_per_token_per_minute),
             per_ip: IpLimiter::new(policy.requests_per_ip_per_minute),
             auth_failures: AuthThrottle::new(),
+            metrics: None,
             zones,
             policy,
         }
+    }
+
+    /// The same state serving `/metrics` from `endpoint`.
+    #[must_use]
+    pub fn with_metrics(mut self, endpoint: MetricsEndpoint) -> Self {
+        self.metrics = Some(endpoint);
+        self
     }
 
     /// The client's address (through trusted proxies only).
@@ -144,9 +159,13 @@ impl AppState {
         &self,
         client: IpAddr,
         token: &str,
+        protocol: Protocol,
     ) -> Result<Principal, Refusal> {
         match self.auth_failures.admit(client, Instant::now()) {
-            Admission::Refused(wait) => return Err(Refusal::Throttled(wait.as_secs().max(1))),
+            Admission::Refused(wait) => {
+                rate_limited(Limit::AuthFailures);
+                return Err(Refusal::Throttled(wait.as_secs().max(1)));
+            }
             Admission::After(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
             Admission::After(_) => {}
         }
@@ -157,6 +176,10 @@ impl AppState {
             }
             Err(AuthError::Store(e)) => Err(Refusal::Store(e)),
             Err(AuthError::Invalid) => {
+                auth_failed(match protocol {
+                    Protocol::Dyndns2 => "dyndns2",
+                    Protocol::Rest | Protocol::ApiV1 => "api",
+                });
                 self.auth_failures.failed(client, Instant::now());
                 tracing::info!(%client, "token refused");
                 Err(Refusal::Badauth)
@@ -171,7 +194,7 @@ impl AppState {
     ) -> Result<Principal, ApiError> {
         let creds = client::credentials(headers).ok_or_else(ApiError::unauthorized)?;
         Ok(self
-            .check_token(self.client(peer, headers), &creds.token)
+            .check_token(self.client(peer, headers), &creds.token, Protocol::ApiV1)
             .await?)
     }
 
@@ -188,6 +211,7 @@ impl AppState {
             return Err(ddns_zones::UpdateError::ReadOnly.into());
         }
         if let Err(wait) = self.api_writes.check(&principal.token_id) {
+            rate_limited(Limit::ApiWrites);
             tracing::warn!(token = %principal.token_id, "API write rate exceeded");
             return Err(ApiError::too_many_writes(wait));
         }
@@ -235,12 +259,15 @@ pub fn app(state: Arc<AppState>) -> Router {
         )
         .route("/api/v1/tokens/{id}", delete(api_v1::revoke_token))
         .route("/api/v1/tokens/{id}/rotate", post(api_v1::rotate_token))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(metrics::healthz))
+        .route("/readyz", get(metrics::readyz))
+        .route("/metrics", get(metrics::metrics))
         .fallback(post(not_found).get(not_found))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),
             limit_per_ip,
         ))
+        .layer(axum::middleware::from_fn(assign_request_id))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -260,6 +287,7 @@ async fn limit_per_ip(
 ) -> Response {
     let client = state.client(peer, request.headers());
     if let Err(wait) = state.per_ip.check(client) {
+        rate_limited(Limit::PerIp);
         tracing::debug!(%client, "request rate per address exceeded");
         let path = request.uri().path();
         let dyndns2 = matches!(path, "/nic/update" | "/v3/update")

@@ -17,27 +17,98 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Extension;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use ddns_core::dyndns2::{
     AddressChoice, RawUpdate, RequestError, ReturnCode, UpdateRequest, reply_line,
 };
-use ddns_core::{Origin, Rtype};
+use ddns_core::{DomainName, Origin, Rtype};
 use ddns_store::StoreError;
 use ddns_zones::{AddressUpdate, UpdateError};
 
 use crate::client::{credentials, user_agent};
+use crate::metrics::{Limit, rate_limited};
+use crate::update_event::{Protocol, RequestId, UpdateEvent};
 use crate::{AppState, Refusal};
 
-/// The handler for every DynDNS2 path.
+/// The handler for every DynDNS2 path: answers, then emits one update event per hostname
+/// answered (or one for a request refused as a whole).
 pub(crate) async fn nic_update(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
-    let agent = user_agent(&headers);
+    let mut event = UpdateEvent {
+        protocol: Protocol::Dyndns2,
+        request_id: request_id.map(|Extension(id)| id),
+        client: state.client(peer, &headers),
+        token: None,
+    };
+    let (response, answered) = answer(&state, &headers, query.as_deref(), &mut event).await;
+    match answered {
+        Answered::Whole {
+            code,
+            names,
+            detail,
+        } => {
+            let names = names
+                .iter()
+                .map(DomainName::as_str)
+                .collect::<Vec<_>>()
+                .join(",");
+            let name = (!names.is_empty()).then_some(names.as_str());
+            event.emit(name, code.as_str(), detail.as_deref());
+        }
+        Answered::PerHost(results) => {
+            for (name, code) in results {
+                event.emit(Some(name.as_str()), code.as_str(), None);
+            }
+        }
+    }
+    response
+}
+
+/// What the request got, for its update events.
+enum Answered {
+    /// One code for the request (a refusal, or `nochg` with nothing to change).
+    Whole {
+        code: ReturnCode,
+        names: Vec<DomainName>,
+        detail: Option<String>,
+    },
+    /// A code per hostname.
+    PerHost(Vec<(DomainName, ReturnCode)>),
+}
+
+impl Answered {
+    fn whole(code: ReturnCode) -> Self {
+        Self::Whole {
+            code,
+            names: Vec::new(),
+            detail: None,
+        }
+    }
+
+    fn refused(code: ReturnCode, names: &[DomainName], detail: &dyn std::fmt::Display) -> Self {
+        Self::Whole {
+            code,
+            names: names.to_vec(),
+            detail: Some(detail.to_string()),
+        }
+    }
+}
+
+async fn answer(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    event: &mut UpdateEvent,
+) -> (Response, Answered) {
+    let agent = user_agent(headers);
     if let Some(a) = &agent {
         let lower = a.to_ascii_lowercase();
         if state
@@ -46,40 +117,69 @@ pub(crate) async fn nic_update(
             .iter()
             .any(|b| lower.contains(&b.to_ascii_lowercase()))
         {
-            return once(ReturnCode::Badagent, StatusCode::FORBIDDEN);
+            return (
+                once(ReturnCode::Badagent, StatusCode::FORBIDDEN),
+                Answered::whole(ReturnCode::Badagent),
+            );
         }
     }
-    let Some(creds) = credentials(&headers) else {
-        return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED);
+    let Some(creds) = credentials(headers) else {
+        return (
+            once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
+            Answered::whole(ReturnCode::Badauth),
+        );
     };
-    let client = state.client(peer, &headers);
-    let principal = match state.check_token(client, &creds.token).await {
+    let client = event.client;
+    let principal = match state
+        .check_token(client, &creds.token, Protocol::Dyndns2)
+        .await
+    {
         Ok(p) => p,
-        Err(Refusal::Store(e)) => return store_failure(&e),
-        Err(Refusal::Throttled(wait)) => return abuse(wait),
-        Err(Refusal::Badauth) => return once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
+        Err(Refusal::Store(e)) => {
+            let (response, code) = store_failure(&e);
+            return (response, Answered::refused(code, &[], &e));
+        }
+        Err(Refusal::Throttled(wait)) => {
+            return (abuse(wait), Answered::whole(ReturnCode::Abuse));
+        }
+        Err(Refusal::Badauth) => {
+            return (
+                once(ReturnCode::Badauth, StatusCode::UNAUTHORIZED),
+                Answered::whole(ReturnCode::Badauth),
+            );
+        }
     };
+    event.token = Some(principal.token_id.to_string());
 
-    let request = match update_request(query.as_deref(), creds.user.as_deref()) {
+    let request = match update_request(query, creds.user.as_deref()) {
         Ok(r) => r,
         Err(e) => {
-            tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 request refused");
-            return once(e.code(), StatusCode::BAD_REQUEST);
+            return (
+                once(e.code(), StatusCode::BAD_REQUEST),
+                Answered::refused(e.code(), &[], &e),
+            );
         }
     };
+    let names = &request.hostnames;
     // Authorise before charging the rate limit: a name the caller may not change must not
     // spend its owner's limit (`update_addresses` checks again; this one is cheap).
-    if let Err(e) = state.zones.authorize(&principal, &request.hostnames) {
-        tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 update refused");
-        return update_failure(&e);
+    if let Err(e) = state.zones.authorize(&principal, names) {
+        let (response, code) = update_failure(&e);
+        return (response, Answered::refused(code, names, &e));
     }
-    if let Err(wait) = state.limiter.check(&principal.token_id, &request.hostnames) {
-        tracing::warn!(token = %principal.token_id, hosts = ?request.hostnames, "update rate exceeded");
-        return abuse(wait);
+    if let Err(wait) = state.limiter.check(&principal.token_id, names) {
+        rate_limited(Limit::PerHost);
+        return (
+            abuse(wait),
+            Answered::refused(ReturnCode::Abuse, names, &"update rate per host exceeded"),
+        );
     }
     if let Err(wait) = state.updates_per_token.check(&principal.token_id) {
-        tracing::warn!(token = %principal.token_id, "update rate per token exceeded");
-        return abuse(wait);
+        rate_limited(Limit::PerToken);
+        return (
+            abuse(wait),
+            Answered::refused(ReturnCode::Abuse, names, &"update rate per token exceeded"),
+        );
     }
 
     let (mut ipv4, mut ipv6) = request.addresses_for(client);
@@ -94,10 +194,17 @@ pub(crate) async fn nic_update(
     }
     if ipv4.is_none() && ipv6.is_none() && !request.offline {
         // `myip=no&myipv6=no`, or a connection address no host can have: nothing to change.
-        return once(ReturnCode::Nochg, StatusCode::OK);
+        return (
+            once(ReturnCode::Nochg, StatusCode::OK),
+            Answered::Whole {
+                code: ReturnCode::Nochg,
+                names: names.clone(),
+                detail: None,
+            },
+        );
     }
     let update = AddressUpdate {
-        names: request.hostnames.clone(),
+        names: names.clone(),
         ipv4,
         ipv6,
         offline: request.offline,
@@ -113,19 +220,27 @@ pub(crate) async fn nic_update(
         .await
     {
         Ok(outcomes) => {
+            let mut results = Vec::with_capacity(outcomes.len());
             let lines: Vec<String> = outcomes
                 .iter()
                 .map(|o| {
-                    let code = if o.changed { ReturnCode::Good } else { ReturnCode::Nochg };
-                    tracing::info!(host = %o.name, token = %principal.token_id, %client, result = code.as_str(), "DynDNS2 update");
+                    let code = if o.changed {
+                        ReturnCode::Good
+                    } else {
+                        ReturnCode::Nochg
+                    };
+                    results.push((o.name.clone(), code));
                     reply_line(code, &o.ipv4, &o.ipv6)
                 })
                 .collect();
-            text(StatusCode::OK, lines.join("\n"))
+            (
+                text(StatusCode::OK, lines.join("\n")),
+                Answered::PerHost(results),
+            )
         }
         Err(e) => {
-            tracing::info!(token = %principal.token_id, error = %e, "DynDNS2 update refused");
-            update_failure(&e)
+            let (response, code) = update_failure(&e);
+            (response, Answered::refused(code, names, &e))
         }
     }
 }
@@ -164,38 +279,40 @@ pub(crate) fn abuse(wait: u64) -> Response {
     response
 }
 
-fn update_failure(e: &UpdateError) -> Response {
-    match e {
-        UpdateError::ReadOnly => once(ReturnCode::Badauth, StatusCode::FORBIDDEN),
-        UpdateError::TypeNotAllowed { .. } => once(ReturnCode::Nohost, StatusCode::FORBIDDEN),
+/// The answer to a refused update, and the code it carries.
+fn update_failure(e: &UpdateError) -> (Response, ReturnCode) {
+    let (code, status) = match e {
+        UpdateError::ReadOnly => (ReturnCode::Badauth, StatusCode::FORBIDDEN),
+        UpdateError::TypeNotAllowed { .. } => (ReturnCode::Nohost, StatusCode::FORBIDDEN),
         UpdateError::NotServed(_)
         | UpdateError::OutOfScope(_)
         | UpdateError::Reserved { .. }
-        | UpdateError::NotFound(_) => once(ReturnCode::Nohost, StatusCode::NOT_FOUND),
+        | UpdateError::NotFound(_) => (ReturnCode::Nohost, StatusCode::NOT_FOUND),
         UpdateError::Conflict(_) | UpdateError::VersionMismatch { .. } => {
-            once(ReturnCode::Dnserr, StatusCode::CONFLICT)
+            (ReturnCode::Dnserr, StatusCode::CONFLICT)
         }
-        UpdateError::BadRecord(_) => once(ReturnCode::Dnserr, StatusCode::BAD_REQUEST),
+        UpdateError::BadRecord(_) => (ReturnCode::Dnserr, StatusCode::BAD_REQUEST),
         // `numhost` with 403, not the 400 of too many names in one request: the token has as
         // many hosts as it may, and retrying does not help until one is deleted.
-        UpdateError::HostQuota { .. } => once(ReturnCode::Numhost, StatusCode::FORBIDDEN),
-        UpdateError::Store(s) => store_failure(s),
-        _ => once(ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR),
-    }
+        UpdateError::HostQuota { .. } => (ReturnCode::Numhost, StatusCode::FORBIDDEN),
+        UpdateError::Store(s) => return store_failure(s),
+        _ => (ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR),
+    };
+    (once(code, status), code)
 }
 
-fn store_failure(e: &StoreError) -> Response {
+fn store_failure(e: &StoreError) -> (Response, ReturnCode) {
     if e.is_transient() {
         let mut r = once(ReturnCode::Dnserr, StatusCode::SERVICE_UNAVAILABLE);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
-        r
+        (r, ReturnCode::Dnserr)
     } else {
         tracing::error!(error = %e, "store failure during DynDNS2 update");
         let mut r = once(ReturnCode::ServerError, StatusCode::INTERNAL_SERVER_ERROR);
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1800"));
-        r
+        (r, ReturnCode::ServerError)
     }
 }
 

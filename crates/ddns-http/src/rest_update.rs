@@ -12,10 +12,10 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 
-use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use axum::{Extension, Json};
 use ddns_core::record::{parse_ipv4, parse_ipv6};
 use ddns_core::{DomainName, Origin, Rtype};
 use ddns_zones::RrsetIntent;
@@ -24,6 +24,8 @@ use serde::Deserialize;
 use crate::AppState;
 use crate::client::{client_ip, user_agent};
 use crate::error::ApiError;
+use crate::metrics::{Limit, rate_limited};
+use crate::update_event::{Protocol, RequestId, UpdateEvent};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -35,15 +37,41 @@ pub(crate) struct UpdateBody {
     ttl: Option<u32>,
 }
 
-/// The handler.
+/// The handler: answers, then emits the request's update event.
 pub(crate) async fn rest_update(
     State(state): State<Arc<AppState>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let principal = state.authenticate(peer, &headers).await?;
-    let body = parse_body(&headers, &body)?;
+    let mut event = UpdateEvent {
+        protocol: Protocol::Rest,
+        request_id: request_id.map(|Extension(id)| id),
+        client: client_ip(peer, &headers, &state.policy.trusted_proxies),
+        token: None,
+    };
+    let mut name = None;
+    let answer = answer(&state, peer, &headers, &body, &mut event, &mut name).await;
+    let name = name.as_ref().map(DomainName::as_str);
+    match &answer {
+        Ok((_, changed)) => event.emit(name, if *changed { "good" } else { "nochg" }, None),
+        Err(e) => event.emit(name, e.code, Some(&e.message)),
+    }
+    answer.map(|(reply, _)| reply)
+}
+
+async fn answer(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    body: &[u8],
+    event: &mut UpdateEvent,
+    parsed_name: &mut Option<DomainName>,
+) -> Result<(Json<serde_json::Value>, bool), ApiError> {
+    let principal = state.authenticate(peer, headers).await?;
+    event.token = Some(principal.token_id.to_string());
+    let body = parse_body(headers, body)?;
     let name = DomainName::parse(&body.domain).map_err(|e| {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -51,6 +79,7 @@ pub(crate) async fn rest_update(
             format!("domain {:?}: {e}", body.domain),
         )
     })?;
+    *parsed_name = Some(name.clone());
     if name.label_count() < 2 {
         return Err(ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -90,7 +119,7 @@ pub(crate) async fn rest_update(
             })?,
         );
     }
-    let client = client_ip(peer, &headers, &state.policy.trusted_proxies);
+    let client = event.client;
     let nothing_given = v4.is_empty() && v6.is_empty() && body.txt.is_none();
     if nothing_given {
         match client {
@@ -112,9 +141,11 @@ pub(crate) async fn rest_update(
         .limiter
         .check(&principal.token_id, std::slice::from_ref(&name))
     {
+        rate_limited(Limit::PerHost);
         return Err(ApiError::rate_limited(wait));
     }
     if let Err(wait) = state.updates_per_token.check(&principal.token_id) {
+        rate_limited(Limit::PerToken);
         return Err(ApiError::too_many_updates(wait));
     }
 
@@ -150,14 +181,13 @@ pub(crate) async fn rest_update(
     }
     let origin = Origin {
         source_ip: Some(client),
-        user_agent: user_agent(&headers),
+        user_agent: user_agent(headers),
     };
     let applied = state
         .zones
         .update_rrsets(&principal, &intents, None, origin)
         .await?;
     let changed = applied.changed.iter().any(|c| *c);
-    tracing::info!(host = %name, token = %principal.token_id, %client, changed, "REST update");
     let mut reply = serde_json::json!({
         "status": "success",
         "domain": name.as_str(),
@@ -167,7 +197,7 @@ pub(crate) async fn rest_update(
     if let Some(text) = &body.txt {
         reply["txt"] = serde_json::Value::from(text.as_str());
     }
-    Ok(Json(reply))
+    Ok((Json(reply), changed))
 }
 
 fn intent(name: &DomainName, rtype: Rtype, values: Vec<String>, ttl: Option<u32>) -> RrsetIntent {

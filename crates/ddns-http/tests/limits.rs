@@ -20,6 +20,7 @@ use tower::ServiceExt as _;
 struct Setup {
     _dir: tempfile::TempDir,
     zones: Arc<Zones>,
+    store: Arc<Store>,
     app: axum::Router,
 }
 
@@ -33,7 +34,7 @@ async fn setup(extra: &str) -> Setup {
             .unwrap(),
     );
     let zones = Zones::open(
-        store,
+        Arc::clone(&store),
         &config.zones,
         ddns_store::JournalRetention {
             max_entries: 1000,
@@ -57,6 +58,7 @@ async fn setup(extra: &str) -> Setup {
     Setup {
         _dir: dir,
         zones,
+        store,
         app: ddns_http::app(state),
     }
 }
@@ -309,4 +311,59 @@ async fn a_history_page_stops_at_its_byte_budget_and_links_on() {
     }
     assert_eq!(seen, 80, "every row, once, across the pages");
     assert!(pages > 1, "the budget split the history");
+}
+
+/// `/readyz` follows the store: 200 while it is open, 503 with the reason once it is closed;
+/// `/healthz` says the process answers either way.
+#[tokio::test]
+async fn readyz_is_503_once_the_store_is_closed() {
+    let s = setup("").await;
+    let ready = call(&s.app, "GET", "/readyz", "", None).await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    s.store.close().await;
+    let closed = call(&s.app, "GET", "/readyz", "", None).await;
+    assert_eq!(closed.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = closed.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"not ready: the store is closed\n");
+    let health = call(&s.app, "GET", "/healthz", "", None).await;
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+struct FixedText;
+
+impl ddns_http::MetricsSource for FixedText {
+    fn render(&self) -> String {
+        "# TYPE up gauge\nup 1\n".into()
+    }
+}
+
+/// Without an endpoint `/metrics` does not exist; with `metrics_allow`, a client outside the
+/// networks is refused and one inside gets the text. (The calls come from 192.0.2.10.)
+#[tokio::test]
+async fn metrics_are_served_only_when_on_and_to_allowed_networks() {
+    let s = setup("").await;
+    let off = call(&s.app, "GET", "/metrics", "", None).await;
+    assert_eq!(off.status(), StatusCode::NOT_FOUND);
+    let policy = ddns_http::HttpPolicy::from_config(
+        &ServerConfig::defaults("/unused".into()).http,
+        &ServerConfig::defaults("/unused".into()).dyndns2,
+    );
+    for (allow, status) in [
+        ("198.51.100.0/24", StatusCode::FORBIDDEN),
+        ("192.0.2.0/24", StatusCode::OK),
+    ] {
+        let state = ddns_http::AppState::new(Arc::clone(&s.zones), policy.clone()).with_metrics(
+            ddns_http::MetricsEndpoint {
+                source: Arc::new(FixedText),
+                allow: vec![allow.parse().unwrap()],
+            },
+        );
+        let app = ddns_http::app(Arc::new(state));
+        let response = call(&app, "GET", "/metrics", "", None).await;
+        assert_eq!(response.status(), status, "allow {allow}");
+        if status == StatusCode::OK {
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"# TYPE up gauge\nup 1\n");
+        }
+    }
 }

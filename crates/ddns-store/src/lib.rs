@@ -160,6 +160,11 @@ impl Store {
         Ok(store)
     }
 
+    /// True until [`close`](Self::close): the pools hand out connections.
+    pub fn is_open(&self) -> bool {
+        !(self.pool.is_closed() || self.auth_pool.is_closed() || self.replay_pool.is_closed())
+    }
+
     /// Closes the pools, checkpointing the WAL.
     pub async fn close(&self) {
         self.auth_pool.close().await;

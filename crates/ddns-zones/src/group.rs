@@ -10,6 +10,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use ddns_core::DomainName;
 use ddns_store::{Applied, ChangeSet, StoreError};
@@ -17,6 +18,11 @@ use tokio::sync::{OwnedMutexGuard, oneshot};
 
 use crate::publish::Publisher;
 use crate::{UpdateError, Zones};
+
+/// Histogram of the store transaction of each group commit, seconds.
+pub const COMMIT_SECONDS: &str = "ddns_store_commit_duration_seconds";
+/// Counter of change sets committed in groups.
+pub const COMMITTED_CHANGES: &str = "ddns_store_committed_changes_total";
 
 /// Change sets in one transaction at most; the rest wait for the next group.
 const MAX_GROUP: usize = 1_000;
@@ -86,7 +92,11 @@ impl Zones {
 async fn commit_group(publisher: Arc<Publisher>, group: Vec<Pending>, _held: OwnedMutexGuard<()>) {
     let (sets, replies): (Vec<ChangeSet>, Vec<_>) =
         group.into_iter().map(|p| (p.set, p.reply)).unzip();
+    let started = Instant::now();
     let results = publisher.store.apply_group(&sets).await;
+    // One transaction and one fsync for the whole group: what an update waits for at least.
+    metrics::histogram!(COMMIT_SECONDS).record(started.elapsed().as_secs_f64());
+    metrics::counter!(COMMITTED_CHANGES).increment(sets.len() as u64);
     let touched: BTreeSet<DomainName> = results
         .iter()
         .flatten()

@@ -45,6 +45,7 @@ pub use ddns_store::{
     AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, HistoryRetention, HistoryRow,
     HostFilter, HostRecord, TokenRecord,
 };
+pub use group::{COMMIT_SECONDS, COMMITTED_CHANGES};
 pub use import::ImportSummary;
 pub use reads::parse_since;
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
@@ -207,6 +208,23 @@ impl Zones {
     pub fn with_limits(mut self, limits: WriteLimits) -> Self {
         self.limits = Some(limits);
         self
+    }
+
+    /// Whether this process can serve (`/readyz`): the store is open and the published
+    /// snapshot holds every configured zone. `Err` says what is missing.
+    pub fn readiness(&self) -> Result<(), String> {
+        if !self.store.is_open() {
+            return Err("the store is closed".into());
+        }
+        let snapshot = self.live.load();
+        match self
+            .policies
+            .iter()
+            .find(|p| snapshot.get(&p.name).is_none())
+        {
+            Some(missing) => Err(format!("zone {} is not loaded", missing.name)),
+            None => Ok(()),
+        }
     }
 
     /// The current snapshot of every zone (lock-free; what the DNS path reads).

@@ -5,6 +5,7 @@ mod admin;
 mod agent;
 mod audit;
 mod cli;
+mod metrics;
 mod server;
 
 use std::process::ExitCode;

@@ -11,14 +11,15 @@ use ddns_config::{ServerConfig, ServerOverrides};
 use ddns_core::dns_update::parse_update;
 use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
 use ddns_dns::tsig::KeyRing;
-use ddns_dns::{DnsListeners, DnsService, DnsSettings, UpdateRequest, Updater};
+use ddns_dns::{DnsListeners, DnsMetrics, DnsService, DnsSettings, UpdateRequest, Updater};
 use ddns_http::tls::Certificates;
-use ddns_http::{AppState, ConnectionLimits, HttpPolicy, Listener, Role};
+use ddns_http::{AppState, ConnectionLimits, HttpPolicy, Listener, MetricsEndpoint, Role};
 use ddns_store::{DirLock, JournalRetention, Store, StoreOptions};
 use ddns_zones::{HistoryRetention, WriteLimits, Zones};
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
+use crate::metrics::Exporter;
 
 /// How often changes made by other processes (the CLI) are looked for.
 const FOLLOW_EVERY: Duration = Duration::from_millis(500);
@@ -155,7 +156,20 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
 
     let stop = CancellationToken::new();
     let workers = std::thread::available_parallelism().map_or(2, usize::from);
-    let service = Arc::new(dns_service(&config, &zones)?);
+    // `[http] metrics = false`: no recorder, no route, and the DNS path counts nothing.
+    let dns_metrics = config.http.metrics.then(|| Arc::new(DnsMetrics::new()));
+    let exporter = match &dns_metrics {
+        Some(dns) => Some(Arc::new(Exporter::install(
+            Arc::clone(dns),
+            Arc::clone(&zones),
+        )?)),
+        None => None,
+    };
+    let mut service = dns_service(&config, &zones)?;
+    if let Some(m) = &dns_metrics {
+        service = service.with_metrics(Arc::clone(m));
+    }
+    let service = Arc::new(service);
     let mut dns_serving = dns.serve(
         zones.published(),
         Arc::clone(&service),
@@ -167,6 +181,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
             tcp_write_timeout: config.dns.tcp_write_timeout,
             max_tcp_connections_per_ip: config.dns.max_tcp_connections_per_ip,
             rrl: config.dns.rrl.clone(),
+            metrics: dns_metrics,
         },
     )?;
     let acme = match (&config.acme, &certificates) {
@@ -179,10 +194,17 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         ))),
         _ => None,
     };
-    let state = Arc::new(AppState::new(
+    let mut state = AppState::new(
         Arc::clone(&zones),
         HttpPolicy::from_config(&config.http, &config.dyndns2),
-    ));
+    );
+    if let Some(exporter) = exporter {
+        state = state.with_metrics(MetricsEndpoint {
+            source: exporter,
+            allow: config.http.metrics_allow.clone(),
+        });
+    }
+    let state = Arc::new(state);
     let http_task = tokio::spawn(ddns_http::serve(
         http,
         state,

@@ -43,6 +43,8 @@ mod failover_samba;
 /// HTTP connection limits (header-read and idle timeouts, connection caps) and rate limits
 /// that one tenant cannot spend for another.
 mod http_limits;
+/// `/metrics` (counters against real queries and updates, promtool), `/healthz`, `/readyz`.
+mod metrics;
 /// The REST API: /update, hosts with ETags, tokens, OpenAPI.
 mod rest;
 /// Durability: restarts and crashes keep every acknowledged update and its history.

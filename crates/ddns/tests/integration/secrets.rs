@@ -153,7 +153,7 @@ async fn secrets_appear_in_no_log_reply_or_stored_file() {
     );
     let log_text = std::fs::read(&log).unwrap();
     assert!(
-        contains(&log_text, "DynDNS2 update"),
+        contains(&log_text, "ddns::update: update"),
         "the log was written at debug level"
     );
     // The search finds what is there: the public id is logged, only the secret must not be.
