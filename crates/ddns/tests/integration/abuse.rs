@@ -162,7 +162,7 @@ async fn slowloris_and_a_password_flood_from_one_address_leave_others_served() {
     // The flood's reserved slots run ahead of the clock until the next one would be more than
     // the longest delay (30 s) away; from then on it is refused at once. On a quick machine
     // the measurement ends before that, so the flood goes on until it is (at most 60 s).
-    let flood_started = std::time::Instant::now();
+    let flood_started = Instant::now();
     while abuse.load(Ordering::Relaxed) == 0 && flood_started.elapsed() < Duration::from_secs(60) {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
