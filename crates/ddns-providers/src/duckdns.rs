@@ -7,7 +7,7 @@
 //! 200 KO                                          a wrong token, or a name not in the account
 //! ```
 //! Source: www.duckdns.org/spec.jsp. `domains` takes the subname without `.duckdns.org`;
-//! "if left blank we detect IPv4 addresses" for `ip`, and "if you specify [ipv6] then the
+//! "if left blank we detect IPv4 addresses" for `ip`, and "if you specify \[ipv6\] then the
 //! autodetection for ip is not used". So this provider never sends a blank `ip`: an update of
 //! IPv4 alone sends `ip` alone, an update of IPv6 alone sends `ipv6` alone (autodetection
 //! off), and each leaves the other family as it is. DuckDNS holds one address per family per
