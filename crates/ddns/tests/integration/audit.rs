@@ -439,16 +439,7 @@ fn read_frames(conn: &mut std::net::TcpStream, done: impl Fn(&[String]) -> bool)
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
             Err(_) => continue,
         }
-        // MSG-LEN SP SYSLOG-MSG, frame after frame.
-        while let Some(space) = buf.iter().position(|b| *b == b' ') {
-            let len: usize = std::str::from_utf8(&buf[..space]).unwrap().parse().unwrap();
-            if buf.len() < space + 1 + len {
-                break;
-            }
-            let frame = String::from_utf8(buf[space + 1..space + 1 + len].to_vec()).unwrap();
-            buf.drain(..space + 1 + len);
-            frames.push(frame);
-        }
+        split_frames(&mut buf, &mut frames);
     }
     frames
 }
