@@ -80,6 +80,27 @@ pub(crate) enum Command {
     Agent(AgentArgs),
     /// Show what every address detection source answers, and the verdict.
     Ip(IpArgs),
+    /// Seal secrets for config files (`enc:` values only this machine's service opens).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SecretCommand {
+    /// Read a secret on stdin and print the `enc:` value to put in its place in a config file
+    /// (Windows: DPAPI, machine scope; elsewhere AES-256-GCM under the key file, created 0600).
+    Protect {
+        /// Seal under this key file instead (default: $DDNS_SECRET_KEY_FILE, else secret.key
+        /// in the data directory; on Windows DPAPI unless this is given).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Read an `enc:` value on stdin and print the secret it seals, where it opens.
+    Reveal {
+        /// The key file of `enc:key:` values (default as for `protect`).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]

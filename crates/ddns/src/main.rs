@@ -6,6 +6,7 @@ mod agent;
 mod audit;
 mod cli;
 mod metrics;
+mod secret;
 mod server;
 
 use std::process::ExitCode;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
+            Command::Secret(c) => secret::run(c).map(|()| ExitCode::SUCCESS),
         }
     });
     match result {
