@@ -26,17 +26,22 @@ pub(crate) enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
+    #[cfg(feature = "server")]
     /// Run the authoritative DNS server and the update API in the foreground.
     Server(ServerArgs),
+    #[cfg(feature = "server")]
     /// Manage API tokens in a server's data directory.
     #[command(subcommand)]
     Token(TokenCommand),
+    #[cfg(feature = "server")]
     /// Manage hosts in a server's data directory.
     #[command(subcommand)]
     Host(HostCommand),
+    #[cfg(feature = "server")]
     /// Zone data in and out.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    #[cfg(feature = "server")]
     /// A name's changes, newest first, with the ids `host rollback --to` takes.
     History {
         #[command(flatten)]
@@ -47,6 +52,7 @@ pub(crate) enum Command {
         #[arg(long)]
         limit: Option<u32>,
     },
+    #[cfg(feature = "server")]
     /// Record changes and administrative actions, oldest first, merged by time.
     Audit {
         #[command(flatten)]
@@ -58,6 +64,7 @@ pub(crate) enum Command {
         #[arg(long)]
         actor: Option<String>,
     },
+    #[cfg(feature = "server")]
     /// Write a consistent copy of the store to FILE, also while the server runs and writes.
     Backup {
         #[command(flatten)]
@@ -65,6 +72,7 @@ pub(crate) enum Command {
         /// The copy to write (must not exist).
         file: PathBuf,
     },
+    #[cfg(feature = "server")]
     /// Replace the store with a backup after checking it; the replaced store is kept beside it.
     Restore {
         #[command(flatten)]
@@ -138,6 +146,7 @@ pub(crate) struct IpArgs {
     pub(crate) family: Option<String>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Args, Debug)]
 pub(crate) struct ServerArgs {
     /// Configuration file (TOML, `version = 1`); without it the embedded defaults are used.
@@ -163,6 +172,7 @@ pub(crate) struct ServerArgs {
     pub(crate) tls_key: Option<PathBuf>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Args, Debug)]
 pub(crate) struct DataDir {
     /// The server's data directory.
@@ -170,6 +180,7 @@ pub(crate) struct DataDir {
     pub(crate) data_dir: Option<PathBuf>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum TokenCommand {
     /// Create a token and print it, alone, on stdout.
@@ -235,6 +246,7 @@ pub(crate) enum TokenCommand {
     },
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum HostCommand {
     /// List hosts and their records.
@@ -261,6 +273,7 @@ pub(crate) enum HostCommand {
     },
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum ZoneCommand {
     /// Print a zone in RFC 1035 master-file format.

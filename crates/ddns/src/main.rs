@@ -1,12 +1,16 @@
 //! The `ddns` binary: parses the command line, sets up logging and the runtime, and hands over
 //! to the library crates. Nothing else lives here.
 
+#[cfg(feature = "server")]
 mod admin;
 mod agent;
+#[cfg(feature = "server")]
 mod audit;
 mod cli;
+#[cfg(feature = "server")]
 mod metrics;
 mod secret;
+#[cfg(feature = "server")]
 mod server;
 
 use std::process::ExitCode;
@@ -21,7 +25,10 @@ fn main() -> ExitCode {
     init_logging(cli.log_format);
     // The agent is idle most of the time: one thread keeps its memory and wake-ups small.
     let mut builder = match cli.command {
-        Command::Agent(_) | Command::Ip(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Agent(_) | Command::Ip(_) | Command::Secret(_) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        #[cfg(feature = "server")]
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {
@@ -33,21 +40,29 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            #[cfg(feature = "server")]
             Command::Server(args) => server::run(args).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Audit { data, since, actor } => {
                 audit::audit(data.data_dir, since.as_deref(), actor)
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }
+            #[cfg(feature = "server")]
             Command::Backup { data, file } => audit::backup(data.data_dir, &file)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Restore { data, file, force } => audit::restore(data.data_dir, &file, force)
                 .await
                 .map(|()| ExitCode::SUCCESS),
