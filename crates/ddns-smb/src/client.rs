@@ -13,7 +13,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use crate::negotiate::{self, Negotiated};
 use crate::ntlm::{self, Credentials};
 use crate::wire::{self, FLAG_ASYNC, FLAG_SIGNED, HEADER_LEN, RequestHeader, command, status};
-use crate::{SmbError, ShareInfo};
+use crate::{ShareInfo, SmbError};
 
 /// A connection after NEGOTIATE.
 pub struct Client<S> {
@@ -236,7 +236,10 @@ mod tests {
         tokio::spawn(async move {
             let mut got = vec![0u8; 16];
             server.read_exact(&mut got).await.unwrap();
-            server.write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n").await.unwrap();
+            server
+                .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                .await
+                .unwrap();
         });
         assert!(matches!(
             Client::negotiate(client).await,

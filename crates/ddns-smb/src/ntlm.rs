@@ -259,7 +259,8 @@ pub fn filetime_now() -> u64 {
     let since_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
-    (since_unix.as_secs() + 11_644_473_600) * 10_000_000 + u64::from(since_unix.subsec_nanos() / 100)
+    (since_unix.as_secs() + 11_644_473_600) * 10_000_000
+        + u64::from(since_unix.subsec_nanos() / 100)
 }
 
 // SPNEGO (RFC 4178 §4.2) in DER: just enough to carry NTLMSSP.
@@ -358,7 +359,10 @@ mod tests {
     /// 0123456789abcdef, client challenge aa×8, time 0, AV pairs Domain and Server).
     #[test]
     fn the_ms_nlmp_ntlmv2_example() {
-        assert_eq!(nt_hash("Password").to_vec(), hex("a4f49c406510bdcab6824ee7c30fd852"));
+        assert_eq!(
+            nt_hash("Password").to_vec(),
+            hex("a4f49c406510bdcab6824ee7c30fd852")
+        );
         assert_eq!(
             ntowf_v2("Password", "User", "Domain").to_vec(),
             hex("0c868a403bfd7a93a3001ef22ef02e3f")
@@ -378,7 +382,10 @@ mod tests {
             timestamp: None,
         };
         let creds = Credentials::new("Domain\\User", "Password".into());
-        assert_eq!((creds.user.as_str(), creds.domain.as_str()), ("User", "Domain"));
+        assert_eq!(
+            (creds.user.as_str(), creds.domain.as_str()),
+            ("User", "Domain")
+        );
         let auth = authenticate_message(&creds, &challenge, 0, [0xaa; 8]);
         let nt = field(&auth.message, 20).unwrap();
         assert_eq!(nt[..16].to_vec(), hex("68cd0ab851e51c96aabc927bebef6a1c"));
@@ -387,7 +394,10 @@ mod tests {
             lm.to_vec(),
             hex("86c35097ac9cec102554764a57cccc19aaaaaaaaaaaaaaaa")
         );
-        assert_eq!(auth.session_key.to_vec(), hex("8de40ccadbc14a82f15cb0ad0de95ca3"));
+        assert_eq!(
+            auth.session_key.to_vec(),
+            hex("8de40ccadbc14a82f15cb0ad0de95ca3")
+        );
         assert_eq!(field(&auth.message, 36).unwrap(), utf16le("User"));
     }
 

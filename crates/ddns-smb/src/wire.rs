@@ -204,7 +204,10 @@ pub async fn read_message<S: AsyncRead + Unpin>(stream: &mut S) -> Result<Vec<u8
     let mut prefix = [0u8; 4];
     let mut got = 0;
     while got < 4 {
-        let n = stream.read(&mut prefix[got..]).await.map_err(SmbError::io)?;
+        let n = stream
+            .read(&mut prefix[got..])
+            .await
+            .map_err(SmbError::io)?;
         if n == 0 {
             return Err(if got == 0 {
                 SmbError::Closed
@@ -278,7 +281,10 @@ mod tests {
         assert!(frame_length([1, 0, 1, 0]).is_err());
         assert!(frame_length([0, 0, 0, 0]).is_err());
         assert!(frame_length([0, 0xFF, 0xFF, 0xFF]).is_err());
-        assert_eq!(status::name(status::LOGON_FAILURE), Some("STATUS_LOGON_FAILURE"));
+        assert_eq!(
+            status::name(status::LOGON_FAILURE),
+            Some("STATUS_LOGON_FAILURE")
+        );
         assert_eq!(status::name(0xC000_9999), None);
     }
 }

@@ -7,6 +7,8 @@ mod audit;
 mod cli;
 mod metrics;
 mod server;
+mod smb_check;
+mod smb_diagnosis;
 
 use std::process::ExitCode;
 
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
+            Command::Smb(cli::SmbCommand::Check(args)) => smb_check::check(args).await,
         }
     });
     match result {
