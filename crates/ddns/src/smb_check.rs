@@ -108,13 +108,30 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
 
     // Compare with what is expected.
     if let Some(config) = &agent {
-        for family in [Family::V4, Family::V6] {
-            let Ok(detector) = config.detector(family) else {
-                continue;
-            };
-            let report = ddns_detect::detect(&detector.sources, family, &detector.policy).await;
-            if let Some(a) = report.address() {
-                ctx.expected.push(a);
+        // The records of this name (all records when none is), each family and line with
+        // the sources the config gives it: what the agent would publish, and nothing else
+        // is asked (no built-in sources for a family the config does not use).
+        let named = |r: &&ddns_agent::config::RecordConfig| {
+            r.name
+                .to_string()
+                .trim_end_matches('.')
+                .eq_ignore_ascii_case(&target.host)
+        };
+        let mut records: Vec<_> = config.records.iter().filter(named).collect();
+        if records.is_empty() {
+            records = config.records.iter().collect();
+        }
+        for record in records {
+            for (family, lines) in &record.families {
+                for line in lines {
+                    let d = &line.detector;
+                    let report = ddns_detect::detect(&d.sources, *family, &d.policy).await;
+                    if let Some(a) = report.address() {
+                        if !ctx.expected.contains(&a) {
+                            ctx.expected.push(a);
+                        }
+                    }
+                }
             }
         }
     }
