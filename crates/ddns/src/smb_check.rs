@@ -9,12 +9,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use ddns_detect::{Family, Lookup};
+use ddns_platform::Language;
 use ddns_smb::{Client, Credentials, SmbError, wire::status};
 use serde_json::json;
 use tokio::net::TcpStream;
 
 use crate::cli::SmbCheckArgs;
-use crate::smb_diagnosis::{Code, Context, Status, Step, StepResult, Target, diagnose, render};
+use crate::smb_diagnosis::{
+    Code, Context, Skip, Status, Step, StepResult, Target, diagnose, render,
+};
 
 fn ok(step: Step, detail: String) -> StepResult {
     StepResult {
@@ -32,15 +35,11 @@ fn failed(step: Step, code: Code, detail: String) -> StepResult {
     }
 }
 
-fn skipped(step: Step, detail: &str) -> StepResult {
+fn skipped(step: Step, why: Skip, lang: Language) -> StepResult {
     StepResult {
         step,
         status: Status::Skipped,
-        detail: if detail.is_empty() {
-            "not run: an earlier step failed".to_owned()
-        } else {
-            detail.to_owned()
-        },
+        detail: why.text(lang).to_owned(),
     }
 }
 
@@ -85,7 +84,12 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Resolve.
-    let resolved = resolve(&target.host, dns, args.port, timeout).await;
+    let resolved = resolve(&target.host, dns, args.port, timeout)
+        .await
+        .map(|(a, detail)| match target.host.parse::<IpAddr>() {
+            Ok(_) => (a, Skip::AnAddress.text(lang).to_owned()),
+            Err(_) => (a, detail),
+        });
     let go_on = match resolved {
         Ok((addrs, detail)) => {
             ctx.resolved = addrs;
@@ -137,12 +141,9 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
     }
     let mut connect_to = ctx.resolved.first().copied();
     if !go_on {
-        steps.push(skipped(Step::Compare, ""));
+        steps.push(skipped(Step::Compare, Skip::EarlierFailed, lang));
     } else if args.expect.is_empty() && agent.is_none() {
-        steps.push(skipped(
-            Step::Compare,
-            "nothing to compare with (--expect, --agent-config)",
-        ));
+        steps.push(skipped(Step::Compare, Skip::NothingToCompare, lang));
     } else if ctx.expected.is_empty() {
         steps.push(failed(
             Step::Compare,
@@ -181,7 +182,7 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
                 Err((code, detail)) => steps.push(failed(Step::Connect, code, detail)),
             }
         }
-        None => steps.push(skipped(Step::Connect, "")),
+        None => steps.push(skipped(Step::Connect, Skip::EarlierFailed, lang)),
     }
     let mut smb = None;
     match client {
@@ -214,7 +215,7 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
                 ),
             )),
         },
-        None => steps.push(skipped(Step::Negotiate, "")),
+        None => steps.push(skipped(Step::Negotiate, Skip::EarlierFailed, lang)),
     }
     let mut logged_on = false;
     match (&mut smb, &creds) {
@@ -241,11 +242,8 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
                 )),
             }
         }
-        (Some(_), None) => steps.push(skipped(
-            Step::Session,
-            "no credentials (--user, --password-file)",
-        )),
-        _ => steps.push(skipped(Step::Session, "")),
+        (Some(_), None) => steps.push(skipped(Step::Session, Skip::NoCredentials, lang)),
+        _ => steps.push(skipped(Step::Session, Skip::EarlierFailed, lang)),
     }
     match (&mut smb, &target.share, logged_on) {
         (Some(c), Some(_), true) => {
@@ -275,8 +273,11 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
                 )),
             }
         }
-        (Some(_), None, true) => steps.push(skipped(Step::TreeConnect, "no share in the target")),
-        _ => steps.push(skipped(Step::TreeConnect, "")),
+        (Some(_), None, true) => steps.push(skipped(Step::TreeConnect, Skip::NoShare, lang)),
+        (Some(_), _, false) if creds.is_none() => {
+            steps.push(skipped(Step::TreeConnect, Skip::NoCredentials, lang));
+        }
+        _ => steps.push(skipped(Step::TreeConnect, Skip::EarlierFailed, lang)),
     }
 
     let verdict = diagnose(&steps, &ctx, lang);

@@ -475,14 +475,14 @@ pub(crate) fn commands(ctx: &Context) -> Vec<String> {
     if port != 445 {
         let _ = write!(net_use, " /TCPPORT:{port}");
     }
-    let mut options = Vec::new();
-    if let Some(u) = &ctx.user {
-        options.push(format!("username={u}"));
-    }
+    // No `vers=`: mount.cifs negotiates the highest dialect both sides speak.
+    let mut options = vec![format!(
+        "username={}",
+        ctx.user.as_deref().unwrap_or("USER")
+    )];
     if port != 445 {
         options.push(format!("port={port}"));
     }
-    options.push("vers=3.0".into());
     let mount = format!(
         "sudo mount -t cifs {} /mnt -o {}",
         t.slashed(),
@@ -545,9 +545,9 @@ pub(crate) fn render(
         };
         let _ = writeln!(
             out,
-            "  {:<10} {:<8} {}",
-            s.step.label(lang),
-            status,
+            "  {}{}{}",
+            pad(s.step.label(lang), 11),
+            pad(status, 9),
             s.detail
         );
     }
@@ -566,6 +566,52 @@ pub(crate) fn render(
         let _ = writeln!(out, "  {c}");
     }
     out
+}
+
+/// `text` padded with spaces to `width` terminal columns (CJK characters take two).
+fn pad(text: &str, width: usize) -> String {
+    let cols: usize = text
+        .chars()
+        .map(|c| {
+            if ('\u{1100}'..='\u{ffdc}').contains(&c) {
+                2
+            } else {
+                1
+            }
+        })
+        .sum();
+    format!("{text}{}", " ".repeat(width.saturating_sub(cols).max(1)))
+}
+
+/// Why a step did not run, in the chosen language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Skip {
+    EarlierFailed,
+    AnAddress,
+    NothingToCompare,
+    NoCredentials,
+    NoShare,
+}
+
+impl Skip {
+    pub(crate) fn text(self, lang: Language) -> &'static str {
+        match (self, lang) {
+            (Self::EarlierFailed, Language::English) => "not run: an earlier step failed",
+            (Self::AnAddress, Language::English) => "an address: nothing to resolve",
+            (Self::NothingToCompare, Language::English) => {
+                "nothing to compare with (--expect, --agent-config)"
+            }
+            (Self::NoCredentials, Language::English) => "no credentials (--user, --password-file)",
+            (Self::NoShare, Language::English) => "no share in the target",
+            (Self::EarlierFailed, Language::Chinese) => "未执行：前面的步骤失败",
+            (Self::AnAddress, Language::Chinese) => "目标是地址，无需解析",
+            (Self::NothingToCompare, Language::Chinese) => {
+                "没有可核对的地址（--expect、--agent-config）"
+            }
+            (Self::NoCredentials, Language::Chinese) => "未提供凭据（--user、--password-file）",
+            (Self::NoShare, Language::Chinese) => "目标中没有共享名",
+        }
+    }
 }
 
 #[cfg(test)]
@@ -679,7 +725,7 @@ mod tests {
         assert_eq!(c[0], r"net use \\files.example.com\share /user:alice");
         assert_eq!(
             c[1],
-            "sudo mount -t cifs //files.example.com/share /mnt -o username=alice,vers=3.0"
+            "sudo mount -t cifs //files.example.com/share /mnt -o username=alice"
         );
         assert_eq!(c[2], "smbclient //files.example.com/share -U alice");
         let c = commands(&ctx(4445, Some("alice")));
@@ -718,5 +764,9 @@ mod tests {
         );
         assert!(cn.contains("失败") && cn.contains("关闭"), "{cn}");
         assert!(cn.contains("net use"), "{cn}");
+        // Columns line up whatever the script: the detail starts at the same column.
+        assert_eq!(pad("登录", 6), "登录  ");
+        assert_eq!(pad("log on", 6), "log on ");
+        assert_eq!(Skip::NoShare.text(Language::Chinese), "目标中没有共享名");
     }
 }
