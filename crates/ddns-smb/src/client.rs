@@ -2,10 +2,18 @@
 //! (NTLMSSP NEGOTIATE → CHALLENGE, AUTHENTICATE → verdict), then TREE_CONNECT to a share.
 //! The caller owns the stream (and bounds every call in time).
 //!
-//! Signing: where the server requires it, the TREE_CONNECT is signed as SMB 2.x signs
-//! (HMAC-SHA256 with the session key, [MS-SMB2] §3.1.4.1). SMB 3.x signs with AES-CMAC under
-//! a derived key; this client does not, and says so ([`SmbError::SigningUnsupported`]).
+//! Signing: where the server requires it (Windows 11 24H2 and Server 2025 do by default), the
+//! TREE_CONNECT is signed ([MS-SMB2] §3.1.4.1): SMB 2.x with HMAC-SHA256 under the session
+//! key, SMB 3.0 and 3.0.2 with AES-128-CMAC under the signing key of §3.1.4.2.
+//!
+//! ```text
+//! SMB 3.x dialect family: Session.SigningKey MUST be set to
+//! SMB3KDF (Session.SessionKey, "SMB2AESCMAC\0", "SmbSign\0")            ([MS-SMB2] §3.2.5.3.1)
+//! KDF in Counter Mode ... PRF: HMAC-SHA256, r = 32, L = 128               ([MS-SMB2] §3.1.4.2)
+//! ```
 
+use aes::Aes128;
+use cmac::Cmac;
 use hmac::{Hmac, Mac as _};
 use sha2::Sha256;
 use tokio::io::{AsyncRead, AsyncWrite};
@@ -21,7 +29,40 @@ pub struct Client<S> {
     negotiated: Negotiated,
     next_id: u64,
     session_id: u64,
-    session_key: Option<[u8; 16]>,
+    signing: Option<Signing>,
+}
+
+/// How messages of the session are signed.
+#[derive(Clone, Copy)]
+enum Signing {
+    /// SMB 2.0.2 and 2.1: HMAC-SHA256 with the session key.
+    HmacSha256([u8; 16]),
+    /// SMB 3.0 and 3.0.2: AES-128-CMAC with the derived signing key.
+    AesCmac([u8; 16]),
+}
+
+impl Signing {
+    fn for_dialect(dialect: u16, session_key: [u8; 16]) -> Self {
+        if dialect >= 0x0300 {
+            Self::AesCmac(smb3_signing_key(&session_key))
+        } else {
+            Self::HmacSha256(session_key)
+        }
+    }
+}
+
+/// §3.1.4.2: SP800-108 counter mode, HMAC-SHA256, i = 1, L = 128.
+fn smb3_signing_key(session_key: &[u8; 16]) -> [u8; 16] {
+    let mut mac = <Hmac<Sha256>>::new_from_slice(session_key).unwrap_or_else(|_| unreachable!());
+    mac.update(&1u32.to_be_bytes());
+    mac.update(b"SMB2AESCMAC\0");
+    mac.update(&[0]);
+    mac.update(b"SmbSign\0");
+    mac.update(&128u32.to_be_bytes());
+    let out = mac.finalize().into_bytes();
+    let mut key = [0u8; 16];
+    key.copy_from_slice(&out[..16]);
+    key
 }
 
 impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
@@ -38,7 +79,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             negotiated,
             next_id: 1,
             session_id: 0,
-            session_key: None,
+            signing: None,
         })
     }
 
@@ -65,11 +106,8 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
             session_id: self.session_id,
         });
         msg.extend_from_slice(body);
-        if let (Some(key), true) = (self.session_key, self.negotiated.signing_required) {
-            if self.negotiated.dialect >= 0x0300 {
-                return Err(SmbError::SigningUnsupported);
-            }
-            sign(&mut msg, &key);
+        if let (Some(signing), true) = (self.signing, self.negotiated.signing_required) {
+            sign(&mut msg, signing);
         }
         wire::write_message(&mut self.stream, &msg).await?;
         loop {
@@ -148,7 +186,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
                 return Err(SmbError::Status(status::LOGON_FAILURE));
             }
         }
-        self.session_key = Some(auth.session_key);
+        self.signing = Some(Signing::for_dialect(
+            self.negotiated.dialect,
+            auth.session_key,
+        ));
         Ok(())
     }
 
@@ -189,15 +230,24 @@ pub fn parse_tree_connect(msg: &[u8]) -> Result<ShareInfo, SmbError> {
     })
 }
 
-/// §3.1.4.1 for SMB 2.0.2 and 2.1: the first 16 bytes of HMAC-SHA256 over the message with
-/// the signed flag set and a zero signature.
-fn sign(msg: &mut [u8], key: &[u8; 16]) {
+/// §3.1.4.1: the signed flag set, the signature zeroed, then the first 16 bytes of the MAC
+/// over the whole message in the Signature field.
+fn sign(msg: &mut [u8], signing: Signing) {
     let flags = wire::u32_at(msg, 16).unwrap_or(0) | FLAG_SIGNED;
     msg[16..20].copy_from_slice(&flags.to_le_bytes());
     msg[48..64].fill(0);
-    let mut mac = <Hmac<Sha256>>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-    mac.update(msg);
-    let sig = mac.finalize().into_bytes();
+    let sig: Vec<u8> = match signing {
+        Signing::HmacSha256(key) => {
+            let mut mac = <Hmac<Sha256>>::new_from_slice(&key).unwrap_or_else(|_| unreachable!());
+            mac.update(msg);
+            mac.finalize().into_bytes().to_vec()
+        }
+        Signing::AesCmac(key) => {
+            let mut mac = <Cmac<Aes128>>::new_from_slice(&key).unwrap_or_else(|_| unreachable!());
+            mac.update(msg);
+            mac.finalize().into_bytes().to_vec()
+        }
+    };
     msg[48..64].copy_from_slice(&sig[..16]);
 }
 
@@ -278,12 +328,23 @@ mod tests {
 
     #[test]
     fn signing_sets_the_flag_and_a_signature() {
-        let mut msg = wire::request_header(&RequestHeader::default());
-        sign(&mut msg, &[1; 16]);
-        assert_eq!(wire::u32_at(&msg, 16).unwrap() & FLAG_SIGNED, FLAG_SIGNED);
-        assert_ne!(&msg[48..64], &[0; 16]);
-        let once = msg.clone();
-        sign(&mut msg, &[1; 16]);
-        assert_eq!(msg, once);
+        for signing in [
+            Signing::HmacSha256([1; 16]),
+            Signing::for_dialect(0x0302, [1; 16]),
+        ] {
+            let mut msg = wire::request_header(&RequestHeader::default());
+            sign(&mut msg, signing);
+            assert_eq!(wire::u32_at(&msg, 16).unwrap() & FLAG_SIGNED, FLAG_SIGNED);
+            assert_ne!(&msg[48..64], &[0; 16]);
+            let once = msg.clone();
+            sign(&mut msg, signing);
+            assert_eq!(msg, once);
+        }
+        // The two schemes differ, and the SMB 3 key is derived, not the session key.
+        assert!(matches!(
+            Signing::for_dialect(0x0210, [1; 16]),
+            Signing::HmacSha256([1, ..])
+        ));
+        assert_ne!(smb3_signing_key(&[1; 16]), [1; 16]);
     }
 }

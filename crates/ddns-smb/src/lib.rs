@@ -34,9 +34,6 @@ pub enum SmbError {
     /// The server chose a dialect not offered.
     #[error("SMB2 NEGOTIATE chose dialect {0:#06x}, which was not offered")]
     Dialect(u16),
-    /// The server requires SMB 3 signing, which this client does not do.
-    #[error("the server requires SMB 3 signing, which this check does not implement")]
-    SigningUnsupported,
     /// The peer closed the connection without answering.
     #[error("the connection was closed without an answer")]
     Closed,

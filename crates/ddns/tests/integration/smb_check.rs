@@ -82,8 +82,18 @@ impl Lab {
         }
         client.set_resolver("127.0.0.1");
 
-        let conf = smb_conf(&dir.join("smb"), &format!("{SMBD} {FILTERED}"));
-        let spare_conf = smb_conf(&dir.join("spare"), SPARE);
+        // Signing required, as Windows 11 24H2 and Server 2025 do by default: the shared smbd
+        // signs with SMB 3.0.2 (AES-CMAC), the spare one is held to SMB 2.1 (HMAC-SHA256).
+        let conf = smb_conf(
+            &dir.join("smb"),
+            &format!("{SMBD} {FILTERED}"),
+            "server signing = mandatory\n",
+        );
+        let spare_conf = smb_conf(
+            &dir.join("spare"),
+            SPARE,
+            "server signing = mandatory\nserver max protocol = SMB2_10\n",
+        );
         for c in [&conf, &spare_conf] {
             add_user(c);
         }
@@ -226,8 +236,9 @@ impl Lab {
 }
 
 /// `smb.conf` for a standalone server with one share for `USER`, listening on `addrs`
-/// (ports 445 and 4445), with every directory smbd writes under `dir`.
-fn smb_conf(dir: &Path, addrs: &str) -> PathBuf {
+/// (ports 445 and 4445), with every directory smbd writes under `dir`, and `extra` global
+/// lines.
+fn smb_conf(dir: &Path, addrs: &str, extra: &str) -> PathBuf {
     for sub in ["run", "lock", "state", "cache", "private", "log", "share"] {
         std::fs::create_dir_all(dir.join(sub)).unwrap();
     }
@@ -240,7 +251,7 @@ fn smb_conf(dir: &Path, addrs: &str) -> PathBuf {
          pid directory = {d}/run\nlock directory = {d}/lock\nstate directory = {d}/state\n\
          cache directory = {d}/cache\nprivate dir = {d}/private\nncalrpc dir = {d}/run/ncalrpc\n\
          log file = {d}/log/smbd.log\nload printers = no\nprinting = bsd\nprintcap name = /dev/null\n\
-         disable spoolss = yes\nserver min protocol = SMB2_02\n\
+         disable spoolss = yes\nserver min protocol = SMB2_02\n{extra}\
          [share]\npath = {d}/share\nvalid users = {USER}\nread only = yes\n"
     );
     let path = dir.join("smb.conf");
@@ -325,7 +336,7 @@ fn smb_check_passes_and_smbclient_lists_the_share_through_the_same_name() {
         assert_eq!(step(&json, s)["status"], "ok", "{s}: {json:#}");
     }
     let negotiated = step(&json, "negotiate")["detail"].as_str().unwrap();
-    assert!(negotiated.starts_with("SMB 3.0.2, signing"), "{negotiated}");
+    assert_eq!(negotiated, "SMB 3.0.2, signing required");
     assert!(
         step(&json, "tree_connect")["detail"]
             .as_str()
@@ -436,6 +447,11 @@ fn smb_check_reports_a_stopped_smbd_as_a_closed_port() {
     let mut smbd = Smbd::start(&lab.server, &lab.spare_conf, SPARE);
     let (code, json) = lab.check(&lab.with_user(&target, &lab.password));
     assert_eq!(code, 0, "{json:#}");
+    assert_eq!(
+        step(&json, "negotiate")["detail"],
+        "SMB 2.1, signing required"
+    );
+    assert_eq!(step(&json, "tree_connect")["status"], "ok", "{json:#}");
     smbd.stop();
     let started = Instant::now();
     let (code, json) = lab.check(&lab.with_user(&target, &lab.password));
