@@ -181,10 +181,10 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Client<S> {
         if st != status::SUCCESS {
             return Err(SmbError::Status(st));
         }
-        if !blob.is_empty() {
-            if let (Some(2), _) = ntlm::parse_spnego_response(&blob)? {
-                return Err(SmbError::Status(status::LOGON_FAILURE));
-            }
+        // negState reject (RFC 4178 §4.2.2) with STATUS_SUCCESS would be a broken server;
+        // it is not a logon.
+        if !blob.is_empty() && ntlm::parse_spnego_response(&blob)?.0 == Some(2) {
+            return Err(SmbError::Status(status::LOGON_FAILURE));
         }
         self.signing = Some(Signing::for_dialect(
             self.negotiated.dialect,

@@ -130,10 +130,10 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
                 for line in lines {
                     let d = &line.detector;
                     let report = ddns_detect::detect(&d.sources, *family, &d.policy).await;
-                    if let Some(a) = report.address() {
-                        if !ctx.expected.contains(&a) {
-                            ctx.expected.push(a);
-                        }
+                    if let Some(a) = report.address()
+                        && !ctx.expected.contains(&a)
+                    {
+                        ctx.expected.push(a);
                     }
                 }
             }

@@ -52,10 +52,10 @@ impl Target {
         {
             return Err(bad("the host is neither a name nor an address"));
         }
-        if let Some(s) = share {
-            if s.chars().any(|c| c.is_control() || "\"*:<>?|".contains(c)) {
-                return Err(bad("the share name has a character shares cannot have"));
-            }
+        if let Some(s) = share
+            && s.chars().any(|c| c.is_control() || "\"*:<>?|".contains(c))
+        {
+            return Err(bad("the share name has a character shares cannot have"));
         }
         Ok(Self {
             host: host.to_owned(),
