@@ -111,6 +111,7 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
     };
 
     // Compare with what is expected.
+    let mut unnamed: Vec<&str> = Vec::new();
     if let Some(config) = &agent {
         // The records of this name (all records when none is), each family and line with
         // the sources the config gives it: what the agent would publish, and nothing else
@@ -127,8 +128,16 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
         }
         for record in records {
             for (family, lines) in &record.families {
+                let built_in = builtin_labels(*family);
                 for line in lines {
                     let d = &line.detector;
+                    // A family the config gives no sources for would be detected by the
+                    // built-in public services, which the config does not name: not asked.
+                    let labels: Vec<&str> = d.sources.iter().map(|s| s.label()).collect();
+                    if labels == built_in.iter().map(String::as_str).collect::<Vec<_>>() {
+                        unnamed.push(family.as_str());
+                        continue;
+                    }
                     let report = ddns_detect::detect(&d.sources, *family, &d.policy).await;
                     if let Some(a) = report.address()
                         && !ctx.expected.contains(&a)
@@ -148,7 +157,15 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
         steps.push(failed(
             Step::Compare,
             Code::ExpectedUnknown,
-            "the agent config's detection found no address".into(),
+            if unnamed.is_empty() {
+                "the agent config's detection found no address".into()
+            } else {
+                format!(
+                    "the agent config names no detection sources for {} (the built-in public \
+                     services are not asked); give [detect.ipv4]/[detect.ipv6] sources or --expect",
+                    unnamed.join(", ")
+                )
+            },
         ));
     } else if let Some(hit) = ctx.resolved.iter().find(|a| ctx.expected.contains(a)) {
         connect_to = Some(*hit);
@@ -313,6 +330,15 @@ pub(crate) async fn check(args: SmbCheckArgs) -> anyhow::Result<ExitCode> {
         print!("{}", render(&steps, &verdict, &ctx, lang));
     }
     Ok(ExitCode::from(verdict.code.exit_code()))
+}
+
+/// The labels of the built-in sources of `family` (what a family without `[detect]` uses).
+fn builtin_labels(family: Family) -> Vec<String> {
+    ddns_detect::defaults::sources(family)
+        .iter()
+        .filter_map(|spec| ddns_detect::Source::from_spec(spec, family).ok())
+        .map(|s| s.label().to_owned())
+        .collect()
 }
 
 fn join(addrs: &[IpAddr]) -> String {

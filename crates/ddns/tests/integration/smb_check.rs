@@ -540,6 +540,31 @@ fn smb_check_reports_a_name_that_points_elsewhere() {
             .contains(ELSEWHERE),
         "{json:#}"
     );
+    // A config without [detect] sources would use the built-in public services: not asked.
+    let builtin = lab.dir.join("agent-builtin.toml");
+    std::fs::write(
+        &builtin,
+        format!(
+            "version = 1\n[providers.home]\ntype = \"ddns\"\nurl = \"http://127.0.0.1:9\"\ntoken = \"unused\"\n\
+             [[record]]\nname = \"files.{ZONE}\"\nprovider = \"home\"\nfamilies = [\"ipv4\"]\n"
+        ),
+    )
+    .unwrap();
+    let (code, json) = lab.check(&[
+        &target,
+        "--dns",
+        "127.0.0.1:53",
+        "--agent-config",
+        builtin.to_str().unwrap(),
+    ]);
+    assert_fails(&json, 12, code, "compare", "expected_unknown");
+    assert!(
+        step(&json, "compare")["detail"]
+            .as_str()
+            .unwrap()
+            .contains("names no detection sources for ipv4"),
+        "{json:#}"
+    );
 }
 
 #[test]
@@ -587,5 +612,4 @@ fn smb_check_reports_wrong_credentials_and_a_missing_share() {
     let target = format!("//files.{ZONE}/nosuchshare");
     let (code, json) = lab.check(&lab.with_user(&target, &lab.password));
     assert_fails(&json, 41, code, "tree_connect", "no_such_share");
-    let _ = &lab.dir;
 }
