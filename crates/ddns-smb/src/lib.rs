@@ -70,3 +70,41 @@ pub struct ShareInfo {
     /// §2.2.10 MaximalAccess: the access mask the user has on the share.
     pub maximal_access: u32,
 }
+
+#[cfg(test)]
+mod tests {
+    /// Mutations of valid answers (bytes changed, lengths cut) through every parser: errors,
+    /// never a panic. The fuzz targets do this at length; this keeps it in `cargo test`.
+    #[test]
+    fn parsers_survive_mutated_answers() {
+        let mut seeds = vec![crate::negotiate::tests::response(0, 1, 0x0302, 3)];
+        let mut challenge = b"NTLMSSP\0\x02\0\0\0".to_vec();
+        challenge.resize(40, 0);
+        challenge.extend_from_slice(&[8, 0, 8, 0, 48, 0, 0, 0]);
+        challenge.extend_from_slice(&[7, 0, 0, 0, 0, 0, 0, 0]);
+        seeds.push(crate::ntlm::spnego_response(&challenge));
+        seeds.push(challenge);
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let seed = &seeds[(next() % seeds.len() as u64) as usize];
+            let mut bytes = seed.clone();
+            for _ in 0..(next() % 4) {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] = next() as u8;
+            }
+            bytes.truncate((next() % (bytes.len() as u64 + 1)) as usize);
+            let _ = crate::negotiate::parse_response(&bytes);
+            let _ = crate::client::parse_tree_connect(&bytes);
+            let _ = crate::ntlm::parse_challenge(&bytes);
+            if let Ok((_, token)) = crate::ntlm::parse_spnego_response(&bytes) {
+                let _ = crate::ntlm::parse_challenge(&token);
+            }
+        }
+    }
+}
