@@ -22,6 +22,7 @@ mod hosts;
 mod import;
 mod journal;
 mod legacy;
+mod members;
 mod tokens;
 mod writer;
 
@@ -45,6 +46,7 @@ pub use history::HistoryRetention;
 pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
+pub use members::{Family, Member};
 pub use tokens::{TokenChanges, TokenRecord};
 
 use crate::writer::Writer;

@@ -6,6 +6,7 @@ mod agent;
 mod audit;
 mod cli;
 mod metrics;
+mod secret;
 mod server;
 mod smb_check;
 mod smb_diagnosis;
@@ -54,6 +55,7 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
+            Command::Secret(c) => secret::run(c).map(|()| ExitCode::SUCCESS),
             Command::Smb(cli::SmbCommand::Check(args)) => smb_check::check(args).await,
         }
     });
