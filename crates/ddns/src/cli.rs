@@ -91,6 +91,9 @@ pub(crate) enum Command {
     /// Seal secrets for config files (`enc:` values only this machine's service opens).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// Diagnose reaching a Windows/Samba file share from here.
+    #[command(subcommand)]
+    Smb(SmbCommand),
 }
 
 #[derive(Subcommand, Debug)]
@@ -297,4 +300,41 @@ pub(crate) enum ZoneCommand {
         /// RFC 1035 master file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SmbCommand {
+    /// Resolve, connect and talk SMB2 to TARGET step by step, and say which step fails and
+    /// what to do (exit codes in README).
+    Check(SmbCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SmbCheckArgs {
+    /// `\\host\share`, `//host/share` or `host`.
+    pub(crate) target: String,
+    /// Ask this DNS server (ADDR:PORT) instead of the system resolver.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) dns: Option<String>,
+    /// The TCP port of the file server.
+    #[arg(long, default_value_t = 445)]
+    pub(crate) port: u16,
+    /// The address the name should resolve to (repeatable).
+    #[arg(long, value_name = "IP")]
+    pub(crate) expect: Vec<std::net::IpAddr>,
+    /// Expect the address this agent configuration would publish (runs its detection).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_config: Option<PathBuf>,
+    /// Log on as this user (`user`, `DOMAIN\\user` or `user@domain`) and connect to the share.
+    #[arg(long, requires = "password_file")]
+    pub(crate) user: Option<String>,
+    /// The password, the file's first line.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// How long each step may take (`1s`, `500ms`).
+    #[arg(long, default_value = "5s")]
+    pub(crate) timeout: String,
+    /// Print one JSON object: every step, its result, the diagnosis.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

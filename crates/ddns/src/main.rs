@@ -12,6 +12,8 @@ mod metrics;
 mod secret;
 #[cfg(feature = "server")]
 mod server;
+mod smb_check;
+mod smb_diagnosis;
 
 use std::process::ExitCode;
 
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
             Command::Secret(c) => secret::run(c).map(|()| ExitCode::SUCCESS),
+            Command::Smb(cli::SmbCommand::Check(args)) => smb_check::check(args).await,
         }
     });
     match result {
