@@ -10,6 +10,8 @@
 #
 #   bench/agent-rss.sh                          # builds both
 #   LEAN=path/to/ddns FULL=path/to/ddns bench/agent-rss.sh
+#   FULL=none bench/agent-rss.sh                # the lean build only (the server: SERVER or
+#                                               # the debug build)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$here/..
@@ -23,11 +25,15 @@ if [[ -z ${FULL:-} ]]; then
     (cd "$root" && cargo build --release --locked -p ddns)
     FULL=$target/release/ddns
 fi
+if [[ $FULL == none ]]; then
+    [[ -n ${SERVER:-} ]] || (cd "$root" && cargo build --locked -p ddns)
+fi
+SERVER=${SERVER:-$([[ $FULL == none ]] && echo "$target/debug/ddns" || echo "$FULL")}
 work=$(mktemp -d /tmp/ddns-agent-rss.XXXXXX)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null; rm -rf "$work"' EXIT
 
-"$FULL" server --data-dir "$work/srv" --dns-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
+"$SERVER" server --data-dir "$work/srv" --dns-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     >"$work/server.out" 2>"$work/server.err" &
 pids+=($!)
 for _ in $(seq 100); do grep -q '^ready' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
@@ -36,7 +42,7 @@ dns=$(awk '$1 == "DNS" {print $2; exit}' "$work/server.out")
 hosts=(h1 h2 h3 h4 h5)
 args=()
 for h in "${hosts[@]}"; do args+=(--host "$h.ddns.test"); done
-token=$("$FULL" token create --data-dir "$work/srv" "${args[@]}")
+token=$("$SERVER" token create --data-dir "$work/srv" "${args[@]}")
 
 python3 -u -c '
 import http.server
@@ -92,6 +98,9 @@ measure() {  # name binary
     local rss hwm c0 c1
     rss=$(kb "$pid" VmRSS)
     hwm=$(kb "$pid" VmHWM)
+    local anon file
+    anon=$(kb "$pid" RssAnon)
+    file=$(kb "$pid" RssFile)
     c0=$(cpu "$pid")
     sleep "$WINDOW"
     c1=$(cpu "$pid")
@@ -99,11 +108,11 @@ measure() {  # name binary
     wait "$pid" 2>/dev/null || true
     local size
     size=$(stat -c %s "$bin")
-    awk -v n="$name" -v r="$rss" -v h="$hwm" -v c0="$c0" -v c1="$c1" -v w="$WINDOW" -v s="$size" 'BEGIN {
-        printf "%-5s binary %5.1f MB  idle RSS %5.2f MB (peak %5.2f MB)  CPU %6.1f ms per %d s = %6.2f s per hour at interval 30 s\n",
-            n, s / 1048576, r / 1024, h / 1024, (c1 - c0) * 1000, w, (c1 - c0) * 3600 / w }'
+    awk -v n="$name" -v r="$rss" -v h="$hwm" -v a="$anon" -v f="$file" -v c0="$c0" -v c1="$c1" -v w="$WINDOW" -v s="$size" 'BEGIN {
+        printf "%-5s binary %5.1f MB  idle RSS %5.2f MB (heap and stacks %5.2f, binary pages %5.2f; peak %5.2f)  CPU %6.1f ms per %d s = %6.2f s per hour at interval 30 s\n",
+            n, s / 1048576, r / 1024, a / 1024, f / 1024, h / 1024, (c1 - c0) * 1000, w, (c1 - c0) * 3600 / w }'
 }
 echo "agent with 5 records, interval 30 s, ddns provider over plain HTTP on loopback:"
 file "$LEAN" | sed 's/^/  lean: /'
 measure lean "$LEAN"
-measure full "$FULL"
+[[ $FULL == none ]] || measure full "$FULL"

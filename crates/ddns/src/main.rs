@@ -25,9 +25,10 @@ use crate::cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    // The agent is idle most of the time: one thread keeps its memory and wake-ups small.
+    // The agent is idle most of the time: one thread keeps its memory and wake-ups small; the
+    // other client-side commands need no more.
     let mut builder = match cli.command {
-        Command::Agent(_) | Command::Ip(_) | Command::Secret(_) => {
+        Command::Agent(_) | Command::Ip(_) | Command::Secret(_) | Command::Smb(_) => {
             tokio::runtime::Builder::new_current_thread()
         }
         #[cfg(feature = "server")]
