@@ -37,6 +37,9 @@ pub(crate) enum Command {
     /// Zone data in and out.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    /// The web console's admin sign-in.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// A name's changes, newest first, with the ids `host rollback --to` takes.
     History {
         #[command(flatten)]
@@ -211,6 +214,15 @@ pub(crate) enum TokenCommand {
         data: DataDir,
         /// Token id (from `ddns token list`).
         id: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum AdminCommand {
+    /// Set the console's admin password (read from stdin, one line; stored as argon2id).
+    Password {
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
             Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
             Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
+            Command::Admin(c) => admin::admin(c).await.map(|()| ExitCode::SUCCESS),
             Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
                 .await
                 .map(|()| ExitCode::SUCCESS),
