@@ -442,3 +442,74 @@ async fn pages_render_in_the_language_asked_for() {
     let body = text_of(call(&s.app, "GET", "/console/tokens", &cookies, None).await).await;
     assert!(body.contains("Create a token"));
 }
+
+/// The benchmark of the host list (`bench/console.sh`; ignored in normal runs, it measures and
+/// asserts nothing about time): 100,000 hosts imported, a few hundred with history rows, then
+/// the first page, pages deep into the list (keyset `after=`), a zone filter and a substring
+/// search, each rendered whole through the router, per-page times printed.
+#[tokio::test]
+#[ignore = "benchmark: bench/console.sh"]
+async fn bench_host_list_with_100k_hosts() {
+    let s = setup().await;
+    let zone = DomainName::parse("dyn.example").unwrap();
+    let mut file = String::with_capacity(4 << 20);
+    for i in 0..100_000u32 {
+        file.push_str(&format!(
+            "h{i:06}.dyn.example. 60 IN A 198.51.{}.{}\n",
+            i / 256 % 256,
+            i % 256
+        ));
+    }
+    let started = std::time::Instant::now();
+    s.zones
+        .import_zone(
+            &zone,
+            std::io::Cursor::new(file.into_bytes()),
+            60,
+            Actor::Cli,
+        )
+        .await
+        .unwrap();
+    println!("imported 100000 hosts in {:?}", started.elapsed());
+    let principal = ddns_zones::Principal::operator();
+    for i in (0..100_000u32).step_by(250) {
+        let name = DomainName::parse(&format!("h{i:06}.dyn.example")).unwrap();
+        let intent = ddns_zones::RrsetIntent {
+            name,
+            rtype: ddns_core::Rtype::A,
+            values: Some(vec!["192.0.2.1".into()]),
+            ttl: None,
+        };
+        s.zones
+            .update_rrsets(&principal, &[intent], None, Origin::default())
+            .await
+            .unwrap();
+    }
+    let cookies = sign_in(&s.app, PASSWORD).await;
+    let pages = [
+        "/console/",
+        "/console/?after=h049999.dyn.example",
+        "/console/?after=h099900.dyn.example",
+        "/console/?zone=dyn.example&after=h070000.dyn.example",
+        "/console/?q=h0777",
+        "/console/?q=99999",
+        "/console/?q=nomatch",
+    ];
+    for page in pages {
+        let mut times = Vec::new();
+        let mut size = 0;
+        for _ in 0..20 {
+            let t = std::time::Instant::now();
+            let r = call(&s.app, "GET", page, &cookies, None).await;
+            assert_eq!(r.status(), StatusCode::OK);
+            size = text_of(r).await.len();
+            times.push(t.elapsed());
+        }
+        times.sort();
+        println!(
+            "{page:<55} median {:>7.2} ms  max {:>7.2} ms  {size} bytes",
+            times[10].as_secs_f64() * 1e3,
+            times[19].as_secs_f64() * 1e3
+        );
+    }
+}
