@@ -104,7 +104,7 @@ pub(crate) const EN: &[(&str, &str)] = &[
     ("zones.ttl", "Dynamic TTL"),
     ("zones.ns", "Name servers"),
     ("hosts.title", "Hosts"),
-    ("hosts.count", "hosts in total"),
+    ("hosts.count", "in total"),
     ("hosts.search", "Search names"),
     ("hosts.allzones", "All zones"),
     ("hosts.filter", "Filter"),
