@@ -321,11 +321,8 @@ impl Ctx {
     }
 
     /// The session (present behind [`guard`]) and who it acts as.
-    fn session(&self) -> Result<(&Session, &Principal), Response> {
-        self.session
-            .as_ref()
-            .map(|s| (s, &s.principal))
-            .ok_or_else(|| Redirect::to("/console/login").into_response())
+    fn session(&self) -> Option<(&Session, &Principal)> {
+        self.session.as_ref().map(|s| (s, &s.principal))
     }
 
     /// An error page with the status the REST API would answer.
@@ -540,9 +537,8 @@ async fn hosts_page(
     ctx: Ctx,
     Query(params): Query<HostsParams>,
 ) -> Response {
-    let (session, principal) = match ctx.session() {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((session, principal)) = ctx.session() else {
+        return see_other("/console/login");
     };
     let result = async {
         let parse = |text: &str| crate::api_v1::parse_name(text);
@@ -620,9 +616,8 @@ async fn host_page(
     ctx: Ctx,
     Path(name): Path<String>,
 ) -> Response {
-    let (session, principal) = match ctx.session() {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((session, principal)) = ctx.session() else {
+        return see_other("/console/login");
     };
     let result = async {
         let name = crate::api_v1::parse_name(&name)?;
@@ -693,7 +688,7 @@ async fn write_rrset(
     name: &DomainName,
     form: &RecordForm,
 ) -> Result<(), ApiError> {
-    let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+    let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
     let rtype = crate::api_v1::parse_rtype(form.rtype.trim())?;
     let values = values_of(rtype, &form.values);
     let intent = RrsetIntent {
@@ -715,7 +710,7 @@ async fn create_host(
     Form(form): Form<RecordForm>,
 ) -> Response {
     let result = async {
-        let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+        let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
         let name = crate::api_v1::parse_name(form.name.trim())?;
         if form.values.trim().is_empty() {
             state.zones.create_host(principal, &name).await?;
@@ -761,7 +756,7 @@ async fn rollback(
     Form(form): Form<RollbackForm>,
 ) -> Response {
     let result = async {
-        let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+        let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
         let name = crate::api_v1::parse_name(&name)?;
         state
             .zones
@@ -782,7 +777,7 @@ async fn delete_host(
     Path(name): Path<String>,
 ) -> Response {
     let result = async {
-        let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+        let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
         let name = crate::api_v1::parse_name(&name)?;
         state
             .zones
@@ -806,9 +801,8 @@ fn unix_now() -> i64 {
 }
 
 async fn tokens_page(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    let (session, principal) = match ctx.session() {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((session, principal)) = ctx.session() else {
+        return see_other("/console/login");
     };
     if let Err(e) = crate::api_v1::require_admin(principal) {
         return ctx.fail(e);
@@ -889,7 +883,7 @@ async fn create_token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let result = async {
-        let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+        let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
         crate::api_v1::require_admin(principal)?;
         let (scope, restrictions) = token_request(&form)?;
         let label = form.label.trim();
@@ -938,7 +932,7 @@ async fn revoke_token(
     Path(id): Path<String>,
 ) -> Response {
     let result = async {
-        let (_, principal) = ctx.session().map_err(|_| ApiError::unauthorized())?;
+        let (_, principal) = ctx.session().ok_or_else(ApiError::unauthorized)?;
         crate::api_v1::require_admin(principal)?;
         state
             .zones
@@ -969,9 +963,8 @@ async fn audit_page(
     ctx: Ctx,
     Query(params): Query<AuditParams>,
 ) -> Response {
-    let (_, principal) = match ctx.session() {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some((_, principal)) = ctx.session() else {
+        return see_other("/console/login");
     };
     let result = async {
         crate::api_v1::require_admin(principal)?;
@@ -1031,8 +1024,8 @@ async fn audit_page(
 }
 
 async fn settings_page(State(state): State<Arc<AppState>>, ctx: Ctx) -> Response {
-    if let Err(r) = ctx.session() {
-        return r;
+    if ctx.session().is_none() {
+        return see_other("/console/login");
     }
     let l = ctx.lang;
     let p = &state.policy;
