@@ -153,7 +153,20 @@ fn set_password(server: &ServerProcess) {
     );
 }
 
-/// The `tbody` text of `#history` until it contains `want` (a page after a redirect).
+/// Waits until the browser is at `want` (a click's navigation may still be under way).
+async fn wait_for_path(c: &Client, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = path(c).await;
+        if got == want {
+            return;
+        }
+        assert!(Instant::now() < deadline, "at {got}, not {want}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The text of `css` once it contains `want` (a page after a click's navigation).
 async fn wait_for_text(c: &Client, css: &str, want: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -192,17 +205,17 @@ async fn flow(c: &Client, server: &ServerProcess, base: &str) -> Result<(), Stri
     shot(c, "en-login").await;
     fill(c, "#secret", "not the password").await;
     click(c, "#signin").await;
-    assert!(text(c, ".error").await.contains("Wrong password"));
+    wait_for_text(c, ".error", "Wrong password").await;
     fill(c, "#secret", PASSWORD).await;
     click(c, "#signin").await;
-    assert_eq!(path(c).await, "/console/");
+    wait_for_path(c, "/console/").await;
     assert!(text(c, "h1").await.contains("Zones"));
 
     // A host made in the console.
     fill(c, "#new-host", name).await;
     fill(c, "#new-value", "192.0.2.10").await;
     click(c, "#create-host").await;
-    assert_eq!(path(c).await, format!("/console/hosts/{name}"));
+    wait_for_path(c, &format!("/console/hosts/{name}")).await;
     wait_for_text(c, "#records", "192.0.2.10").await;
     assert_eq!(dig(server, name), "192.0.2.10");
 
@@ -211,7 +224,7 @@ async fn flow(c: &Client, server: &ServerProcess, base: &str) -> Result<(), Stri
     fill(c, "#token-label", "router").await;
     fill(c, "#token-hosts", name).await;
     click(c, "#create-token").await;
-    let token = text(c, "#new-token").await;
+    let token = wait_for_text(c, "#new-token", "ddns_").await;
     assert!(token.starts_with("ddns_"), "{token}");
     assert!(text(c, "#snippet-ddclient").await.contains(&token));
     assert!(
@@ -287,7 +300,7 @@ async fn flow(c: &Client, server: &ServerProcess, base: &str) -> Result<(), Stri
     // 简体中文 through the switch, kept for the next pages.
     c.goto(&format!("{base}/console/settings")).await.unwrap();
     click(c, "#lang-switch").await;
-    assert!(text(c, "h1").await.contains("设置（只读）"));
+    wait_for_text(c, "h1", "设置（只读）").await;
     assert_eq!(text(c, "#lang-switch").await, "English");
     shot(c, "zh-settings").await;
     for (page, file) in [
@@ -305,12 +318,12 @@ async fn flow(c: &Client, server: &ServerProcess, base: &str) -> Result<(), Stri
     c.goto(&format!("{base}/console/tokens")).await.unwrap();
     fill(c, "#token-hosts", "*.lab.ddns.test").await;
     click(c, "#create-token").await;
-    assert!(text(c, "h1").await.contains("令牌已创建"));
+    wait_for_text(c, "h1", "令牌已创建").await;
     shot(c, "zh-token-created").await;
 
     // Sign out: the session is gone.
     click(c, "#signout").await;
-    assert_eq!(path(c).await, "/console/login");
+    wait_for_path(c, "/console/login").await;
     assert!(text(c, "h1").await.contains("登录"));
     shot(c, "zh-login").await;
     c.goto(&format!("{base}/console/tokens")).await.unwrap();
