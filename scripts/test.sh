@@ -13,7 +13,9 @@ cd "$(dirname "$0")/.."
 # samba + smbclient: the file servers and client of the failover acceptance test (network namespaces).
 # prometheus: promtool checks the /metrics exposition.
 # nftables: the firewall drop (a filtered port) of the `ddns smb check` acceptance test.
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables)
+# chromium + chromium-driver: the web console's browser test (headless, loopback only);
+# fonts-wqy-zenhei: a CJK font, so its Simplified Chinese screenshots show characters.
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables chromium chromium-driver fonts-wqy-zenhei)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

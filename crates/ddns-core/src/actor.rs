@@ -24,6 +24,9 @@ pub enum Actor {
     Acme,
     /// The server's health checker: the answered addresses of a `[[zone.failover]]` name.
     Health,
+    /// The web console, signed in with the admin password (signed in with a token, the
+    /// console acts as that token).
+    Console,
 }
 
 impl fmt::Display for Actor {
@@ -36,6 +39,7 @@ impl fmt::Display for Actor {
             Self::Rollback(by) => write!(f, "rollback/{by}"),
             Self::Acme => f.write_str("acme"),
             Self::Health => f.write_str("health"),
+            Self::Console => f.write_str("console"),
         }
     }
 }

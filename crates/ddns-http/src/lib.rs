@@ -4,7 +4,7 @@
 //! [`app`] builds the router from shared state without binding anything, so tests drive it
 //! with `tower::ServiceExt::oneshot`; [`serve`] runs it on bound listeners under the
 //! connection limits (timeouts and caps) in [`ConnectionLimits`], over HTTPS ([`tls`]) or
-//! plain HTTP.
+//! plain HTTP. The web console (`console/`) is served by the same router under `/console/`.
 //!
 //! **Architecture invariant:** only this crate knows HTTP and JSON. Updates go through
 //! [`ddns_zones::Zones`], which authorises, commits and publishes before a reply is written.
@@ -15,6 +15,7 @@ mod api_v1;
 mod audit_stream;
 mod auth_throttle;
 mod client;
+mod console;
 mod error;
 pub mod inputs;
 pub mod metrics;
@@ -103,6 +104,8 @@ pub struct AppState {
     auth_failures: AuthThrottle,
     /// `/metrics`, when served.
     metrics: Option<MetricsEndpoint>,
+    /// The web console's sessions and sign-in limit.
+    console: console::Console,
 }
 
 /// Why a presented token was not accepted, before the edge maps it to its protocol.
@@ -136,6 +139,7 @@ impl AppState {
             per_ip: IpLimiter::new(policy.requests_per_ip_per_minute),
             auth_failures: AuthThrottle::new(),
             metrics: None,
+            console: console::Console::new(),
             zones,
             policy,
         }
@@ -262,6 +266,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/healthz", get(metrics::healthz))
         .route("/readyz", get(metrics::readyz))
         .route("/metrics", get(metrics::metrics))
+        .merge(console::routes(&state))
         .fallback(post(not_found).get(not_found))
         .layer(axum::middleware::from_fn_with_state(
             Arc::clone(&state),

@@ -210,7 +210,7 @@ async fn accept_loop(listener: TcpListener, speaks: Arc<Speaks>, shared: Arc<Sha
         shared.connections.spawn(async move {
             match &*speaks {
                 Speaks::Plain(router) => {
-                    serve_connection(stream, peer, router, &task_shared, opened).await;
+                    serve_connection(stream, peer, false, router, &task_shared, opened).await;
                 }
                 Speaks::Tls {
                     acceptor,
@@ -227,7 +227,7 @@ async fn accept_loop(listener: TcpListener, speaks: Arc<Speaks>, shared: Arc<Sha
                     };
                     match handshake {
                         Ok(Ok(tls)) => {
-                            serve_connection(tls, peer, router, &task_shared, opened).await;
+                            serve_connection(tls, peer, true, router, &task_shared, opened).await;
                         }
                         Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
                         Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
@@ -243,6 +243,7 @@ async fn accept_loop(listener: TcpListener, speaks: Arc<Speaks>, shared: Arc<Sha
 async fn serve_connection<S>(
     stream: S,
     peer: SocketAddr,
+    https: bool,
     router: &Router,
     shared: &Shared,
     opened: Instant,
@@ -254,6 +255,9 @@ async fn serve_connection<S>(
     let router = router.clone();
     let service = hyper::service::service_fn(move |mut request: Request<Incoming>| {
         request.extensions_mut().insert(ConnectInfo(peer));
+        if https {
+            request.extensions_mut().insert(crate::console::Https);
+        }
         let in_flight = InFlight::start(Arc::clone(&activity));
         let response = router.clone().oneshot(request);
         async move {

@@ -19,7 +19,7 @@ pub struct AdminAction {
     /// Who.
     pub actor: Actor,
     /// What, as `object.verb`: `token.create`, `token.revoke`, `token.rotate`, `host.rm`,
-    /// `zone.import`, `host.rollback`, `store.restore`, `config.change`.
+    /// `zone.import`, `host.rollback`, `store.restore`, `config.change`, `console.password`.
     pub action: &'static str,
     /// On what: a token id, a host or zone name, a file.
     pub target: String,

@@ -55,7 +55,7 @@ pub enum HostFilter {
     },
 }
 
-type HostRow = (i64, String, String, i64, String, String);
+pub(crate) type HostRow = (i64, String, String, i64, String, String);
 
 /// A bound on the hosts a caller may have: a change set that creates a host fails with
 /// [`StoreError::HostQuota`] when more than `max_hosts` would then match `filter`.
@@ -207,7 +207,10 @@ impl Store {
         self.with_rrsets(rows).await
     }
 
-    async fn with_rrsets(&self, rows: Vec<HostRow>) -> Result<Vec<HostRecord>, StoreError> {
+    pub(crate) async fn with_rrsets(
+        &self,
+        rows: Vec<HostRow>,
+    ) -> Result<Vec<HostRecord>, StoreError> {
         if rows.is_empty() {
             return Ok(Vec::new());
         }

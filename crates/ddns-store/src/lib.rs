@@ -16,6 +16,7 @@
 mod audit;
 mod backup;
 mod changes;
+mod console;
 mod error;
 mod history;
 mod hosts;
@@ -41,6 +42,7 @@ pub use audit::{
 };
 pub use backup::{BackupInfo, DirLock, LOCK_FILE, check_backup, restore};
 pub use changes::{Applied, ChangeSet, HistoryRow, RrsetWrite};
+pub use console::HostSearch;
 pub use error::StoreError;
 pub use history::HistoryRetention;
 pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};

@@ -9,6 +9,10 @@ use ddns_store::StoreError;
 use crate::Zones;
 use crate::token_cache::Verified;
 
+/// The label of [`Principal::console_admin`] (no token has an empty id, so none is mistaken
+/// for it).
+const CONSOLE_LABEL: &str = "console";
+
 /// An authenticated caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Principal {
@@ -33,10 +37,22 @@ impl Principal {
         }
     }
 
+    /// The web console signed in with the admin password: may change anything.
+    pub fn console_admin() -> Self {
+        Self {
+            label: CONSOLE_LABEL.into(),
+            ..Self::operator()
+        }
+    }
+
     /// The actor recorded in history rows.
     pub fn actor(&self) -> Actor {
         if self.token_id.is_empty() {
-            Actor::Cli
+            if self.label == CONSOLE_LABEL {
+                Actor::Console
+            } else {
+                Actor::Cli
+            }
         } else {
             Actor::Token(self.token_id.clone())
         }

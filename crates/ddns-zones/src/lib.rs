@@ -14,6 +14,7 @@
 
 mod auth;
 mod build;
+mod console;
 mod failover;
 mod group;
 mod import;
@@ -41,9 +42,10 @@ use ddns_store::{JournalRetention, Store, StoreError};
 use tokio_util::sync::CancellationToken;
 
 pub use auth::{AuthError, Principal};
+pub use console::{MAX_PASSWORD, MIN_PASSWORD, PasswordError};
 pub use ddns_store::{
     AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, HistoryRetention, HistoryRow,
-    HostFilter, HostRecord, TokenRecord,
+    HostFilter, HostRecord, HostSearch, TokenRecord,
 };
 pub use group::{COMMIT_SECONDS, COMMITTED_CHANGES};
 pub use import::ImportSummary;

@@ -2,6 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+#[path = "zones/console.rs"]
+mod console;
 #[path = "zones/failover.rs"]
 mod failover;
 #[path = "zones/group_commit.rs"]

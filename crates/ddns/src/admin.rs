@@ -13,7 +13,7 @@ use ddns_core::{Actor, DomainName, Origin, Restrictions, Rtype, Scope, ScopeEntr
 use ddns_store::{HostFilter, Store, StoreOptions};
 use ddns_zones::{Principal, Zones};
 
-use crate::cli::{HostCommand, TokenCommand, ZoneCommand};
+use crate::cli::{AdminCommand, HostCommand, TokenCommand, ZoneCommand};
 
 /// Hosts read per page by `host list`.
 const LIST_PAGE: u32 = 1000;
@@ -275,6 +275,27 @@ pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
             crate::audit::rollback(data.data_dir, &name, to).await?;
         }
     }
+    Ok(())
+}
+
+/// `ddns admin password`: the console's admin password from the first line of stdin (so it
+/// never shows in a process listing or a shell history).
+pub(crate) async fn admin(command: AdminCommand) -> anyhow::Result<()> {
+    let AdminCommand::Password { data } = command;
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        eprint!("new console admin password (it is echoed; pipe it in to avoid that): ");
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("cannot read the password from stdin")?;
+    let password = line.strip_suffix('\n').unwrap_or(&line);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    let zones = attach(data.data_dir).await?;
+    zones
+        .set_console_password(password, Actor::Cli, Origin::default())
+        .await?;
+    eprintln!("console admin password set");
     Ok(())
 }
 

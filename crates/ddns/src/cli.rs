@@ -42,6 +42,10 @@ pub(crate) enum Command {
     #[command(subcommand)]
     Zone(ZoneCommand),
     #[cfg(feature = "server")]
+    /// The web console's admin sign-in.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    #[cfg(feature = "server")]
     /// A name's changes, newest first, with the ids `host rollback --to` takes.
     History {
         #[command(flatten)]
@@ -246,6 +250,16 @@ pub(crate) enum TokenCommand {
         data: DataDir,
         /// Token id (from `ddns token list`).
         id: String,
+    },
+}
+
+#[cfg(feature = "server")]
+#[derive(Subcommand, Debug)]
+pub(crate) enum AdminCommand {
+    /// Set the console's admin password (read from stdin, one line; stored as argon2id).
+    Password {
+        #[command(flatten)]
+        data: DataDir,
     },
 }
 

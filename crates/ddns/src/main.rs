@@ -52,6 +52,8 @@ fn main() -> ExitCode {
             #[cfg(feature = "server")]
             Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
             #[cfg(feature = "server")]
+            Command::Admin(c) => admin::admin(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
                 .await
                 .map(|()| ExitCode::SUCCESS),

@@ -226,10 +226,20 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let audit_stream =
         ddns_http::AuditStream::start(Arc::clone(&zones), &config.audit, stop.clone())?;
 
+    // Polled once before the banner says `ready`, so the signal handlers are installed by
+    // then: a SIGTERM right after `ready` (a quick test) is a clean stop, not a kill.
+    let mut stop_signal = std::pin::pin!(ddns_platform::shutdown_signal());
+    let stopped_early = tokio::select! {
+        biased;
+        () = &mut stop_signal => true,
+        () = std::future::ready(()) => false,
+    };
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
 
-    ddns_platform::shutdown_signal().await;
+    if !stopped_early {
+        stop_signal.await;
+    }
     tracing::info!("shutting down");
     stop.cancel();
     dns_serving.shutdown().await;

@@ -401,3 +401,39 @@ async fn restricted_tokens_on_a_fresh_data_directory_list_and_rotate() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--subnet 10.0.0.0/33"));
 }
+
+#[test]
+fn admin_password_is_read_from_stdin_and_a_short_one_is_refused() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let set = |password: &str| {
+        let mut child = Command::new(bin())
+            .args(["admin", "password", "--data-dir"])
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{password}").unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, err) = set("short");
+    assert!(!ok);
+    assert!(err.contains("shorter than 10 characters"), "{err}");
+    let (ok, err) = set("a long enough password");
+    assert!(ok, "{err}");
+    assert!(err.contains("console admin password set"), "{err}");
+    // The audit trail has the change, by the command line; the password itself is nowhere.
+    let audit = Command::new(bin())
+        .args(["audit", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&audit.stdout);
+    assert_eq!(text.matches("console.password").count(), 1, "{text}");
+    assert!(!text.contains("a long enough password"));
+}

@@ -27,6 +27,9 @@ mod clients;
 mod cloud;
 /// `ddns agent --once` against fakes of Alibaba Cloud DNS, DNSPod and Huawei Cloud DNS.
 mod cloud_providers;
+/// The web console in headless chromium: sign-in, hosts, tokens, update, rollback, 简体中文.
+#[cfg(target_os = "linux")]
+mod console;
 /// Twenty SIGKILLs at random moments under streaming updates: nothing acknowledged is lost.
 #[cfg(unix)]
 mod crash_loop;
