@@ -648,6 +648,11 @@ impl ZoneSet {
         }
     }
 
+    /// The index of the view a client at `addr` is answered from; `None`: the default.
+    pub fn view_index_for(&self, addr: std::net::IpAddr) -> Option<usize> {
+        self.views.matcher.lookup(addr)
+    }
+
     /// The view whose `keys` list `key` (a TSIG key name), if any.
     pub fn view_of_key(&self, key: &DomainName) -> Option<usize> {
         let wire = key.to_wire();

@@ -77,7 +77,7 @@ impl Store {
     pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note FROM history WHERE id = ?",
+             actor, source_ip, user_agent, note, view FROM history WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -113,7 +113,7 @@ impl Store {
         // The first row of each type after `id` (ids grow in commit order).
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note FROM history WHERE id IN \
+             actor, source_ip, user_agent, note, view FROM history WHERE id IN \
              (SELECT MIN(id) FROM history WHERE name = ? AND id > ? GROUP BY rtype) ORDER BY id",
         )
         .bind(name.as_str())

@@ -23,6 +23,7 @@ mod import;
 mod journal;
 mod legacy;
 mod tokens;
+mod views;
 mod writer;
 
 use std::path::Path;
@@ -46,6 +47,7 @@ pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use tokens::{TokenChanges, TokenRecord};
+pub use views::ViewRrset;
 
 use crate::writer::Writer;
 
