@@ -10,10 +10,12 @@ pub mod failover;
 pub mod server;
 pub mod tls;
 pub mod versions;
+pub mod views;
 pub mod when;
 
 pub use error::ConfigError;
 pub use failover::{AllDown, FailoverConfig, HealthCheck};
+pub use views::ViewConfig;
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };
