@@ -421,6 +421,7 @@ async fn change_rrset(
         rtype,
         values,
         ttl,
+        view: None,
     };
     state
         .zones

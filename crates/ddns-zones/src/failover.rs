@@ -167,6 +167,7 @@ impl Zones {
                     rtype,
                     new,
                     is_static: true,
+                    view: None,
                 });
             }
         }
