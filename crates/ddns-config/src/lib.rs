@@ -15,7 +15,7 @@ pub mod when;
 
 pub use error::ConfigError;
 pub use failover::{AllDown, FailoverConfig, HealthCheck};
-pub use views::ViewConfig;
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };
+pub use views::ViewConfig;

@@ -47,7 +47,9 @@ pub const MAX_VIEW_NAME: usize = 32;
 /// Checks a view name as updates and the store take it.
 pub fn valid_view_name(name: &str) -> Result<(), String> {
     if name.is_empty() || name.len() > MAX_VIEW_NAME {
-        return Err(format!("view name {name:?} must be 1 to {MAX_VIEW_NAME} characters"));
+        return Err(format!(
+            "view name {name:?} must be 1 to {MAX_VIEW_NAME} characters"
+        ));
     }
     if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
         return Err(format!(
@@ -152,9 +154,18 @@ mod tests {
             ("[[view]]\nname = \"l an\"\n", "view.name"),
             ("[[view]]\nname = \"default\"\n", "default"),
             ("[[view]]\nname = \"a\"\n[[view]]\nname = \"a\"\n", "twice"),
-            ("[[view]]\nname = \"a\"\nmatch = [\"10.0.0.0/33\"]\n", "view.match"),
-            ("[[view]]\nname = \"a\"\nkeys = [\"nope\"]\n", "no [[tsig_key]]"),
-            ("[[view]]\nname = \"a\"\nmatches = []\n", "unknown key `matches`"),
+            (
+                "[[view]]\nname = \"a\"\nmatch = [\"10.0.0.0/33\"]\n",
+                "view.match",
+            ),
+            (
+                "[[view]]\nname = \"a\"\nkeys = [\"nope\"]\n",
+                "no [[tsig_key]]",
+            ),
+            (
+                "[[view]]\nname = \"a\"\nmatches = []\n",
+                "unknown key `matches`",
+            ),
         ];
         for (body, want) in cases {
             let err = parse(&format!("version = 1\n{body}")).unwrap_err();
@@ -163,6 +174,10 @@ mod tests {
         let twice = format!(
             "version = 1\n{KEY}[[view]]\nname = \"a\"\nkeys = [\"lan-xfr\"]\n[[view]]\nname = \"b\"\nkeys = [\"lan-xfr\"]\n"
         );
-        assert!(parse(&twice).unwrap_err().contains("already selects view a"));
+        assert!(
+            parse(&twice)
+                .unwrap_err()
+                .contains("already selects view a")
+        );
     }
 }

@@ -334,7 +334,10 @@ mod tests {
         let mut plain = entry.clone();
         plain.deltas.retain(|d| d.view.is_none());
         let body = plain.encode_body();
-        assert_eq!(body[0], FORMAT, "no view delta: readable by binaries without views");
+        assert_eq!(
+            body[0], FORMAT,
+            "no view delta: readable by binaries without views"
+        );
         assert_eq!(
             JournalEntry::decode(7, Serial(1), Serial(2), &body).unwrap(),
             plain

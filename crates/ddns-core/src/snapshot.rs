@@ -930,7 +930,12 @@ mod tests {
     fn overlay_replaces_per_type_and_cname_stands_alone() {
         let mut z = zone();
         z.apply(a("files.dyn.example", [203, 0, 113, 10])).unwrap();
-        let aaaa = Rrset::new(Rtype::AAAA, 60, [[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1].as_slice()], true);
+        let aaaa = Rrset::new(
+            Rtype::AAAA,
+            60,
+            [[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1].as_slice()],
+            true,
+        );
         z.apply(RrsetChange {
             owner: name("files.dyn.example").to_wire().into(),
             rtype: Rtype::AAAA,
@@ -942,10 +947,22 @@ mod tests {
         let mut lan = z.clone();
         lan.overlay(&key, std::slice::from_ref(&lan_a)).unwrap();
         let node = lan.node(&key).unwrap();
-        assert_eq!(node.rrset(Rtype::A).unwrap().rdatas().next().unwrap(), &[10, 0, 0, 10]);
-        assert!(node.rrset(Rtype::AAAA).is_some(), "types the view does not set show through");
         assert_eq!(
-            z.node(&key).unwrap().rrset(Rtype::A).unwrap().rdatas().next().unwrap(),
+            node.rrset(Rtype::A).unwrap().rdatas().next().unwrap(),
+            &[10, 0, 0, 10]
+        );
+        assert!(
+            node.rrset(Rtype::AAAA).is_some(),
+            "types the view does not set show through"
+        );
+        assert_eq!(
+            z.node(&key)
+                .unwrap()
+                .rrset(Rtype::A)
+                .unwrap()
+                .rdatas()
+                .next()
+                .unwrap(),
             &[203, 0, 113, 10],
             "the default is untouched"
         );
@@ -953,8 +970,18 @@ mod tests {
         let cname = Rrset::new(Rtype::CNAME, 60, [target.as_slice()], true);
         let mut lan = z.clone();
         lan.overlay(&key, std::slice::from_ref(&cname)).unwrap();
-        let types: Vec<Rtype> = lan.node(&key).unwrap().rrsets().iter().map(Rrset::rtype).collect();
-        assert_eq!(types, [Rtype::CNAME], "a view CNAME hides the default's records");
+        let types: Vec<Rtype> = lan
+            .node(&key)
+            .unwrap()
+            .rrsets()
+            .iter()
+            .map(Rrset::rtype)
+            .collect();
+        assert_eq!(
+            types,
+            [Rtype::CNAME],
+            "a view CNAME hides the default's records"
+        );
         assert_eq!(lan.rrset_count(), z.rrset_count() - 1);
         // A view address where the default has a CNAME hides the CNAME.
         let mut z2 = zone();
@@ -965,7 +992,13 @@ mod tests {
         })
         .unwrap();
         z2.overlay(&key, &[lan_a]).unwrap();
-        let types: Vec<Rtype> = z2.node(&key).unwrap().rrsets().iter().map(Rrset::rtype).collect();
+        let types: Vec<Rtype> = z2
+            .node(&key)
+            .unwrap()
+            .rrsets()
+            .iter()
+            .map(Rrset::rtype)
+            .collect();
         assert_eq!(types, [Rtype::A]);
     }
 
@@ -976,8 +1009,11 @@ mod tests {
         let nets: Vec<ipnet::IpNet> = vec!["127.0.0.2/32".parse().unwrap()];
         let matcher = ViewMatcher::new([nets.as_slice()]);
         let key = name("lan-xfr");
-        let set = ZoneSet::new(vec![Arc::new(base.clone())])
-            .with_views(Views::new(matcher, vec![(key.clone(), 0)], 1));
+        let set = ZoneSet::new(vec![Arc::new(base.clone())]).with_views(Views::new(
+            matcher,
+            vec![(key.clone(), 0)],
+            1,
+        ));
         let mut lan = base.clone();
         lan.apply(a("h.dyn.example", [10, 0, 0, 1])).unwrap();
         let set = set.with_view_zones(Arc::new(base), vec![Some(Arc::new(lan))]);

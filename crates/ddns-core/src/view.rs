@@ -172,7 +172,11 @@ mod tests {
     fn host_routes_and_zero_length_prefixes() {
         let m = matcher(&[&["192.0.2.1/32", "2001:db8::1/128"], &["0.0.0.0/0"]]);
         assert_eq!(at(&m, "192.0.2.1"), Some(0));
-        assert_eq!(at(&m, "192.0.2.2"), Some(1), "/0 takes every other IPv4 address");
+        assert_eq!(
+            at(&m, "192.0.2.2"),
+            Some(1),
+            "/0 takes every other IPv4 address"
+        );
         assert_eq!(at(&m, "2001:db8::1"), Some(0));
         assert_eq!(at(&m, "2001:db8::2"), None, "an IPv4 /0 is not an IPv6 one");
         let m = matcher(&[&["::/0"]]);
@@ -194,7 +198,11 @@ mod tests {
         assert_eq!(at(&m, "::ffff:192.168.1.10"), Some(0));
         assert_eq!(at(&m, "10.9.9.9"), Some(1), "a mapped rule is an IPv4 rule");
         assert_eq!(at(&m, "::ffff:10.9.9.9"), Some(1));
-        assert_eq!(at(&m, "::192.168.1.10"), None, "IPv4-compatible is not mapped");
+        assert_eq!(
+            at(&m, "::192.168.1.10"),
+            None,
+            "IPv4-compatible is not mapped"
+        );
     }
 
     #[test]

@@ -151,9 +151,7 @@ impl From<UpdateError> for ApiError {
             }
             UpdateError::BadRecord(_)
             | UpdateError::BadZoneFile(_)
-            | UpdateError::UnknownView(_) => {
-                Self::bad_request(e.to_string())
-            }
+            | UpdateError::UnknownView(_) => Self::bad_request(e.to_string()),
             UpdateError::VersionMismatch { .. } => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",

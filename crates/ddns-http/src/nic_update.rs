@@ -270,7 +270,10 @@ pub(crate) fn view_params(query: Option<&str>) -> Result<Vec<ViewAddresses>, Req
         let (ipv4, ipv6) = if v4.is_empty() && v6.is_empty() {
             (Some(v4), Some(v6))
         } else {
-            ((!v4.is_empty()).then_some(v4), (!v6.is_empty()).then_some(v6))
+            (
+                (!v4.is_empty()).then_some(v4),
+                (!v6.is_empty()).then_some(v6),
+            )
         };
         out.retain(|v| v.view != view);
         out.push(ViewAddresses {

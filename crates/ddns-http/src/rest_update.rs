@@ -197,7 +197,10 @@ async fn answer(
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string()))?;
         let remove = v4.is_empty() && v6.is_empty();
         for (rtype, values) in [
-            (Rtype::A, v4.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            (
+                Rtype::A,
+                v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ),
             (Rtype::AAAA, v6.iter().map(ToString::to_string).collect()),
         ] {
             if remove || !values.is_empty() {

@@ -494,9 +494,9 @@ impl Zones {
         match &write.view {
             None => snapshot_shows(snapshot, write),
             Some(view) => {
-                let current = self
-                    .publisher
-                    .view_rrset(&write.zone, view, &write.name, write.rtype);
+                let current =
+                    self.publisher
+                        .view_rrset(&write.zone, view, &write.name, write.rtype);
                 match (current, &write.new) {
                     (Some(current), Some(new)) => current == Rrset::from_set(new, true),
                     (None, None) => true,

@@ -51,7 +51,12 @@ impl ViewNames {
 }
 
 /// Sets or removes one RRset of an overlay.
-fn put(overlay: &mut Overlay, owner: &DomainName, set: Option<&RecordSet>, rtype: ddns_core::Rtype) {
+fn put(
+    overlay: &mut Overlay,
+    owner: &DomainName,
+    set: Option<&RecordSet>,
+    rtype: ddns_core::Rtype,
+) {
     let key: Box<[u8]> = owner.to_wire().into_boxed_slice();
     let rrsets = overlay.entry(key.clone()).or_default();
     rrsets.retain(|r| r.rtype() != rtype);

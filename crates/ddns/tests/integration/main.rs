@@ -62,3 +62,7 @@ mod secrets;
 /// listener, ddclient and inadyn over HTTPS.
 #[cfg(unix)]
 mod tls;
+/// Split horizon: answers by source address, updates of both values, a view's secondary
+/// transfers only its view.
+#[cfg(target_os = "linux")]
+mod views;
