@@ -13,7 +13,8 @@ set -euo pipefail
 DDNS=${DDNS_BIN:-$(dirname "$0")/../target/release/ddns}
 prepare() {  # ZONEFILE ORIGIN -> cache directory
     local cache
-    cache=/tmp/ddns-bench/cache/$(basename "$1").d
+    # DDNS_BENCH_CACHE keeps one branch's data directories (its schema) apart from another's.
+    cache=${DDNS_BENCH_CACHE:-/tmp/ddns-bench/cache}/$(basename "$1").d
     if [ ! -f "$cache/done" ] || [ "$1" -nt "$cache/done" ]; then
         rm -rf "$cache"; mkdir -p "$cache"
         "$DDNS" zone import --data-dir "$cache/data" --zone "$2" "$1" >&2

@@ -15,6 +15,8 @@
 //! name = "files.example.com"
 //! provider = "home"
 //! families = ["ipv4", "ipv6"]
+//! lan_view = "lan"                    # also publish the LAN address to this server view
+//! lan_sources = [{ kind = "interface", name = "eth0" }]   # default: any interface
 //! ```
 //! Secrets are never required inline: `"${NAME}"` inside a double-quoted string is replaced by
 //! the environment variable (the text keeps its lines, so errors still point at the right one),
@@ -113,6 +115,8 @@ struct RecordSpec {
     drop_after: Option<u32>,
     #[serde(default)]
     line: Vec<LineSpec>,
+    lan_view: Option<Spanned<String>>,
+    lan_sources: Option<Vec<SourceSpec>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -195,6 +199,9 @@ pub struct RecordConfig {
     pub drop_after: u32,
     /// Authoritative servers to verify against (empty: find them through the resolver).
     pub verify_servers: Vec<SocketAddr>,
+    /// A split-horizon view of a ddns server that gets the machine's LAN address in the same
+    /// update (`lan_view`, `lan_sources`).
+    pub lan: Option<LanView>,
     /// Digest of everything that configures this record (fatal errors clear when it changes);
     /// only its keyed form ([`RecordConfig::fingerprint`]) is ever written down.
     pub digest: ConfigDigest,
@@ -217,7 +224,18 @@ impl RecordConfig {
             .iter()
             .flat_map(|(_, lines)| lines)
             .any(|l| l.detector.sources.iter().any(Source::is_local))
+            || self.lan.is_some()
     }
+}
+
+/// The LAN side of a split-horizon record: the view's name and how the LAN address is found.
+#[derive(Debug, Clone)]
+pub struct LanView {
+    /// The server's `[[view]] name`.
+    pub view: String,
+    /// IPv4 detection from local sources, accepting private (RFC 1918) and shared (RFC 6598)
+    /// addresses besides public ones.
+    pub detector: Arc<Detector>,
 }
 
 /// How several lines (WAN links) of a record combine.
@@ -453,6 +471,7 @@ impl AgentConfig {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+            let lan = lan_view(r, provider.name()).map_err(|m| at("lan_view", m))?;
             let digest = ConfigDigest::of(format!("{r:?}\n{provider_text}").as_bytes());
             let record = RecordConfig {
                 name,
@@ -466,6 +485,7 @@ impl AgentConfig {
                 },
                 drop_after: r.drop_after.unwrap_or(3).max(1),
                 verify_servers,
+                lan,
                 digest,
             };
             if records
@@ -546,6 +566,55 @@ impl AgentConfig {
 /// The built-in detection setup for `family` (`ddns ip` without a configuration).
 pub fn default_detector(family: Family) -> Result<Detector, ConfigError> {
     build_detector(family, None).map_err(|m| ConfigError::new(format!("built-in sources: {m}")))
+}
+
+/// The record's `lan_view`: only a ddns server has views; the LAN address is IPv4 from local
+/// sources (any interface by default), private addresses allowed.
+fn lan_view(r: &RecordSpec, provider: &str) -> Result<Option<LanView>, String> {
+    let Some(view) = &r.lan_view else {
+        if r.lan_sources.is_some() {
+            return Err("lan_sources needs lan_view (the server's view to publish to)".into());
+        }
+        return Ok(None);
+    };
+    if provider != "ddns" {
+        return Err(format!(
+            "only a ddns server has views; provider type {provider} cannot take lan_view"
+        ));
+    }
+    ddns_config::views::valid_view_name(view.get_ref())?;
+    let specs = r.lan_sources.clone().unwrap_or_else(|| {
+        vec![SourceSpec::Interface {
+            name: "*".into(),
+            ipv6: ddns_detect::Ipv6Selection::default(),
+            interface_id: None,
+            prefix_len: None,
+        }]
+    });
+    if specs.is_empty() {
+        return Err("lan_sources is empty".into());
+    }
+    let sources = specs
+        .iter()
+        .map(|s| Source::from_spec(s, Family::V4).map_err(|e| format!("lan_sources: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !sources.iter().all(Source::is_local) {
+        return Err("lan_sources must be local (interface or fixed): a LAN address is not seen from outside".into());
+    }
+    let mut policy = Policy::for_sources(sources.len());
+    policy.quorum = 1;
+    policy.allow = AllowedClasses::new([
+        ddns_detect::AddressClass::Private,
+        ddns_detect::AddressClass::Cgnat,
+    ]);
+    Ok(Some(LanView {
+        view: view.get_ref().clone(),
+        detector: Arc::new(Detector {
+            family: Family::V4,
+            sources,
+            policy,
+        }),
+    }))
 }
 
 fn build_detector(family: Family, spec: Option<&DetectSpec>) -> Result<Detector, String> {

@@ -635,13 +635,13 @@ impl ZoneSet {
     }
 
     /// The data view `index` serves, or the default for an index out of range.
-    pub fn view(&self, index: usize) -> &ZoneSet {
+    pub fn view(&self, index: usize) -> &Self {
         self.views.sets.get(index).unwrap_or(self)
     }
 
     /// The view a client at `addr` is answered from: the first `[[view]]` whose prefixes
     /// match, else the default. One lookup in compiled tables; no allocation.
-    pub fn for_client(&self, addr: std::net::IpAddr) -> &ZoneSet {
+    pub fn for_client(&self, addr: std::net::IpAddr) -> &Self {
         match self.views.matcher.lookup(addr) {
             Some(i) => self.view(i),
             None => self,

@@ -129,7 +129,7 @@ fn stderr(o: &Output) -> String {
 }
 
 /// Config lines for a provider pointing at our server with `token` (read from a file).
-fn ddns_provider(dir: &AgentDir, s: &ServerProcess, token: &str) -> String {
+pub(crate) fn ddns_provider(dir: &AgentDir, s: &ServerProcess, token: &str) -> String {
     let token_file = dir.dir.path().join("token");
     std::fs::write(&token_file, format!("{token}\n")).unwrap();
     format!(

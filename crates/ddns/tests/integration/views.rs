@@ -364,3 +364,76 @@ async fn a_secondary_with_the_view_key_transfers_only_its_view() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_agent_publishes_the_public_and_the_lan_address_in_one_update() {
+    use crate::agent::{AgentDir, ddns_provider};
+    let (_dir, server) = server_with_config(&config(&[]));
+    let name = format!("home.{ZONE}");
+    let token = server.token(&[&name]);
+    let dir = AgentDir::new();
+    let provider = ddns_provider(&dir, &server, &token);
+    let write = |lan: &str| {
+        dir.write(&format!(
+            "[detect.ipv4]\nsources = [{{ kind = \"fixed\", address = \"198.51.100.60\" }}]\nallow = [\"documentation\"]\n{provider}[[record]]\nname = \"{name}\"\nprovider = \"home\"\nlan_view = \"lan\"\nlan_sources = [{{ kind = \"fixed\", address = \"{lan}\" }}]\n"
+        ));
+    };
+    let fqdn = format!("{name}.");
+    write("192.168.1.60");
+    let out = dir.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        addresses("127.0.0.1", &server, &fqdn, RecordType::A),
+        ["198.51.100.60"]
+    );
+    assert_eq!(
+        addresses(LAN, &server, &fqdn, RecordType::A),
+        ["192.168.1.60"]
+    );
+    let history = get_json(
+        server.url(&format!("/api/v1/hosts/{name}/history")),
+        &server.admin_token(),
+    )
+    .await;
+    let serials: std::collections::BTreeSet<u64> = history["history"]
+        .as_array()
+        .or_else(|| history.as_array())
+        .map(|rows| rows.iter().filter_map(|r| r["serial"].as_u64()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        serials.len(),
+        1,
+        "both values in one update (one serial step): {history}"
+    );
+
+    // Only the LAN address changes: that alone makes the agent publish.
+    write("192.168.1.61");
+    let out = dir.once();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        addresses(LAN, &server, &fqdn, RecordType::A),
+        ["192.168.1.61"]
+    );
+    assert_eq!(
+        addresses("127.0.0.1", &server, &fqdn, RecordType::A),
+        ["198.51.100.60"]
+    );
+    assert_eq!(
+        dir.state_json()["records"][format!("{name}@home")]["views"]["lan"][0],
+        "192.168.1.61"
+    );
+
+    // Nothing new: nothing is written.
+    let serial = serial_from(&server, "127.0.0.1");
+    let out = dir.once();
+    assert!(out.status.success());
+    assert_eq!(serial_from(&server, "127.0.0.1"), serial);
+}
