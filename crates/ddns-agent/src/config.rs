@@ -789,3 +789,62 @@ fn parse_server(text: &str) -> Result<SocketAddr, String> {
             format!("{text:?} is not an address (examples: 192.0.2.53, [2001:db8::53]:53)")
         })
 }
+
+#[cfg(test)]
+mod lan_view_tests {
+    use super::AgentConfig;
+
+    fn parse(record_extra: &str, provider: &str) -> Result<AgentConfig, String> {
+        let text = format!(
+            "version = 1\n[agent]\nstate_file = \"/tmp/s.json\"\n{provider}\n[[record]]\nname = \"files.example.com\"\nprovider = \"home\"\n{record_extra}"
+        );
+        AgentConfig::parse(&text, &|_| None, None).map_err(|e| e.to_string())
+    }
+
+    const DDNS: &str =
+        "[providers.home]\ntype = \"ddns\"\nurl = \"https://ddns.example.com\"\ntoken = \"t\"";
+    const DYNDNS2: &str = "[providers.home]\ntype = \"dyndns2\"\nservice = \"custom\"\nurl = \"https://x.example.com/nic/update\"\nusername = \"u\"\npassword = \"p\"";
+
+    #[test]
+    fn lan_view_takes_local_sources_for_a_ddns_server() {
+        let config = parse(
+            "lan_view = \"lan\"\nlan_sources = [{ kind = \"fixed\", address = \"192.168.1.10\" }]\n",
+            DDNS,
+        )
+        .unwrap();
+        let lan = config.records[0].lan.as_ref().unwrap();
+        assert_eq!(lan.view, "lan");
+        assert!(config.records[0].uses_interfaces());
+        // Default: every interface.
+        let config = parse("lan_view = \"lan\"\n", DDNS).unwrap();
+        assert!(config.records[0].lan.is_some());
+        assert!(parse("", DDNS).unwrap().records[0].lan.is_none());
+    }
+
+    #[test]
+    fn lan_view_mistakes_are_named() {
+        let cases = [
+            (
+                "lan_view = \"lan\"\n",
+                DYNDNS2,
+                "only a ddns server has views",
+            ),
+            (
+                "lan_sources = [{ kind = \"fixed\", address = \"192.168.1.10\" }]\n",
+                DDNS,
+                "lan_sources needs lan_view",
+            ),
+            ("lan_view = \"l an\"\n", DDNS, "letters, digits"),
+            (
+                "lan_view = \"lan\"\nlan_sources = [{ kind = \"http\", url = \"https://a.example\" }]\n",
+                DDNS,
+                "must be local",
+            ),
+            ("lan_view = \"lan\"\nlan_sources = []\n", DDNS, "empty"),
+        ];
+        for (extra, provider, want) in cases {
+            let err = parse(extra, provider).unwrap_err();
+            assert!(err.contains(want), "{extra:?}: {err}");
+        }
+    }
+}
