@@ -14,7 +14,7 @@
 # `target/` is never touched and rebuilds stay warm across clones on the same machine.
 #
 # Usage: scripts/windows.sh setup | cargo SUBCOMMAND [ARGS…] | build | run EXE [ARGS…] | smoke
-#        | agent-smoke [EXE]
+#        | agent-smoke [EXE] | secret-smoke [EXE]
 set -euo pipefail
 
 readonly TARGET=x86_64-pc-windows-gnu
@@ -36,9 +36,12 @@ usage: scripts/windows.sh COMMAND
   build                  build ddns.exe (profile \$WIN_PROFILE, default smoke) and print its path
   run EXE [ARGS]         run a Windows exe under Wine; its exit code passes through
   smoke                  setup, build, check that \`ddns.exe --version\` prints
-                         \`ddns <workspace version>\`, then agent-smoke (what CI calls)
+                         \`ddns <workspace version>\`, then secret-smoke and agent-smoke
+                         (what CI calls)
   agent-smoke [EXE]      \`ddns.exe agent --once\` under Wine publishes to a native server
                          on loopback (checked with dig); reports the interface watch
+  secret-smoke [EXE]     \`ddns.exe secret protect\` seals with DPAPI and \`secret reveal\`
+                         gives the value back
 
 environment: WIN_CACHE (default /var/cache/ddns-win) holds the shim, the Wine prefix and
 the target dir (WIN_TARGET_DIR, default \$WIN_CACHE/target); WIN_PROFILE (default smoke,
@@ -158,7 +161,22 @@ cmd_smoke() {
     die "ddns.exe --version printed $(printf %q "$out"), expected 'ddns $version'"
   fi
   log "ok: $exe ($(stat -c %s "$exe") bytes) prints '$out' under Wine"
+  cmd_secret_smoke "$exe"
   cmd_agent_smoke "$exe"
+}
+
+# `ddns secret protect` seals with DPAPI (machine scope) on Windows: the value must come back
+# from `ddns secret reveal`, and the sealed text must not hold it.
+cmd_secret_smoke() {
+  local exe=${1:-$(exe_path)} value='smoke-secret-4f1c2b' sealed opened
+  sealed=$(printf '%s\n' "$value" | cmd_run "$exe" secret protect) || die "secret protect exited with $?"
+  sealed=${sealed%$'\r'}
+  [[ $sealed == enc:dpapi:* ]] || die "secret protect printed $(printf %q "$sealed"), expected enc:dpapi:…"
+  [[ $sealed != *"$value"* ]] || die "the sealed value holds the secret"
+  opened=$(printf '%s\n' "$sealed" | cmd_run "$exe" secret reveal) || die "secret reveal exited with $?"
+  opened=${opened%$'\r'}
+  [[ $opened == "$value" ]] || die "secret reveal printed $(printf %q "$opened"), expected $value"
+  log "ok: DPAPI round trip under Wine (${#sealed} characters sealed)"
 }
 
 # The agent under Wine: `ddns.exe agent --once` must publish a record to a native `ddns server`
@@ -273,6 +291,7 @@ main() {
   run) cmd_run "$@" ;;
   smoke) cmd_smoke "$@" ;;
   agent-smoke) cmd_agent_smoke "$@" ;;
+  secret-smoke) cmd_secret_smoke "$@" ;;
   -h | --help | help) usage ;;
   *)
     usage >&2

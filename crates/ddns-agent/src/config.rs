@@ -20,8 +20,9 @@
 //! ```
 //! Secrets are never required inline: `"${NAME}"` inside a double-quoted string is replaced by
 //! the environment variable (the text keeps its lines, so errors still point at the right one),
-//! and any provider key `X_file` is replaced by key `X` holding the file's content. Unknown keys
-//! and bad values are [`ConfigError`]s with file, line and key.
+//! any provider key `X_file` is replaced by key `X` holding the file's content, and a sealed
+//! value (`"enc:…"` from `ddns secret protect`) by the value it seals. Unknown keys and bad
+//! values are [`ConfigError`]s with file, line and key.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -298,7 +299,7 @@ impl AgentConfig {
         env: &dyn Fn(&str) -> Option<String>,
         base: Option<&Path>,
     ) -> Result<Self, ConfigError> {
-        let text = expand_env(text, env)?;
+        let text = ddns_config::open_sealed(&expand_env(text, env)?, env)?;
         let spec: FileSpec =
             toml::from_str(&text).map_err(|e| ConfigError::from_toml(&text, &e))?;
         if *spec.version.get_ref() != 1 {

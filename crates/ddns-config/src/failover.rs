@@ -3,7 +3,9 @@
 //! into a [`FailoverConfig`] per name.
 //!
 //! A failover name owns its A and AAAA RRsets: the health checker writes them, and dynamic
-//! updates of those types at that name are refused like those of static records.
+//! updates of those types at that name are refused like those of static records — unless the
+//! entry has a `lease`: then an address update at the name is a node (one token) publishing
+//! its own address into the set, which it keeps by updating again within the lease.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -26,6 +28,8 @@ pub const MAX_TARGETS: usize = 32;
 pub const MAX_COUNT: u32 = 100;
 /// Shortest check interval: below it a set of targets is a load generator.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(50);
+/// Shortest lease: node addresses are kept to the second.
+pub const MIN_LEASE: Duration = Duration::from_secs(1);
 
 #[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -35,6 +39,7 @@ pub(crate) struct FailoverSpec {
     check: Option<Spanned<CheckSpec>>,
     all_down: Option<Spanned<String>>,
     ttl: Option<Spanned<u32>>,
+    lease: Option<Spanned<ConfigDuration>>,
 }
 
 /// `check = { port = 445, interval = "1s", timeout = "500ms", rise = 2, fall = 2, smb = false }`.
@@ -55,6 +60,7 @@ pub struct FailoverConfig {
     /// The owner (absolute; at or below the zone).
     pub name: DomainName,
     /// The addresses, distinct, in file order: IPv4 ones are answered as A, IPv6 ones as AAAA.
+    /// Empty only with a `lease`: then every target is published by a node.
     pub targets: Vec<IpAddr>,
     /// How each target is checked.
     pub check: HealthCheck,
@@ -62,6 +68,10 @@ pub struct FailoverConfig {
     pub all_down: AllDown,
     /// TTL of the answered A/AAAA records (the zone's `ttl` unless given).
     pub ttl: u32,
+    /// With a lease, nodes publish their own addresses into the set (DynDNS2 or REST address
+    /// updates at the name, one token per node); an address its node has not published again
+    /// for this long leaves the set.
+    pub lease: Option<Duration>,
 }
 
 /// How a target is checked: a TCP connection to `port` (and, with `smb`, an SMB2 NEGOTIATE
@@ -168,11 +178,24 @@ fn one(
     };
     let name = owner(zone, spec.name.get_ref())
         .map_err(|m| at(spec.name.span(), "zone.failover.name", m))?;
-    if spec.targets.get_ref().is_empty() {
+    let lease = match &spec.lease {
+        None => None,
+        Some(lease) if lease.get_ref().0 >= MIN_LEASE => Some(lease.get_ref().0),
+        Some(lease) => {
+            return Err(at(
+                lease.span(),
+                "zone.failover.lease",
+                format!("must be at least {} s", MIN_LEASE.as_secs()),
+            ));
+        }
+    };
+    if spec.targets.get_ref().is_empty() && lease.is_none() {
         return Err(at(
             spec.targets.span(),
             "zone.failover.targets",
-            format!("{name} needs at least one target address"),
+            format!(
+                "{name} needs at least one target address, or a lease for nodes to publish theirs"
+            ),
         ));
     }
     if spec.targets.get_ref().len() > MAX_TARGETS {
@@ -242,6 +265,7 @@ fn one(
         check,
         all_down,
         ttl,
+        lease,
     })
 }
 
@@ -417,6 +441,16 @@ ttl = 5
         );
         assert!(!f.check.smb);
         assert_eq!(f.all_down, AllDown::AnswerAll);
+        assert_eq!(f.lease, None, "no node publishes without a lease");
+    }
+
+    #[test]
+    fn a_lease_lets_nodes_publish_the_targets() {
+        let config =
+            parse("[[zone.failover]]\nname = \"files\"\ntargets = []\nlease = \"10m\"\n").unwrap();
+        let f = &config.zones[0].failover[0];
+        assert!(f.targets.is_empty());
+        assert_eq!(f.lease, Some(Duration::from_secs(600)));
     }
 
     #[test]
@@ -486,6 +520,11 @@ ttl = 5
                 "name = \"files\"\ntargets = [\"192.0.2.1\"]\nttl = 0\n",
                 7,
                 Some("zone.failover.ttl"),
+            ),
+            (
+                "name = \"files\"\ntargets = []\nlease = \"500ms\"\n",
+                7,
+                Some("zone.failover.lease"),
             ),
             (
                 "name = \"files\"\ntargets = [\"192.0.2.1\"]\ncheck = { prot = 1 }\n",

@@ -7,6 +7,7 @@ mod dns_access;
 pub mod duration;
 mod error;
 pub mod failover;
+mod sealed;
 pub mod server;
 pub mod tls;
 pub mod versions;
@@ -15,6 +16,7 @@ pub mod when;
 
 pub use error::ConfigError;
 pub use failover::{AllDown, FailoverConfig, HealthCheck};
+pub use sealed::open_sealed;
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };

@@ -472,6 +472,8 @@ impl ServerConfig {
 
     /// Validates config text on top of the defaults.
     pub fn from_toml(text: &str, default_data_dir: PathBuf) -> Result<Self, ConfigError> {
+        let opened = crate::open_sealed(text, &|k| std::env::var(k).ok())?;
+        let text = opened.as_str();
         let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
         if *spec.version.get_ref() != 1 {
             return Err(ConfigError::at(

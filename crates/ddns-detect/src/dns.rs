@@ -291,6 +291,53 @@ pub async fn query_addresses(
     }
 }
 
+/// What a name server says about the addresses of a name (`ddns smb check --dns`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    /// The addresses of the family asked, sorted.
+    Found(Vec<IpAddr>),
+    /// The name exists but has no address of the family (NOERROR, empty answer).
+    NoData,
+    /// NXDOMAIN: the name does not exist.
+    NxDomain,
+}
+
+/// Asks `server` for `name`'s addresses of `family` with recursion desired, so both an
+/// authoritative server (which ignores the bit) and a resolver answer; one UDP query, over
+/// TCP again when truncated. Any RCODE but NOERROR and NXDOMAIN is an error naming it.
+pub async fn lookup(
+    server: SocketAddr,
+    name: &str,
+    family: Family,
+    timeout: Duration,
+) -> Result<Lookup, DetectError> {
+    let qname = parse_name(name).map_err(|reason| DetectError::Dns(format!("name: {reason}")))?;
+    let qtype = match family {
+        Family::V4 => RecordType::A,
+        Family::V6 => RecordType::AAAA,
+    };
+    let mut query = build_query(&qname, qtype, DNSClass::IN);
+    query.metadata.recursion_desired = true;
+    let response = tokio::time::timeout(timeout, exchange(server, &query))
+        .await
+        .map_err(|_| DetectError::Timeout(timeout))??;
+    match response.response_code {
+        ResponseCode::NoError => {
+            let found = addresses_in(&response, qtype, family);
+            Ok(if found.is_empty() {
+                Lookup::NoData
+            } else {
+                Lookup::Found(found)
+            })
+        }
+        ResponseCode::NXDomain => Ok(Lookup::NxDomain),
+        other => Err(DetectError::Dns(format!(
+            "{server} answered {} for {qname}",
+            rcode_name(other)
+        ))),
+    }
+}
+
 /// The authoritative name servers of the zone that holds `name`, found through a recursive
 /// `resolver`: the NS records of the closest enclosing name that has them, and the addresses of
 /// those servers (port 53). Used to check what the world sees for a record.

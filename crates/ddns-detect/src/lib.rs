@@ -40,7 +40,9 @@ use serde::{Deserialize, Serialize};
 pub use address_selection::Ipv6Selection;
 pub use classify::{AddressClass, AllowedClasses, classify};
 pub use consensus::{FailReason, Observation, Policy, Report, Tally, Verdict, detect};
-pub use dns::{DnsClass, DnsQueryType, DnsService, authoritative_servers, query_addresses};
+pub use dns::{
+    DnsClass, DnsQueryType, DnsService, Lookup, authoritative_servers, lookup, query_addresses,
+};
 pub use interface::system_resolvers;
 pub use source::{DetectError, Source, SourceSpec, SpecError};
 pub use watch::{AddressChange, InterfaceEvents, WatchError};

@@ -9,12 +9,17 @@
 //! nor writes anything unless the checks disagree. Each round compares the wanted set with
 //! what the snapshot serves, so the name converges on the checks' verdict whatever else
 //! happened to it.
+//!
+//! With a lease the targets change while the loop runs: each round starts from the configured
+//! targets and the addresses nodes published within the lease (`Zones::failover_targets`); a
+//! new one starts as the snapshot shows it (so, unanswered, it joins after `rise` checks),
+//! one whose lease ran out leaves at once.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
-use ddns_config::FailoverConfig;
+use ddns_config::{FailoverConfig, HealthCheck};
 use ddns_zones::Zones;
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
@@ -55,7 +60,20 @@ async fn watch(zones: Arc<Zones>, config: FailoverConfig, stop: CancellationToke
             () = stop.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        let results = check_all(&config).await;
+        if config.lease.is_some() {
+            match zones.failover_targets(&config.name).await {
+                Ok(addrs) => {
+                    let served = zones.failover_addresses(&config.name);
+                    follow_targets(&mut targets, &addrs, &served, Instant::now());
+                }
+                // The targets of the last round are checked again; the next round retries.
+                Err(e) => {
+                    tracing::warn!(name = %config.name, error = %e, "could not read the published targets")
+                }
+            }
+        }
+        let addrs: Vec<IpAddr> = targets.iter().map(|t| t.addr).collect();
+        let results = check_all(&config.check, &addrs).await;
         let now = Instant::now();
         for (target, result) in targets.iter_mut().zip(results) {
             let ok = result.is_ok();
@@ -92,16 +110,31 @@ async fn watch(zones: Arc<Zones>, config: FailoverConfig, stop: CancellationToke
     }
 }
 
+/// Makes `targets` hold exactly `addrs`, in that order: a kept target keeps its state, a new
+/// one starts answered if the snapshot serves it (`served`), else unanswered.
+fn follow_targets(targets: &mut Vec<Target>, addrs: &[IpAddr], served: &[IpAddr], now: Instant) {
+    let mut old = std::mem::take(targets);
+    for addr in addrs {
+        match old.iter().position(|t| t.addr == *addr) {
+            Some(i) => targets.push(old.swap_remove(i)),
+            None => targets.push(Target::new(*addr, served.contains(addr), now)),
+        }
+    }
+}
+
 /// One round: every target checked concurrently, results in target order.
-async fn check_all(config: &FailoverConfig) -> Vec<Result<(), crate::probe::ProbeError>> {
+async fn check_all(
+    check: &HealthCheck,
+    addrs: &[IpAddr],
+) -> Vec<Result<(), crate::probe::ProbeError>> {
     let mut set = JoinSet::new();
-    for (i, addr) in config.targets.iter().enumerate() {
-        let check = config.check;
+    for (i, addr) in addrs.iter().enumerate() {
+        let check = *check;
         let addr = SocketAddr::new(*addr, check.port);
         set.spawn(async move { (i, probe(addr, &check).await) });
     }
     let mut results: Vec<Option<Result<(), crate::probe::ProbeError>>> =
-        (0..config.targets.len()).map(|_| None).collect();
+        (0..addrs.len()).map(|_| None).collect();
     while let Some(joined) = set.join_next().await {
         if let Ok((i, result)) = joined {
             results[i] = Some(result);
@@ -111,8 +144,39 @@ async fn check_all(config: &FailoverConfig) -> Vec<Result<(), crate::probe::Prob
         .into_iter()
         .map(|r| {
             r.unwrap_or(Err(crate::probe::ProbeError::Timeout(
-                config.check.timeout.as_millis(),
+                check.timeout.as_millis(),
             )))
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn targets_follow_the_published_set() {
+        let now = Instant::now();
+        let mut targets = vec![Target::new(ip("192.0.2.1"), true, now)];
+        // A node published 192.0.2.2, not served yet: it starts unanswered.
+        follow_targets(
+            &mut targets,
+            &[ip("192.0.2.1"), ip("192.0.2.2")],
+            &[ip("192.0.2.1")],
+            now,
+        );
+        let state: Vec<(IpAddr, bool)> = targets.iter().map(|t| (t.addr, t.admitted())).collect();
+        assert_eq!(
+            state,
+            vec![(ip("192.0.2.1"), true), (ip("192.0.2.2"), false)]
+        );
+        // 192.0.2.1's lease ran out: it leaves, the other keeps its state.
+        follow_targets(&mut targets, &[ip("192.0.2.2")], &[ip("192.0.2.1")], now);
+        let state: Vec<(IpAddr, bool)> = targets.iter().map(|t| (t.addr, t.admitted())).collect();
+        assert_eq!(state, vec![(ip("192.0.2.2"), false)]);
+    }
 }

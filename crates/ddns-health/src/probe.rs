@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use ddns_config::HealthCheck;
 use tokio::net::TcpStream;
 
-use crate::smb2::{self, NegotiateError};
+use ddns_smb::SmbError;
 
 /// Why a check failed.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum ProbeError {
     Connect(std::io::Error),
     /// Connected, but the SMB2 NEGOTIATE failed.
     #[error(transparent)]
-    Smb(#[from] NegotiateError),
+    Smb(#[from] SmbError),
 }
 
 /// Checks `addr` as `check` says.
@@ -34,7 +34,7 @@ pub async fn probe(addr: SocketAddr, check: &HealthCheck) -> Result<(), ProbeErr
             .await
             .map_err(ProbeError::Connect)?;
         if check.smb {
-            smb2::negotiate(&mut stream).await?;
+            ddns_smb::Client::negotiate(&mut stream).await?;
         }
         Ok(())
     };

@@ -4,10 +4,13 @@
 //! **Architecture invariant:** this is the only crate allowed `#[cfg(windows)]` code; the
 //! decisions it makes live in plain functions taking the OS as a value.
 
+pub mod dpapi;
+pub mod locale;
 pub mod paths;
 mod private_file;
 mod signals;
 
+pub use locale::{Language, user_language};
 pub use paths::{Os, default_data_dir, default_state_dir};
-pub use private_file::create_private;
+pub use private_file::{create_private, is_private};
 pub use signals::shutdown_signal;

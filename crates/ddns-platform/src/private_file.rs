@@ -23,6 +23,22 @@ pub fn create_private(path: &Path) -> io::Result<File> {
     options.open(path)
 }
 
+/// Whether only its owner may read `path` (no group or other permission bits on Unix). On
+/// Windows the directory's ACL decides, which ddns sets up, so any file counts as private.
+pub fn is_private(path: &Path) -> io::Result<bool> {
+    let meta = std::fs::metadata(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        Ok(meta.permissions().mode() & 0o077 == 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = meta;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

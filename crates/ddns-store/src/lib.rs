@@ -22,6 +22,7 @@ mod hosts;
 mod import;
 mod journal;
 mod legacy;
+mod members;
 mod tokens;
 mod views;
 mod writer;
@@ -46,6 +47,7 @@ pub use history::HistoryRetention;
 pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
+pub use members::{Family, Member};
 pub use tokens::{TokenChanges, TokenRecord};
 pub use views::ViewRrset;
 

@@ -47,6 +47,17 @@ impl ServerProcess {
         extra: &[&str],
         log: Option<(&Path, &str)>,
     ) -> Self {
+        Self::start_with_env(bin, data_dir, extra, log, &[])
+    }
+
+    /// [`ServerProcess::start_logging`] with extra environment variables.
+    pub fn start_with_env(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        log: Option<(&Path, &str)>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let (stderr, level) = match log {
             Some((path, level)) => (
                 Stdio::from(std::fs::File::create(path).unwrap()),
@@ -72,6 +83,7 @@ impl ServerProcess {
         let mut child = Command::new(bin)
             .args(&args)
             .env("RUST_LOG", level)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()

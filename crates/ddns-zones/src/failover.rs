@@ -6,32 +6,61 @@
 //!
 //! A failover name owns its A, AAAA (and so CNAME) RRsets even while none is stored
 //! (`all_down = "answer_none"` with every target down): updates of those types are refused.
+//! With a `lease`, an address update at the name is instead a node publishing its own
+//! addresses as targets ([`Zones::publish_member`]): the node is the token, so each node
+//! needs a token of its own. Its addresses are targets until it has not published them for
+//! the lease; they are answered once their checks pass like any other target's.
 
 use std::net::IpAddr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use ddns_config::FailoverConfig;
+use ddns_config::failover::MAX_TARGETS;
 use ddns_core::snapshot::ZoneSet;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype};
-use ddns_store::{Applied, ChangeSet, RrsetWrite};
+use ddns_store::{AdminAction, Applied, ChangeSet, Family, RrsetWrite};
 
-use crate::{UpdateError, Zones};
+use crate::update::{AddressUpdate, HostOutcome};
+use crate::{Principal, UpdateError, Zones};
+
+/// The targets of `config`'s name: the configured ones, then the addresses nodes published
+/// (`members`, with a lease), each once.
+pub(crate) fn all_targets(config: &FailoverConfig, members: &[IpAddr]) -> Vec<IpAddr> {
+    let mut out = config.targets.clone();
+    for m in members {
+        if !out.contains(m) {
+            out.push(*m);
+        }
+    }
+    out
+}
 
 /// The addresses of `config`'s name to serve at start: those the store holds that are still
 /// targets (the last state the checker wrote survives a restart, so a restart does not bring
 /// back a dead target for `fall` checks); when it holds none of them (first start, targets
 /// changed, or nothing stored under `answer_none`), every target, as if all were up.
-pub(crate) fn initial_addresses(config: &FailoverConfig, stored: &[IpAddr]) -> Vec<IpAddr> {
-    let kept: Vec<IpAddr> = config
-        .targets
+pub(crate) fn initial_addresses(
+    config: &FailoverConfig,
+    members: &[IpAddr],
+    stored: &[IpAddr],
+) -> Vec<IpAddr> {
+    let targets = all_targets(config, members);
+    let kept: Vec<IpAddr> = targets
         .iter()
         .copied()
         .filter(|t| stored.contains(t))
         .collect();
-    if kept.is_empty() {
-        config.targets.clone()
-    } else {
-        kept
-    }
+    if kept.is_empty() { targets } else { kept }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+fn lease_ms(lease: Duration) -> i64 {
+    i64::try_from(lease.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// The A and AAAA RRsets serving `addrs` at `ttl` (`None`: no address of that family).
@@ -95,6 +124,19 @@ pub(crate) fn served_addresses(
 }
 
 impl Zones {
+    /// Whether nodes publish their addresses into the failover name `name` (it has a lease):
+    /// then an address update there goes through [`Zones::update_addresses`].
+    pub fn is_leased_failover(&self, name: &DomainName) -> bool {
+        self.leased_failover(name).is_some()
+    }
+
+    /// The failover name `name` if nodes publish into it (it has a lease).
+    pub(crate) fn leased_failover(&self, name: &DomainName) -> Option<&FailoverConfig> {
+        self.failover_config(name)
+            .map(|(_, f)| f)
+            .filter(|f| f.lease.is_some())
+    }
+
     /// The configured failover name `name`, with its zone.
     fn failover_config(&self, name: &DomainName) -> Option<(&DomainName, &FailoverConfig)> {
         self.policies.iter().find_map(|p| {
@@ -143,7 +185,8 @@ impl Zones {
         let Some((zone, config)) = self.failover_config(name) else {
             return Err(UpdateError::NotServed(name.clone()));
         };
-        if let Some(stray) = addrs.iter().find(|a| !config.targets.contains(a)) {
+        let targets = self.failover_targets(name).await?;
+        if let Some(stray) = addrs.iter().find(|a| !targets.contains(a)) {
             return Err(UpdateError::Conflict(format!(
                 "{stray} is not a target of the failover name {name}"
             )));
@@ -177,6 +220,153 @@ impl Zones {
         self.commit(ChangeSet::new(writes, Actor::Health, Origin::default()))
             .await
     }
+
+    /// The targets of the failover name `name` now: the configured ones and, with a lease,
+    /// the addresses nodes published within it. Addresses whose lease ran out are removed
+    /// first (one audit row `failover.expire` per node, actor `health`).
+    pub async fn failover_targets(&self, name: &DomainName) -> Result<Vec<IpAddr>, UpdateError> {
+        let Some((_, config)) = self.failover_config(name) else {
+            return Err(UpdateError::NotServed(name.clone()));
+        };
+        let Some(lease) = config.lease else {
+            return Ok(config.targets.clone());
+        };
+        let mut members = self.store.members(name).await?;
+        let oldest = now_ms().saturating_sub(lease_ms(lease));
+        if members.iter().any(|m| m.seen_ms < oldest) {
+            let gone = self
+                .store
+                .expire_members(name, oldest, |node, addrs| {
+                    let mut action =
+                        AdminAction::new(Actor::Health, "failover.expire", name.to_string());
+                    action.detail = Some(format!("node {node}: {}", addr_list(addrs)));
+                    action
+                })
+                .await?;
+            for m in &gone {
+                tracing::info!(%name, node = %m.node, addr = %m.addr, "lease ran out: no longer a target");
+            }
+            members.retain(|m| m.seen_ms >= oldest);
+        }
+        let addrs: Vec<IpAddr> = members.into_iter().map(|m| m.addr).collect();
+        Ok(all_targets(config, &addrs))
+    }
+
+    /// A node publishing its own addresses into the leased failover name `update.names[0]`
+    /// (an address update naming it alone): its addresses of each family given replace the
+    /// ones it published before (`offline`: all of them), and its lease starts again. The
+    /// node is the token. Answered once committed; DNS serves the addresses once their health
+    /// checks pass (`rise`).
+    pub(crate) async fn publish_member(
+        &self,
+        principal: &Principal,
+        update: &AddressUpdate,
+        origin: Origin,
+    ) -> Result<HostOutcome, UpdateError> {
+        let [name] = update.names.as_slice() else {
+            let name = update
+                .names
+                .iter()
+                .find(|n| self.leased_failover(n).is_some())
+                .unwrap_or(&update.names[0]);
+            return Err(UpdateError::Conflict(format!(
+                "{name} is a failover set that nodes publish into: update it alone, not with other names"
+            )));
+        };
+        self.authorize(principal, &update.names)?;
+        let (v4, v6) = if update.offline {
+            (Some(Vec::new()), Some(Vec::new()))
+        } else {
+            (update.ipv4.clone(), update.ipv6.clone())
+        };
+        let mut families: Vec<(Family, Vec<IpAddr>)> = Vec::with_capacity(2);
+        if let Some(v4) = &v4 {
+            self.authorize_type(principal, name, Rtype::A)?;
+            families.push((Family::V4, v4.iter().map(|a| IpAddr::V4(*a)).collect()));
+        }
+        if let Some(v6) = &v6 {
+            self.authorize_type(principal, name, Rtype::AAAA)?;
+            families.push((Family::V6, v6.iter().map(|a| IpAddr::V6(*a)).collect()));
+        }
+        for (_, addrs) in &families {
+            if let Some(bad) = addrs
+                .iter()
+                .find(|a| a.is_unspecified() || a.is_multicast())
+            {
+                return Err(UpdateError::Conflict(format!(
+                    "{bad} cannot be a target (unspecified or multicast)"
+                )));
+            }
+        }
+        let node = node_of(principal);
+        // The set stays answerable in one UDP message: the other nodes' addresses and the
+        // configured ones, plus this node's new ones.
+        let members = self.store.members(name).await?;
+        let others = members.iter().filter(|m| m.node != node).map(|m| m.addr);
+        let own_kept = members
+            .iter()
+            .filter(|m| m.node == node && !families.iter().any(|(f, _)| family_of(&m.addr) == *f))
+            .map(|m| m.addr);
+        let new = families.iter().flat_map(|(_, a)| a.iter().copied());
+        let Some(config) = self.leased_failover(name) else {
+            return Err(UpdateError::NotServed(name.clone()));
+        };
+        let mut total = config.targets.clone();
+        for a in others.chain(own_kept).chain(new) {
+            if !total.contains(&a) {
+                total.push(a);
+            }
+        }
+        if total.len() > MAX_TARGETS {
+            return Err(UpdateError::Conflict(format!(
+                "{name} would have more than {MAX_TARGETS} targets"
+            )));
+        }
+        let published: Vec<IpAddr> = families
+            .iter()
+            .flat_map(|(_, a)| a.iter().copied())
+            .collect();
+        let mut action = AdminAction::new(principal.actor(), "failover.publish", name.to_string());
+        action.origin = origin;
+        action.detail = Some(format!("node {node}: {}", addr_list(&published)));
+        let changed = self
+            .store
+            .publish_member(name, &node, &families, now_ms(), &action)
+            .await?;
+        Ok(HostOutcome {
+            name: name.clone(),
+            changed,
+            ipv4: v4.unwrap_or_default(),
+            ipv6: v6.unwrap_or_default(),
+        })
+    }
+}
+
+/// The node a principal publishes as: its token (the operator at the command line: `cli`).
+fn node_of(principal: &Principal) -> String {
+    if principal.token_id.is_empty() {
+        "cli".to_owned()
+    } else {
+        principal.token_id.clone()
+    }
+}
+
+fn family_of(addr: &IpAddr) -> Family {
+    match addr {
+        IpAddr::V4(_) => Family::V4,
+        IpAddr::V6(_) => Family::V6,
+    }
+}
+
+fn addr_list(addrs: &[IpAddr]) -> String {
+    if addrs.is_empty() {
+        return "none".to_owned();
+    }
+    addrs
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[cfg(test)]
@@ -190,6 +380,7 @@ mod tests {
             check: ddns_config::HealthCheck::default(),
             all_down: ddns_config::AllDown::AnswerAll,
             ttl: 60,
+            lease: None,
         }
     }
 
@@ -201,17 +392,26 @@ mod tests {
     fn start_keeps_the_stored_state_of_current_targets() {
         let c = config(&["192.0.2.1", "192.0.2.2", "2001:db8::1"]);
         assert_eq!(
-            initial_addresses(&c, &ips(&["192.0.2.2"])),
+            initial_addresses(&c, &[], &ips(&["192.0.2.2"])),
             ips(&["192.0.2.2"])
         );
         // A stored address that is no longer a target is dropped.
         assert_eq!(
-            initial_addresses(&c, &ips(&["192.0.2.9", "2001:db8::1"])),
+            initial_addresses(&c, &[], &ips(&["192.0.2.9", "2001:db8::1"])),
             ips(&["2001:db8::1"])
         );
         // Nothing of the targets stored: all of them.
-        assert_eq!(initial_addresses(&c, &[]), c.targets);
-        assert_eq!(initial_addresses(&c, &ips(&["192.0.2.9"])), c.targets);
+        assert_eq!(initial_addresses(&c, &[], &[]), c.targets);
+        assert_eq!(initial_addresses(&c, &[], &ips(&["192.0.2.9"])), c.targets);
+        // Addresses nodes published are targets too.
+        assert_eq!(
+            initial_addresses(&c, &ips(&["192.0.2.9"]), &ips(&["192.0.2.9"])),
+            ips(&["192.0.2.9"])
+        );
+        assert_eq!(
+            initial_addresses(&c, &ips(&["192.0.2.9", "192.0.2.1"]), &[]),
+            ips(&["192.0.2.1", "192.0.2.2", "2001:db8::1", "192.0.2.9"])
+        );
     }
 
     #[test]

@@ -80,7 +80,17 @@ pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<()
                 served.extend(set.ipv6_addrs().into_iter().map(std::net::IpAddr::from));
             }
         }
-        let start = crate::failover::initial_addresses(failover, &served);
+        let members: Vec<std::net::IpAddr> = if failover.lease.is_some() {
+            store
+                .members(&failover.name)
+                .await?
+                .into_iter()
+                .map(|m| m.addr)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let start = crate::failover::initial_addresses(failover, &members, &served);
         let sets = crate::failover::address_sets(&start, failover.ttl)
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
         for (rtype, set) in sets {

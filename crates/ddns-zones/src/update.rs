@@ -211,6 +211,20 @@ impl Zones {
         update: &AddressUpdate,
         origin: Origin,
     ) -> Result<Vec<HostOutcome>, UpdateError> {
+        if update
+            .names
+            .iter()
+            .any(|n| self.leased_failover(n).is_some())
+        {
+            if let Some(name) = update.names.first().filter(|_| !update.views.is_empty()) {
+                // A node publishes into the set; a view cannot have its own addresses there.
+                return Err(UpdateError::Reserved {
+                    name: name.clone(),
+                    why: "its addresses come from the health checks of a [[zone.failover]] entry",
+                });
+            }
+            return Ok(vec![self.publish_member(principal, update, origin).await?]);
+        }
         self.authorize(principal, &update.names)?;
         let snapshot = self.snapshot();
         let mut writes = Vec::new();

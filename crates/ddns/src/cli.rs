@@ -26,17 +26,22 @@ pub(crate) enum LogFormat {
 
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
+    #[cfg(feature = "server")]
     /// Run the authoritative DNS server and the update API in the foreground.
     Server(ServerArgs),
+    #[cfg(feature = "server")]
     /// Manage API tokens in a server's data directory.
     #[command(subcommand)]
     Token(TokenCommand),
+    #[cfg(feature = "server")]
     /// Manage hosts in a server's data directory.
     #[command(subcommand)]
     Host(HostCommand),
+    #[cfg(feature = "server")]
     /// Zone data in and out.
     #[command(subcommand)]
     Zone(ZoneCommand),
+    #[cfg(feature = "server")]
     /// A name's changes, newest first, with the ids `host rollback --to` takes.
     History {
         #[command(flatten)]
@@ -47,6 +52,7 @@ pub(crate) enum Command {
         #[arg(long)]
         limit: Option<u32>,
     },
+    #[cfg(feature = "server")]
     /// Record changes and administrative actions, oldest first, merged by time.
     Audit {
         #[command(flatten)]
@@ -58,6 +64,7 @@ pub(crate) enum Command {
         #[arg(long)]
         actor: Option<String>,
     },
+    #[cfg(feature = "server")]
     /// Write a consistent copy of the store to FILE, also while the server runs and writes.
     Backup {
         #[command(flatten)]
@@ -65,6 +72,7 @@ pub(crate) enum Command {
         /// The copy to write (must not exist).
         file: PathBuf,
     },
+    #[cfg(feature = "server")]
     /// Replace the store with a backup after checking it; the replaced store is kept beside it.
     Restore {
         #[command(flatten)]
@@ -80,6 +88,30 @@ pub(crate) enum Command {
     Agent(AgentArgs),
     /// Show what every address detection source answers, and the verdict.
     Ip(IpArgs),
+    /// Seal secrets for config files (`enc:` values only this machine's service opens).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+    /// Diagnose reaching a Windows/Samba file share from here.
+    #[command(subcommand)]
+    Smb(SmbCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SecretCommand {
+    /// Read a secret on stdin and print the `enc:` value to put in its place in a config file
+    /// (Windows: DPAPI, machine scope; elsewhere AES-256-GCM under the key file, created 0600).
+    Protect {
+        /// Seal under this key file instead (default: $DDNS_SECRET_KEY_FILE, else secret.key
+        /// in the data directory; on Windows DPAPI unless this is given).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
+    /// Read an `enc:` value on stdin and print the secret it seals, where it opens.
+    Reveal {
+        /// The key file of `enc:key:` values (default as for `protect`).
+        #[arg(long)]
+        key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -117,6 +149,7 @@ pub(crate) struct IpArgs {
     pub(crate) family: Option<String>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Args, Debug)]
 pub(crate) struct ServerArgs {
     /// Configuration file (TOML, `version = 1`); without it the embedded defaults are used.
@@ -142,6 +175,7 @@ pub(crate) struct ServerArgs {
     pub(crate) tls_key: Option<PathBuf>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Args, Debug)]
 pub(crate) struct DataDir {
     /// The server's data directory.
@@ -149,6 +183,7 @@ pub(crate) struct DataDir {
     pub(crate) data_dir: Option<PathBuf>,
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum TokenCommand {
     /// Create a token and print it, alone, on stdout.
@@ -214,6 +249,7 @@ pub(crate) enum TokenCommand {
     },
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum HostCommand {
     /// List hosts and their records.
@@ -240,6 +276,7 @@ pub(crate) enum HostCommand {
     },
 }
 
+#[cfg(feature = "server")]
 #[derive(Subcommand, Debug)]
 pub(crate) enum ZoneCommand {
     /// Print a zone in RFC 1035 master-file format.
@@ -263,4 +300,41 @@ pub(crate) enum ZoneCommand {
         /// RFC 1035 master file.
         file: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub(crate) enum SmbCommand {
+    /// Resolve, connect and talk SMB2 to TARGET step by step, and say which step fails and
+    /// what to do (exit codes in README).
+    Check(SmbCheckArgs),
+}
+
+#[derive(Args, Debug)]
+pub(crate) struct SmbCheckArgs {
+    /// `\\host\share`, `//host/share` or `host`.
+    pub(crate) target: String,
+    /// Ask this DNS server (ADDR:PORT) instead of the system resolver.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub(crate) dns: Option<String>,
+    /// The TCP port of the file server.
+    #[arg(long, default_value_t = 445)]
+    pub(crate) port: u16,
+    /// The address the name should resolve to (repeatable).
+    #[arg(long, value_name = "IP")]
+    pub(crate) expect: Vec<std::net::IpAddr>,
+    /// Expect the address this agent configuration would publish (runs its detection).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) agent_config: Option<PathBuf>,
+    /// Log on as this user (`user`, `DOMAIN\\user` or `user@domain`) and connect to the share.
+    #[arg(long, requires = "password_file")]
+    pub(crate) user: Option<String>,
+    /// The password, the file's first line.
+    #[arg(long, value_name = "FILE", requires = "user")]
+    pub(crate) password_file: Option<PathBuf>,
+    /// How long each step may take (`1s`, `500ms`).
+    #[arg(long, default_value = "5s")]
+    pub(crate) timeout: String,
+    /// Print one JSON object: every step, its result, the diagnosis.
+    #[arg(long)]
+    pub(crate) json: bool,
 }

@@ -1,12 +1,19 @@
 //! The `ddns` binary: parses the command line, sets up logging and the runtime, and hands over
 //! to the library crates. Nothing else lives here.
 
+#[cfg(feature = "server")]
 mod admin;
 mod agent;
+#[cfg(feature = "server")]
 mod audit;
 mod cli;
+#[cfg(feature = "server")]
 mod metrics;
+mod secret;
+#[cfg(feature = "server")]
 mod server;
+mod smb_check;
+mod smb_diagnosis;
 
 use std::process::ExitCode;
 
@@ -18,9 +25,13 @@ use crate::cli::{Cli, Command, LogFormat};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    // The agent is idle most of the time: one thread keeps its memory and wake-ups small.
+    // The agent is idle most of the time: one thread keeps its memory and wake-ups small; the
+    // other client-side commands need no more.
     let mut builder = match cli.command {
-        Command::Agent(_) | Command::Ip(_) => tokio::runtime::Builder::new_current_thread(),
+        Command::Agent(_) | Command::Ip(_) | Command::Secret(_) | Command::Smb(_) => {
+            tokio::runtime::Builder::new_current_thread()
+        }
+        #[cfg(feature = "server")]
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
     let runtime = match builder.enable_all().build() {
@@ -32,26 +43,36 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            #[cfg(feature = "server")]
             Command::Server(args) => server::run(args).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Zone(c) => admin::zone(c).await.map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Audit { data, since, actor } => {
                 audit::audit(data.data_dir, since.as_deref(), actor)
                     .await
                     .map(|()| ExitCode::SUCCESS)
             }
+            #[cfg(feature = "server")]
             Command::Backup { data, file } => audit::backup(data.data_dir, &file)
                 .await
                 .map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
             Command::Restore { data, file, force } => audit::restore(data.data_dir, &file, force)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,
             Command::Ip(args) => agent::ip(args).await,
+            Command::Secret(c) => secret::run(c).map(|()| ExitCode::SUCCESS),
+            Command::Smb(cli::SmbCommand::Check(args)) => smb_check::check(args).await,
         }
     });
     match result {

@@ -243,3 +243,51 @@ async fn published_addresses() {
             .is_err()
     );
 }
+
+/// A resolver's answers to recursive queries (what `lookup` sends): no AA bit.
+fn resolver(query: &Message, over_tcp: bool) -> Vec<Message> {
+    assert!(query.recursion_desired, "lookup asks with RD set");
+    let q = &query.queries[0];
+    let ok = |answers| vec![reply(query, ResponseCode::NoError, false, answers)];
+    match (q.name().to_ascii().as_str(), q.query_type()) {
+        ("files.example.", RecordType::A) if !over_tcp => {
+            let mut m = reply(query, ResponseCode::NoError, false, vec![]);
+            m.metadata.truncation = true;
+            vec![m]
+        }
+        ("files.example.", RecordType::A) => ok(vec![
+            RData::A(A::new(192, 0, 2, 9)),
+            RData::A(A::new(192, 0, 2, 8)),
+        ]),
+        ("files.example.", _) | ("v4only.example.", RecordType::AAAA) => ok(vec![]),
+        ("v4only.example.", _) => ok(vec![RData::A(A::new(192, 0, 2, 1))]),
+        ("broken.example.", _) => vec![reply(query, ResponseCode::ServFail, false, vec![])],
+        _ => vec![reply(query, ResponseCode::NXDomain, false, vec![])],
+    }
+}
+
+#[tokio::test]
+async fn lookups_tell_nxdomain_from_nodata() {
+    use ddns_detect::{Lookup, lookup};
+    let server = dns_server("127.0.0.1:0", resolver).await;
+    // Truncated over UDP, answered over TCP.
+    assert_eq!(
+        lookup(server, "files.example", Family::V4, TIMEOUT).await,
+        Ok(Lookup::Found(vec![
+            Ipv4Addr::new(192, 0, 2, 8).into(),
+            Ipv4Addr::new(192, 0, 2, 9).into()
+        ]))
+    );
+    assert_eq!(
+        lookup(server, "v4only.example", Family::V6, TIMEOUT).await,
+        Ok(Lookup::NoData)
+    );
+    assert_eq!(
+        lookup(server, "missing.example", Family::V4, TIMEOUT).await,
+        Ok(Lookup::NxDomain)
+    );
+    let e = lookup(server, "broken.example", Family::V4, TIMEOUT)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("SERVFAIL"), "{e}");
+}

@@ -417,3 +417,193 @@ fn a_flapping_target_is_damped() {
     );
     drop(flapper);
 }
+
+/// Several nodes behind one name (`lease`): each node's own token publishes its address by
+/// DynDNS2; the set is the union of the live nodes once their checks pass; a node that stops
+/// publishing leaves after the lease while the others stay; a node that moves or goes offline
+/// takes its old address with it. The audit trail says who published and whose lease ran
+/// out; every DNS change is `health`'s.
+#[tokio::test]
+async fn nodes_publish_into_a_leased_set_and_leave_when_silent() {
+    let (port, _backends) = open_all(&["127.0.0.21", "127.0.0.22", "127.0.0.23"]);
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "version = 1\n[[zone]]\nname = \"{ZONE}\"\n[[zone.failover]]\nname = \"files\"\ntargets = [\"127.0.0.21\"]\nlease = \"3s\"\ncheck = {{ port = {port}, interval = \"200ms\", timeout = \"200ms\" }}\n"
+    );
+    let server = start(dir.path(), &toml);
+    let name = "files.ddns.test";
+    assert_eq!(a_of(&server, name), ["127.0.0.21"]);
+    let (node_a, node_b) = (server.token(&[name]), server.token(&[name]));
+    let publish = |token: String, query: String| {
+        let server = &server;
+        async move { nic(server, Some(&token), &query).await.1 }
+    };
+
+    let q = |ip: &str| format!("hostname={name}&myip={ip}");
+    assert_eq!(
+        publish(node_a.clone(), q("127.0.0.22")).await,
+        "good 127.0.0.22"
+    );
+    assert_eq!(
+        publish(node_a.clone(), q("127.0.0.22")).await,
+        "nochg 127.0.0.22"
+    );
+    assert_eq!(
+        publish(node_b.clone(), q("127.0.0.23")).await,
+        "good 127.0.0.23"
+    );
+    let silent_since = Instant::now();
+    wait_for(
+        &server,
+        name,
+        &["127.0.0.21", "127.0.0.22", "127.0.0.23"],
+        Duration::from_secs(3),
+    );
+
+    // Node A keeps publishing, node B goes silent: B leaves once its lease has run out.
+    loop {
+        assert_eq!(
+            publish(node_a.clone(), q("127.0.0.22")).await,
+            "nochg 127.0.0.22"
+        );
+        if a_of(&server, name) == ["127.0.0.21", "127.0.0.22"] {
+            break;
+        }
+        assert!(
+            silent_since.elapsed() < Duration::from_secs(8),
+            "node B still answered: {:?}",
+            a_of(&server, name)
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let left_after = silent_since.elapsed();
+    eprintln!("silent node left after {left_after:?}");
+    assert!(
+        left_after >= Duration::from_millis(2900),
+        "left after {left_after:?}, before its 3 s lease"
+    );
+
+    // Node A moves: its old address goes, the new one joins after its checks.
+    assert_eq!(
+        publish(node_a.clone(), q("127.0.0.23")).await,
+        "good 127.0.0.23"
+    );
+    wait_for(
+        &server,
+        name,
+        &["127.0.0.21", "127.0.0.23"],
+        Duration::from_secs(3),
+    );
+    // Going offline takes its addresses out at once (no lease to wait for).
+    assert_eq!(
+        publish(node_a.clone(), format!("hostname={name}&offline=YES")).await,
+        "good"
+    );
+    wait_for(&server, name, &["127.0.0.21"], Duration::from_secs(3));
+
+    // A failover set takes updates alone; a token of another name cannot publish into it.
+    let other = format!("other.{ZONE}");
+    let both = server.token(&[name, &other]);
+    let body = publish(both, format!("hostname={name},{other}&myip=127.0.0.23")).await;
+    assert_eq!(body, "dnserr", "refused as a conflict (409)");
+    let stranger = server.token(&[&other]);
+    let body = publish(stranger, q("127.0.0.22")).await;
+    assert!(
+        !body.starts_with("good") && !body.starts_with("nochg"),
+        "{body}"
+    );
+    assert_eq!(a_of(&server, name), ["127.0.0.21"]);
+
+    let data = server.data_dir.display().to_string();
+    let audit = ddns_testkit::run_ok(bin(), &["audit", "--data-dir", &data]);
+    let rows = |action: &str| audit.lines().filter(|l| l.contains(action)).count();
+    // A joined, B joined, A moved, A went offline; B's lease ran out.
+    assert_eq!(rows("failover.publish"), 4, "{audit}");
+    assert_eq!(rows("failover.expire"), 1, "{audit}");
+    let rows = history(&server, name);
+    assert_eq!(
+        rows[0].0, "config",
+        "the configured target, at start: {rows:?}"
+    );
+
+    // What nodes published survives a restart: a node answered before is answered at once.
+    assert_eq!(
+        publish(node_b.clone(), q("127.0.0.22")).await,
+        "good 127.0.0.22"
+    );
+    wait_for(
+        &server,
+        name,
+        &["127.0.0.21", "127.0.0.22"],
+        Duration::from_secs(3),
+    );
+    assert!(server.stop());
+    let server = start(dir.path(), &toml);
+    assert_eq!(a_of(&server, name), ["127.0.0.21", "127.0.0.22"]);
+    assert!(
+        rows[1..].iter().all(|(actor, _)| actor == "health"),
+        "{rows:?}"
+    );
+}
+
+/// Two file servers' agents publish into one leased set; one agent stops: its address leaves
+/// after the lease, the other node stays. The agent's shortest interval is 30 s, so the lease
+/// is 35 s and the test waits that long (it runs beside the others).
+#[tokio::test]
+async fn a_stopped_agent_leaves_the_set_after_its_lease() {
+    use crate::agent::{AgentDir, ddns_provider};
+    use ddns_testkit::fake_http::FakeHttp;
+
+    let nodes = ["127.0.0.31", "127.0.0.32"];
+    let (port, _backends) = open_all(&nodes);
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "version = 1\n[[zone]]\nname = \"{ZONE}\"\n[[zone.failover]]\nname = \"files\"\ntargets = []\nlease = \"35s\"\ncheck = {{ port = {port}, interval = \"200ms\", timeout = \"200ms\" }}\n"
+    );
+    let server = start(dir.path(), &toml);
+    let name = "files.ddns.test";
+    let mut agents = Vec::new();
+    for node in nodes {
+        // Each node detects its own address from two loopback echo services.
+        let echoes = [FakeHttp::start(node), FakeHttp::start(node)];
+        let agent_dir = AgentDir::new();
+        let provider = ddns_provider(&agent_dir, &server, &server.token(&[name]));
+        agent_dir.write_with(
+            "interval = \"30s\"\nforce_refresh = \"1s\"\n",
+            &format!(
+                "[detect.ipv4]\nsources = [{{ kind = \"http\", url = \"{}\" }}, {{ kind = \"http\", url = \"{}\" }}]\nallow = [\"loopback\"]\n{provider}[[record]]\nname = \"{name}\"\nprovider = \"home\"\n",
+                echoes[0].url(),
+                echoes[1].url(),
+            ),
+        );
+        let process = agent_dir.spawn();
+        agents.push((process, agent_dir, echoes));
+    }
+    let started = Instant::now();
+    while a_of(&server, name) != nodes {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "{name} answers {:?}; agents:\n{}",
+            a_of(&server, name),
+            agents
+                .iter()
+                .map(|a| a.0.log())
+                .collect::<Vec<_>>()
+                .join("\n---\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    let (mut stopped, _, _) = agents.remove(0);
+    stopped.kill9();
+    let stopped_at = Instant::now();
+    let took = wait_for(&server, name, &nodes[1..], Duration::from_secs(45));
+    eprintln!("stopped agent's address left after {took:?} (lease 35 s, agent interval 30 s)");
+    assert!(
+        stopped_at.elapsed() >= Duration::from_secs(25),
+        "left after {took:?}: before the lease can have run out"
+    );
+    // The other node keeps its place.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(a_of(&server, name), ["127.0.0.32"], "{}", agents[0].0.log());
+}

@@ -7,121 +7,15 @@
 //! Needs root (namespaces); nothing leaves the namespaces.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
+use crate::netns::{Netns, Smbd, run};
 
 const NAME: &str = "files.ddns.test";
 /// The two file servers, each on its own link from the client namespace.
 const SERVERS: [&str; 2] = ["10.77.1.2", "10.77.2.2"];
-
-fn run(program: &str, args: &[&str]) -> String {
-    let out = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
-    assert!(
-        out.status.success(),
-        "{program} {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A network namespace, deleted (with its veth ends and its resolv.conf) when dropped.
-struct Netns(String);
-
-impl Netns {
-    fn new(name: String) -> Self {
-        run("ip", &["netns", "add", &name]);
-        let ns = Self(name);
-        ns.exec_ok("ip", &["link", "set", "lo", "up"]);
-        ns
-    }
-
-    fn exec(&self, program: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.0, program]).args(args);
-        cmd
-    }
-
-    fn exec_ok(&self, program: &str, args: &[&str]) -> String {
-        let mut all = vec!["netns", "exec", &self.0, program];
-        all.extend_from_slice(args);
-        run("ip", &all)
-    }
-}
-
-impl Drop for Netns {
-    fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.0]).status();
-        let _ = std::fs::remove_dir_all(Path::new("/etc/netns").join(&self.0));
-    }
-}
-
-/// One `smbd` in its namespace, in a process group of its own so stopping it stops its
-/// children too.
-struct Smbd {
-    child: Option<Child>,
-}
-
-impl Smbd {
-    fn start(ns: &Netns, conf: &Path) -> Self {
-        use std::os::unix::process::CommandExt as _;
-        let child = ns
-            .exec(
-                "smbd",
-                &[
-                    "--foreground",
-                    "--no-process-group",
-                    "-s",
-                    conf.to_str().unwrap(),
-                ],
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .expect("cannot start smbd (Debian package samba)");
-        // Listening once its port is bound in the namespace.
-        let started = Instant::now();
-        while !ns
-            .exec_ok("ss", &["-Hltn", "sport = :445"])
-            .contains(":445")
-        {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "smbd did not start"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Self { child: Some(child) }
-    }
-
-    /// SIGTERM to the whole group, then waits.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-            let _ = child.wait();
-        }
-    }
-}
-
-impl Drop for Smbd {
-    fn drop(&mut self) {
-        if let Some(child) = &self.child {
-            let group = format!("-{}", child.id());
-            let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
-        }
-        if let Some(mut child) = self.child.take() {
-            let _ = child.wait();
-        }
-    }
-}
 
 /// The namespaces, both file servers and ddns.
 struct Lab {
@@ -144,10 +38,7 @@ struct Lab {
 
 impl Lab {
     fn new() -> Self {
-        assert!(
-            run("id", &["-u"]).trim() == "0",
-            "the Samba failover test creates network namespaces and needs root"
-        );
+        crate::netns::assert_root("the Samba failover test");
         static N: AtomicU32 = AtomicU32::new(0);
         let tag = format!(
             "{}{}",
@@ -165,28 +56,20 @@ impl Lab {
         for (i, (ns, addr)) in servers.iter().zip(SERVERS).enumerate() {
             let near = format!("fo{tag}c{i}");
             let far = format!("fo{tag}s{i}");
-            run(
-                "ip",
-                &["link", "add", &near, "type", "veth", "peer", "name", &far],
-            );
-            run("ip", &["link", "set", &near, "netns", &client.0]);
-            run("ip", &["link", "set", &far, "netns", &ns.0]);
             let subnet = i + 1;
-            client.exec_ok(
-                "ip",
-                &["addr", "add", &format!("10.77.{subnet}.1/24"), "dev", &near],
+            crate::netns::link(
+                &client,
+                &format!("10.77.{subnet}.1/24"),
+                ns,
+                &format!("{addr}/24"),
+                (&near, &far),
             );
-            client.exec_ok("ip", &["link", "set", &near, "up"]);
-            ns.exec_ok("ip", &["addr", "add", &format!("{addr}/24"), "dev", &far]);
-            ns.exec_ok("ip", &["link", "set", &far, "up"]);
             links.push(far);
             confs.push(smb_conf(&dir.path().join(format!("smb{i}")), addr, i));
         }
         let confs: [PathBuf; 2] = confs.try_into().unwrap();
         let links: [String; 2] = links.try_into().unwrap();
-        let etc = Path::new("/etc/netns").join(&client.0);
-        std::fs::create_dir_all(&etc).unwrap();
-        std::fs::write(etc.join("resolv.conf"), "nameserver 127.0.0.1\n").unwrap();
+        client.set_resolver("127.0.0.1");
         // Samba's clients cache name lookups for 660 s by default (`name cache timeout`),
         // which would hide the failover from smbclient; its caches stay in the temp dir.
         let client_conf = dir.path().join("client.conf");
@@ -204,8 +87,8 @@ impl Lab {
         )
         .unwrap();
         let smbd = [
-            Some(Smbd::start(&servers[0], &confs[0])),
-            Some(Smbd::start(&servers[1], &confs[1])),
+            Some(Smbd::start(&servers[0], &confs[0], SERVERS[0])),
+            Some(Smbd::start(&servers[1], &confs[1], SERVERS[1])),
         ];
 
         // ddns in the client namespace, through a wrapper the test kit runs like the binary.
@@ -329,7 +212,7 @@ impl Lab {
     }
 
     fn start_smbd(&mut self, i: usize) {
-        self.smbd[i] = Some(Smbd::start(&self.servers[i], &self.confs[i]));
+        self.smbd[i] = Some(Smbd::start(&self.servers[i], &self.confs[i], SERVERS[i]));
     }
 
     /// The file server's link down or up: a node that dies without closing anything, so the

@@ -45,6 +45,9 @@ mod failover_samba;
 mod http_limits;
 /// `/metrics` (counters against real queries and updates, promtool), `/healthz`, `/readyz`.
 mod metrics;
+/// Network namespaces, veth pairs and processes in them, for the Samba tests.
+#[cfg(target_os = "linux")]
+mod netns;
 /// The REST API: /update, hosts with ETags, tokens, OpenAPI.
 mod rest;
 /// Durability: restarts and crashes keep every acknowledged update and its history.
@@ -58,6 +61,11 @@ mod secondaries;
 /// Token and TSIG secrets appear in no log, reply or stored file.
 #[cfg(unix)]
 mod secrets;
+/// `ddns smb check` against real Samba in network namespaces: success (and smbclient through
+/// the same name), a stopped smbd, a firewall drop, a wrong address, NXDOMAIN, a non-SMB
+/// listener, no route, wrong credentials, a missing share.
+#[cfg(target_os = "linux")]
+mod smb_check;
 /// HTTPS: DynDNS2 and REST, TLS 1.1 refused, certificates replaced on disk, the redirect
 /// listener, ddclient and inadyn over HTTPS.
 #[cfg(unix)]

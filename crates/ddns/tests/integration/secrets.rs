@@ -181,3 +181,177 @@ async fn secrets_appear_in_no_log_reply_or_stored_file() {
         }
     }
 }
+
+/// `ddns secret protect` (value on stdin) and `reveal` with a key file of the test's.
+fn secret(command: &str, key: &std::path::Path, value: &str) -> std::process::Output {
+    let mut child = Command::new(bin())
+        .args(["secret", command, "--key-file", key.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{value}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn sealed(key: &std::path::Path, value: &str) -> String {
+    let out = secret("protect", key, value);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+/// Sealed values (`enc:key:…`) work wherever the clear ones did: a TSIG secret in the server's
+/// file and a provider token in the agent's open with the key file, and neither file holds
+/// the secret in clear. Without the right key file each refuses to start, naming the line.
+#[tokio::test]
+async fn sealed_secrets_open_with_the_key_file_and_only_with_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("keys").join("secret.key");
+    let tsig = sealed(&key, TSIG_SECRET);
+    assert!(tsig.starts_with("enc:key:"), "{tsig}");
+    assert_ne!(
+        tsig,
+        sealed(&key, TSIG_SECRET),
+        "each sealing has its own nonce"
+    );
+    let revealed = secret("reveal", &key, &tsig);
+    assert_eq!(
+        String::from_utf8_lossy(&revealed.stdout).trim(),
+        TSIG_SECRET
+    );
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the key file is its owner's only: {mode:o}"
+        );
+    }
+
+    let config = dir.path().join("ddns.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "version = 1\n[[tsig_key]]\nname = \"upd\"\nsecret = \"{tsig}\"\n\
+             [[zone]]\nname = \"{ZONE}\"\n[[zone.update]]\nkey = \"upd\"\n"
+        ),
+    )
+    .unwrap();
+    assert!(
+        !std::fs::read_to_string(&config)
+            .unwrap()
+            .contains(TSIG_SECRET)
+    );
+    let key_env = ("DDNS_SECRET_KEY_FILE", key.to_str().unwrap());
+    let s = ServerProcess::start_with_env(
+        bin(),
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+        None,
+        &[key_env],
+    );
+    let reply = nsupdate(
+        &format!("hmac-sha256:upd:{TSIG_SECRET}"),
+        &s,
+        &format!("update add rfc.{ZONE} 60 A 192.0.2.20"),
+    );
+    assert!(
+        !reply.contains("REFUSED") && !reply.contains("NOTAUTH"),
+        "{reply}"
+    );
+    assert_eq!(
+        crate::common::lookup(
+            &s,
+            &format!("rfc.{ZONE}."),
+            hickory_proto::rr::RecordType::A
+        ),
+        ["192.0.2.20"]
+    );
+
+    // The agent: its provider token sealed the same way.
+    let token = s.token(&[&format!("home.{ZONE}")]);
+    let echo = [
+        ddns_testkit::fake_http::FakeHttp::start("198.51.100.7"),
+        ddns_testkit::fake_http::FakeHttp::start("198.51.100.7"),
+    ];
+    let agent_config = dir.path().join("agent.toml");
+    std::fs::write(
+        &agent_config,
+        format!(
+            "version = 1\n[agent]\nstate_file = {:?}\nverify_interval = \"0s\"\n\
+             [detect.ipv4]\nsources = [{{ kind = \"http\", url = \"{}\" }}, {{ kind = \"http\", url = \"{}\" }}]\nallow = [\"documentation\"]\n\
+             [providers.home]\ntype = \"ddns\"\nurl = \"{}\"\ntoken = \"{}\"\n\
+             [[record]]\nname = \"home.{ZONE}\"\nprovider = \"home\"\nfamilies = [\"ipv4\"]\n",
+            dir.path().join("state.json").display().to_string(),
+            echo[0].url(),
+            echo[1].url(),
+            s.url(""),
+            sealed(&key, &token),
+        ),
+    )
+    .unwrap();
+    let agent = |key_file: &str| {
+        Command::new(bin())
+            .args([
+                "agent",
+                "--once",
+                "--config",
+                agent_config.to_str().unwrap(),
+            ])
+            .env("DDNS_SECRET_KEY_FILE", key_file)
+            .output()
+            .unwrap()
+    };
+    let other_key = dir.path().join("other.key");
+    drop(sealed(&other_key, "x"));
+    let refused = agent(other_key.to_str().unwrap());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{why}");
+    assert!(
+        why.contains("agent.toml:11:") && why.contains("another key"),
+        "{why}"
+    );
+    let ran = agent(key.to_str().unwrap());
+    assert!(
+        ran.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    assert_eq!(
+        crate::common::lookup(
+            &s,
+            &format!("home.{ZONE}."),
+            hickory_proto::rr::RecordType::A
+        ),
+        ["198.51.100.7"]
+    );
+    assert!(s.stop());
+
+    // The server with another key file does not start, and says which line.
+    let out = Command::new(bin())
+        .args(["server", "--config", config.to_str().unwrap(), "--data-dir"])
+        .arg(dir.path().join("data"))
+        .args([
+            "--dns-listen",
+            "127.0.0.1:0",
+            "--http-listen",
+            "127.0.0.1:0",
+        ])
+        .env("DDNS_SECRET_KEY_FILE", &other_key)
+        .output()
+        .unwrap();
+    let why = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{why}");
+    assert!(why.contains(":4:") && why.contains("another key"), "{why}");
+}
