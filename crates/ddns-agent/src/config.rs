@@ -15,6 +15,8 @@
 //! name = "files.example.com"
 //! provider = "home"
 //! families = ["ipv4", "ipv6"]
+//! lan_view = "lan"                    # also publish the LAN address to this server view
+//! lan_sources = [{ kind = "interface", name = "eth0" }]   # default: any interface
 //! ```
 //! Secrets are never required inline: `"${NAME}"` inside a double-quoted string is replaced by
 //! the environment variable (the text keeps its lines, so errors still point at the right one),
@@ -114,6 +116,8 @@ struct RecordSpec {
     drop_after: Option<u32>,
     #[serde(default)]
     line: Vec<LineSpec>,
+    lan_view: Option<Spanned<String>>,
+    lan_sources: Option<Vec<SourceSpec>>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -196,6 +200,9 @@ pub struct RecordConfig {
     pub drop_after: u32,
     /// Authoritative servers to verify against (empty: find them through the resolver).
     pub verify_servers: Vec<SocketAddr>,
+    /// A split-horizon view of a ddns server that gets the machine's LAN address in the same
+    /// update (`lan_view`, `lan_sources`).
+    pub lan: Option<LanView>,
     /// Digest of everything that configures this record (fatal errors clear when it changes);
     /// only its keyed form ([`RecordConfig::fingerprint`]) is ever written down.
     pub digest: ConfigDigest,
@@ -218,7 +225,18 @@ impl RecordConfig {
             .iter()
             .flat_map(|(_, lines)| lines)
             .any(|l| l.detector.sources.iter().any(Source::is_local))
+            || self.lan.is_some()
     }
+}
+
+/// The LAN side of a split-horizon record: the view's name and how the LAN address is found.
+#[derive(Debug, Clone)]
+pub struct LanView {
+    /// The server's `[[view]] name`.
+    pub view: String,
+    /// IPv4 detection from local sources, accepting private (RFC 1918) and shared (RFC 6598)
+    /// addresses besides public ones.
+    pub detector: Arc<Detector>,
 }
 
 /// How several lines (WAN links) of a record combine.
@@ -454,6 +472,7 @@ impl AgentConfig {
                     })
                 })
                 .collect::<Result<_, _>>()?;
+            let lan = lan_view(r, provider.name()).map_err(|m| at("lan_view", m))?;
             let digest = ConfigDigest::of(format!("{r:?}\n{provider_text}").as_bytes());
             let record = RecordConfig {
                 name,
@@ -467,6 +486,7 @@ impl AgentConfig {
                 },
                 drop_after: r.drop_after.unwrap_or(3).max(1),
                 verify_servers,
+                lan,
                 digest,
             };
             if records
@@ -547,6 +567,55 @@ impl AgentConfig {
 /// The built-in detection setup for `family` (`ddns ip` without a configuration).
 pub fn default_detector(family: Family) -> Result<Detector, ConfigError> {
     build_detector(family, None).map_err(|m| ConfigError::new(format!("built-in sources: {m}")))
+}
+
+/// The record's `lan_view`: only a ddns server has views; the LAN address is IPv4 from local
+/// sources (any interface by default), private addresses allowed.
+fn lan_view(r: &RecordSpec, provider: &str) -> Result<Option<LanView>, String> {
+    let Some(view) = &r.lan_view else {
+        if r.lan_sources.is_some() {
+            return Err("lan_sources needs lan_view (the server's view to publish to)".into());
+        }
+        return Ok(None);
+    };
+    if provider != "ddns" {
+        return Err(format!(
+            "only a ddns server has views; provider type {provider} cannot take lan_view"
+        ));
+    }
+    ddns_config::views::valid_view_name(view.get_ref())?;
+    let specs = r.lan_sources.clone().unwrap_or_else(|| {
+        vec![SourceSpec::Interface {
+            name: "*".into(),
+            ipv6: ddns_detect::Ipv6Selection::default(),
+            interface_id: None,
+            prefix_len: None,
+        }]
+    });
+    if specs.is_empty() {
+        return Err("lan_sources is empty".into());
+    }
+    let sources = specs
+        .iter()
+        .map(|s| Source::from_spec(s, Family::V4).map_err(|e| format!("lan_sources: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if !sources.iter().all(Source::is_local) {
+        return Err("lan_sources must be local (interface or fixed): a LAN address is not seen from outside".into());
+    }
+    let mut policy = Policy::for_sources(sources.len());
+    policy.quorum = 1;
+    policy.allow = AllowedClasses::new([
+        ddns_detect::AddressClass::Private,
+        ddns_detect::AddressClass::Cgnat,
+    ]);
+    Ok(Some(LanView {
+        view: view.get_ref().clone(),
+        detector: Arc::new(Detector {
+            family: Family::V4,
+            sources,
+            policy,
+        }),
+    }))
 }
 
 fn build_detector(family: Family, spec: Option<&DetectSpec>) -> Result<Detector, String> {
@@ -720,4 +789,63 @@ fn parse_server(text: &str) -> Result<SocketAddr, String> {
         .map_err(|_| {
             format!("{text:?} is not an address (examples: 192.0.2.53, [2001:db8::53]:53)")
         })
+}
+
+#[cfg(test)]
+mod lan_view_tests {
+    use super::AgentConfig;
+
+    fn parse(record_extra: &str, provider: &str) -> Result<AgentConfig, String> {
+        let text = format!(
+            "version = 1\n[agent]\nstate_file = \"/tmp/s.json\"\n{provider}\n[[record]]\nname = \"files.example.com\"\nprovider = \"home\"\n{record_extra}"
+        );
+        AgentConfig::parse(&text, &|_| None, None).map_err(|e| e.to_string())
+    }
+
+    const DDNS: &str =
+        "[providers.home]\ntype = \"ddns\"\nurl = \"https://ddns.example.com\"\ntoken = \"t\"";
+    const DYNDNS2: &str = "[providers.home]\ntype = \"dyndns2\"\nservice = \"custom\"\nurl = \"https://x.example.com/nic/update\"\nusername = \"u\"\npassword = \"p\"";
+
+    #[test]
+    fn lan_view_takes_local_sources_for_a_ddns_server() {
+        let config = parse(
+            "lan_view = \"lan\"\nlan_sources = [{ kind = \"fixed\", address = \"192.168.1.10\" }]\n",
+            DDNS,
+        )
+        .unwrap();
+        let lan = config.records[0].lan.as_ref().unwrap();
+        assert_eq!(lan.view, "lan");
+        assert!(config.records[0].uses_interfaces());
+        // Default: every interface.
+        let config = parse("lan_view = \"lan\"\n", DDNS).unwrap();
+        assert!(config.records[0].lan.is_some());
+        assert!(parse("", DDNS).unwrap().records[0].lan.is_none());
+    }
+
+    #[test]
+    fn lan_view_mistakes_are_named() {
+        let cases = [
+            (
+                "lan_view = \"lan\"\n",
+                DYNDNS2,
+                "only a ddns server has views",
+            ),
+            (
+                "lan_sources = [{ kind = \"fixed\", address = \"192.168.1.10\" }]\n",
+                DDNS,
+                "lan_sources needs lan_view",
+            ),
+            ("lan_view = \"l an\"\n", DDNS, "letters, digits"),
+            (
+                "lan_view = \"lan\"\nlan_sources = [{ kind = \"http\", url = \"https://a.example\" }]\n",
+                DDNS,
+                "must be local",
+            ),
+            ("lan_view = \"lan\"\nlan_sources = []\n", DDNS, "empty"),
+        ];
+        for (extra, provider, want) in cases {
+            let err = parse(extra, provider).unwrap_err();
+            assert!(err.contains(want), "{extra:?}: {err}");
+        }
+    }
 }

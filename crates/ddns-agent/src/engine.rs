@@ -318,6 +318,20 @@ impl Engine {
                 }
                 _ => false,
             };
+            // The LAN address goes with the public one, in the same update; a new one is a
+            // reason to publish (a LAN address not found leaves the view's value alone).
+            let lan = record.lan.as_ref().and_then(|lan| {
+                let address = detections
+                    .get(&ptr(&lan.detector))
+                    .and_then(Report::address);
+                if address.is_none() {
+                    missing.push(format!("no LAN address for view {}", lan.view));
+                }
+                address.map(|a| (lan.view.clone(), vec![a]))
+            });
+            let lan_changed = lan
+                .as_ref()
+                .is_some_and(|(view, addrs)| state.views.get(view) != Some(addrs));
             for m in &missing {
                 tracing::warn!(record = %key, "{m}");
             }
@@ -327,7 +341,7 @@ impl Engine {
                 &record.fingerprint(&self.salt),
                 now,
                 config.force_refresh,
-                drift,
+                drift || lan_changed,
             ) {
                 Decision::Publish(addresses, reason) => {
                     if !missing.is_empty() {
@@ -336,7 +350,7 @@ impl Engine {
                             reason: missing.join("; "),
                         });
                     }
-                    planned.push((*record, addresses, reason));
+                    planned.push((*record, addresses, reason, lan));
                 }
                 Decision::Skip(skip) => {
                     let reason = match &skip {
@@ -370,8 +384,9 @@ impl Engine {
             }
         }
 
-        let publishes = planned.iter().map(|(record, addresses, _)| {
-            let update = to_update(record, addresses);
+        let publishes = planned.iter().map(|(record, addresses, _, lan)| {
+            let mut update = to_update(record, addresses);
+            update.views.extend(lan.iter().cloned());
             let provider = Arc::clone(&record.provider);
             async move {
                 let outcome = provider.publish(&update).await;
@@ -383,7 +398,7 @@ impl Engine {
             base: config.retry_base,
             cap: config.retry_cap,
         };
-        for ((record, addresses, reason), (update, outcome)) in planned.iter().zip(results) {
+        for ((record, addresses, reason, lan), (update, outcome)) in planned.iter().zip(results) {
             let key = record.key();
             let state = self.state.records.entry(key.clone()).or_default();
             let event = plan::apply_outcome(
@@ -398,6 +413,9 @@ impl Engine {
             let shown = show(addresses);
             match &event {
                 Event::Published { changed, recovered } => {
+                    if let Some((view, addrs)) = lan {
+                        state.views.insert(view.clone(), addrs.clone());
+                    }
                     tracing::info!(record = %key, reason = reason.as_str(), addresses = %shown, outcome = %outcome, "published");
                     if *changed {
                         notify::send(
@@ -503,11 +521,15 @@ impl Engine {
 async fn detect_all(records: &[&RecordConfig]) -> BTreeMap<usize, Report> {
     let mut detectors: Vec<Arc<Detector>> = Vec::new();
     for record in records {
-        for (_, lines) in &record.families {
-            for line in lines {
-                if !detectors.iter().any(|d| Arc::ptr_eq(d, &line.detector)) {
-                    detectors.push(Arc::clone(&line.detector));
-                }
+        let lan = record.lan.iter().map(|l| &l.detector);
+        for detector in record
+            .families
+            .iter()
+            .flat_map(|(_, lines)| lines.iter().map(|l| &l.detector))
+            .chain(lan)
+        {
+            if !detectors.iter().any(|d| Arc::ptr_eq(d, detector)) {
+                detectors.push(Arc::clone(detector));
             }
         }
     }

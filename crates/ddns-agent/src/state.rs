@@ -71,6 +71,9 @@ pub struct RecordState {
     /// Last check against the authoritative servers (Unix seconds).
     #[serde(default)]
     pub last_verified: Option<u64>,
+    /// The LAN addresses the provider last accepted for each split-horizon view.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub views: BTreeMap<String, Vec<IpAddr>>,
 }
 
 /// A fatal provider answer.

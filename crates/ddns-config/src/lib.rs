@@ -11,6 +11,7 @@ mod sealed;
 pub mod server;
 pub mod tls;
 pub mod versions;
+pub mod views;
 pub mod when;
 
 pub use error::ConfigError;
@@ -19,3 +20,4 @@ pub use sealed::open_sealed;
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };
+pub use views::ViewConfig;

@@ -55,6 +55,8 @@ struct FileSpec {
     zone: Vec<ZoneSpec>,
     #[serde(default)]
     tsig_key: Vec<TsigKeySpec>,
+    #[serde(default)]
+    view: Vec<crate::views::ViewSpec>,
     acme: Option<AcmeSpec>,
     #[serde(default)]
     audit: AuditSpec,
@@ -191,6 +193,8 @@ pub struct ServerConfig {
     pub history: HistoryConfig,
     /// TSIG keys (`[[tsig_key]]`) for transfers, NOTIFY and RFC 2136 updates.
     pub tsig_keys: Vec<Key>,
+    /// Split-horizon views (`[[view]]`), in the order written (first match wins).
+    pub views: Vec<crate::views::ViewConfig>,
     /// Certificates obtained through ACME (`[acme]`); HTTPS on every `listen` when set.
     pub acme: Option<AcmeConfig>,
     /// Where the audit trail is streamed as it happens (`[audit]`).
@@ -437,6 +441,7 @@ impl ServerConfig {
                 max_rows_per_host: 1000,
             },
             tsig_keys: Vec::new(),
+            views: Vec::new(),
             audit: AuditConfig::default(),
             acme: None,
         }
@@ -588,6 +593,7 @@ impl ServerConfig {
         }
         apply_history_retention(text, &spec.store, &mut config.history)?;
         config.tsig_keys = crate::dns_access::tsig_keys(text, &spec.tsig_key)?;
+        config.views = crate::views::views(text, &spec.view, &config.tsig_keys)?;
         config.audit = audit_config(text, &spec.audit)?;
         if !spec.zone.is_empty() {
             config.zones = spec

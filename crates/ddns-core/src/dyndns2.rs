@@ -153,6 +153,16 @@ impl RequestError {
     }
 }
 
+/// The addresses of a view's parameter (`myip.VIEW=`, the split-horizon extension): a
+/// comma-separated list of either family; empty means "remove the view's own addresses".
+pub fn view_addresses(text: &str) -> Result<(Vec<Ipv4Addr>, Vec<Ipv6Addr>), RequestError> {
+    let (mut v4, mut v6) = (Vec::new(), Vec::new());
+    if !is_blank_list(text.trim()) {
+        split_addresses(text.trim(), &mut v4, &mut v6)?;
+    }
+    Ok((v4, v6))
+}
+
 impl UpdateRequest {
     /// Validates the raw parameters.
     pub fn parse(raw: &RawUpdate<'_>) -> Result<Self, RequestError> {

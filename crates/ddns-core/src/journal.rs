@@ -16,9 +16,13 @@ use crate::rtype::Rtype;
 use crate::serial::Serial;
 
 const FORMAT: u8 = 1;
+/// Format 2 adds the view flag; entries without a view delta are still written as format 1,
+/// so an older binary reads every entry it could read before views existed.
+const FORMAT_VIEWS: u8 = 2;
 const FLAG_STATIC: u8 = 1;
 const FLAG_OLD: u8 = 2;
 const FLAG_NEW: u8 = 4;
+const FLAG_VIEW: u8 = 8;
 
 /// One RRset's change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,6 +37,9 @@ pub struct RrsetDelta {
     pub new: Option<RecordSet>,
     /// The RRset comes from the configuration (static), not from updates.
     pub is_static: bool,
+    /// The split-horizon view whose own RRset this is (`[[view]] name`); `None`: the default
+    /// data, which every view shows where it has nothing of its own.
+    pub view: Option<String>,
 }
 
 /// An SOA record: TTL and RDATA.
@@ -108,7 +115,12 @@ pub enum JournalError {
 impl JournalEntry {
     /// The body for storage: flags, both SOAs and the deltas (serials and seq are columns).
     pub fn encode_body(&self) -> Vec<u8> {
-        let mut out = vec![FORMAT, u8::from(self.reload)];
+        let format = if self.deltas.iter().any(|d| d.view.is_some()) {
+            FORMAT_VIEWS
+        } else {
+            FORMAT
+        };
+        let mut out = vec![format, u8::from(self.reload)];
         for soa in [&self.soa_before, &self.soa_after] {
             out.extend_from_slice(&soa.ttl.to_be_bytes());
             put_blob(&mut out, &soa.rdata);
@@ -127,7 +139,13 @@ impl JournalEntry {
             if d.new.is_some() {
                 flags |= FLAG_NEW;
             }
+            if d.view.is_some() {
+                flags |= FLAG_VIEW;
+            }
             out.push(flags);
+            if let Some(view) = &d.view {
+                put_blob(&mut out, view.as_bytes());
+            }
             for set in [&d.old, &d.new].into_iter().flatten() {
                 out.extend_from_slice(&set.ttl().to_be_bytes());
                 put_blob(&mut out, &set.encode_rdatas());
@@ -144,7 +162,8 @@ impl JournalEntry {
         body: &[u8],
     ) -> Result<Self, JournalError> {
         let mut r = Reader { buf: body, pos: 0 };
-        if r.u8()? != FORMAT {
+        let format = r.u8()?;
+        if format != FORMAT && format != FORMAT_VIEWS {
             return Err(JournalError::Malformed("unknown format"));
         }
         let reload = r.u8()? != 0;
@@ -163,6 +182,19 @@ impl JournalEntry {
             let owner = r.name()?;
             let rtype = Rtype(r.u16()?);
             let flags = r.u8()?;
+            if flags & FLAG_VIEW != 0 && format != FORMAT_VIEWS {
+                return Err(JournalError::Malformed("view flag in a format 1 entry"));
+            }
+            let view = if flags & FLAG_VIEW != 0 {
+                let bytes = r.blob()?;
+                Some(
+                    std::str::from_utf8(bytes)
+                        .map_err(|_| JournalError::Malformed("view name is not UTF-8"))?
+                        .to_owned(),
+                )
+            } else {
+                None
+            };
             let mut set = |present: bool| -> Result<Option<RecordSet>, JournalError> {
                 if !present {
                     return Ok(None);
@@ -178,6 +210,7 @@ impl JournalEntry {
                 old,
                 new,
                 is_static: flags & FLAG_STATIC != 0,
+                view,
             });
         }
         if r.pos != body.len() {
@@ -271,6 +304,15 @@ mod tests {
                     old: Some(a("192.0.2.1")),
                     new: Some(a("192.0.2.2")),
                     is_static: false,
+                    view: None,
+                },
+                RrsetDelta {
+                    owner: DomainName::parse("h.dyn.example").unwrap(),
+                    rtype: Rtype::A,
+                    old: None,
+                    new: Some(a("10.0.0.2")),
+                    is_static: false,
+                    view: Some("lan".into()),
                 },
                 RrsetDelta {
                     owner: DomainName::parse("*.w.dyn.example").unwrap(),
@@ -278,14 +320,27 @@ mod tests {
                     old: None,
                     new: Some(a("192.0.2.3")),
                     is_static: true,
+                    view: None,
                 },
             ],
         };
         let body = entry.encode_body();
         let back = JournalEntry::decode(7, Serial(1), Serial(2), &body).unwrap();
         assert_eq!(back, entry);
+        assert_eq!(body[0], FORMAT_VIEWS);
         for cut in 0..body.len() {
             assert!(JournalEntry::decode(7, Serial(1), Serial(2), &body[..cut]).is_err());
         }
+        let mut plain = entry.clone();
+        plain.deltas.retain(|d| d.view.is_none());
+        let body = plain.encode_body();
+        assert_eq!(
+            body[0], FORMAT,
+            "no view delta: readable by binaries without views"
+        );
+        assert_eq!(
+            JournalEntry::decode(7, Serial(1), Serial(2), &body).unwrap(),
+            plain
+        );
     }
 }

@@ -13,7 +13,8 @@
 //! - [`dyndns2`]: the DynDNS2 request and its return codes;
 //! - [`scope`]: what a token may change;
 //! - [`actor`]: who made a change;
-//! - [`token`]: API token format and verification.
+//! - [`token`]: API token format and verification;
+//! - [`view`]: split-horizon views chosen by the client's source prefix.
 
 pub mod actor;
 pub mod dns_update;
@@ -27,6 +28,7 @@ pub mod scope;
 pub mod serial;
 pub mod snapshot;
 pub mod token;
+pub mod view;
 pub mod zone_file;
 pub mod zone_text;
 

@@ -18,6 +18,7 @@ use crate::rdata::Rdata;
 use crate::record::RecordSet;
 use crate::rtype::{CLASS_IN, Rtype};
 use crate::serial::Serial;
+use crate::view::ViewMatcher;
 
 /// Number of shards of a zone's name table.
 pub const SHARDS: usize = 256;
@@ -503,6 +504,51 @@ impl Zone {
         }
     }
 
+    /// Lays a view's own RRsets at `owner` (lower-case wire) over what the zone has there: each
+    /// replaces the RRset of its type, and a CNAME stands alone on either side — the view's
+    /// CNAME hides every default RRset at the name, and any view RRset hides a default CNAME
+    /// (RFC 1034 §3.6.2: a CNAME owner has no other data). SOA and apex NS are never taken
+    /// from a view.
+    pub fn overlay(&mut self, owner: &[u8], rrsets: &[Rrset]) -> Result<(), SnapshotError> {
+        if !valid_wire_name(owner) {
+            return Err(SnapshotError::BadOwner);
+        }
+        if !self.contains(owner) {
+            return Err(SnapshotError::OutOfZone {
+                owner: wire_to_text(owner),
+                zone: self.origin.to_fqdn(),
+            });
+        }
+        let is_apex = owner == &*self.origin_wire;
+        let own: Vec<&Rrset> = rrsets
+            .iter()
+            .filter(|r| r.count > 0)
+            .filter(|r| !(r.rtype == Rtype::SOA || (is_apex && r.rtype == Rtype::NS)))
+            .collect();
+        if own.is_empty() {
+            return Ok(());
+        }
+        let existing: Vec<Rtype> = self
+            .node(owner)
+            .map(|n| n.rrsets.iter().map(|r| r.rtype).collect())
+            .unwrap_or_default();
+        let view_cname = own.iter().any(|r| r.rtype == Rtype::CNAME);
+        for rtype in existing {
+            let hidden = if view_cname {
+                rtype != Rtype::CNAME && !(is_apex && matches!(rtype, Rtype::SOA | Rtype::NS))
+            } else {
+                rtype == Rtype::CNAME
+            };
+            if hidden {
+                self.put_rrset(owner, rtype, None);
+            }
+        }
+        for r in own {
+            self.put_rrset(owner, r.rtype, Some(r.clone()));
+        }
+        Ok(())
+    }
+
     /// Every node with its owner (lower-case wire), in no particular order (zone transfers).
     pub fn nodes(&self) -> impl Iterator<Item = (&[u8], &Node)> {
         self.shards
@@ -522,17 +568,139 @@ impl Zone {
     }
 }
 
-/// The set of zones served, looked up by longest suffix.
+/// The set of zones served, looked up by longest suffix, with the data of every split-horizon
+/// view beside the default.
 #[derive(Clone, Debug, Default)]
 pub struct ZoneSet {
     zones: Vec<Arc<Zone>>,
+    views: Arc<Views>,
+}
+
+/// The views of a [`ZoneSet`]: how a client is matched to one, and each view's zones.
+///
+/// A view's zone is the default zone with the view's own RRsets laid over it (see
+/// [`Zone::overlay`]); a zone the view changes nothing in is the default's `Arc` itself, so a
+/// view costs memory only for the shards its records fall in.
+#[derive(Clone, Debug, Default)]
+pub struct Views {
+    matcher: Arc<ViewMatcher>,
+    /// TSIG key names (lower-case wire form) that select a view for transfers, and the view.
+    keys: Arc<[(Box<[u8]>, usize)]>,
+    /// Per view, in the matcher's view order: the zones, in the default's order (so a zone
+    /// index means the same zone in every view).
+    sets: Vec<ZoneSet>,
+}
+
+impl Views {
+    /// Views matched by `matcher` and chosen for transfers by `keys`, with no data of their
+    /// own yet (each view serves the default until [`ZoneSet::with_view_zones`] says more).
+    pub fn new(matcher: ViewMatcher, keys: Vec<(DomainName, usize)>, count: usize) -> Self {
+        Self {
+            matcher: Arc::new(matcher),
+            keys: keys
+                .into_iter()
+                .map(|(k, v)| (k.to_wire().into_boxed_slice(), v))
+                .collect(),
+            sets: vec![ZoneSet::default(); count],
+        }
+    }
 }
 
 impl ZoneSet {
     /// Builds a set; deeper origins are tried first so a child zone wins over its parent.
     pub fn new(mut zones: Vec<Arc<Zone>>) -> Self {
         zones.sort_by_key(|z| std::cmp::Reverse(z.origin_labels));
-        Self { zones }
+        Self {
+            zones,
+            views: Arc::default(),
+        }
+    }
+
+    /// The same zones with these views (each view's data starts as the default's).
+    #[must_use]
+    pub fn with_views(&self, views: Views) -> Self {
+        let mut views = views;
+        for set in &mut views.sets {
+            *set = Self::new(self.zones.clone());
+        }
+        Self {
+            zones: self.zones.clone(),
+            views: Arc::new(views),
+        }
+    }
+
+    /// Number of views (the default not counted).
+    pub fn view_count(&self) -> usize {
+        self.views.sets.len()
+    }
+
+    /// The data view `index` serves, or the default for an index out of range.
+    pub fn view(&self, index: usize) -> &Self {
+        self.views.sets.get(index).unwrap_or(self)
+    }
+
+    /// The view a client at `addr` is answered from: the first `[[view]]` whose prefixes
+    /// match, else the default. One lookup in compiled tables; no allocation.
+    pub fn for_client(&self, addr: std::net::IpAddr) -> &Self {
+        match self.views.matcher.lookup(addr) {
+            Some(i) => self.view(i),
+            None => self,
+        }
+    }
+
+    /// The index of the view a client at `addr` is answered from; `None`: the default.
+    pub fn view_index_for(&self, addr: std::net::IpAddr) -> Option<usize> {
+        self.views.matcher.lookup(addr)
+    }
+
+    /// The view whose `keys` list `key` (a TSIG key name), if any.
+    pub fn view_of_key(&self, key: &DomainName) -> Option<usize> {
+        let wire = key.to_wire();
+        self.views
+            .keys
+            .iter()
+            .find(|(k, _)| **k == *wire)
+            .map(|(_, v)| *v)
+    }
+
+    /// The zone with this origin in view `view` (the default's when the view has nothing of
+    /// its own there).
+    pub fn view_zone(&self, view: usize, origin: &DomainName) -> Option<&Arc<Zone>> {
+        self.view(view).get(origin)
+    }
+
+    /// A copy with `zone` replacing the default zone of its origin (or added) and
+    /// `view_zones[i]` that zone in view `i` (`None`: the view serves the default's).
+    #[must_use]
+    pub fn with_view_zones(&self, zone: Arc<Zone>, view_zones: Vec<Option<Arc<Zone>>>) -> Self {
+        let origin = zone.origin.clone();
+        let mut next = self.with_zone(zone);
+        let mut views = Views {
+            matcher: Arc::clone(&self.views.matcher),
+            keys: Arc::clone(&self.views.keys),
+            sets: Vec::with_capacity(self.views.sets.len()),
+        };
+        for (i, old) in self.views.sets.iter().enumerate() {
+            let own = view_zones.get(i).cloned().flatten();
+            // Zones in the default's order: the same index names the same zone in every view.
+            let zones = next
+                .zones
+                .iter()
+                .map(|z| {
+                    if z.origin == origin {
+                        own.clone().unwrap_or_else(|| Arc::clone(z))
+                    } else {
+                        old.get(&z.origin).cloned().unwrap_or_else(|| Arc::clone(z))
+                    }
+                })
+                .collect();
+            views.sets.push(Self {
+                zones,
+                views: Arc::default(),
+            });
+        }
+        next.views = Arc::new(views);
+        next
     }
 
     /// The index in [`Self::zones`] of the zone that `qname` (lower-case wire) falls in.
@@ -555,7 +723,8 @@ impl ZoneSet {
         &self.zones
     }
 
-    /// A copy with `zone` replacing the zone of the same origin (or added).
+    /// A copy with `zone` replacing the zone of the same origin (or added); the views keep
+    /// what they had (use [`Self::with_view_zones`] to change them too).
     #[must_use]
     pub fn with_zone(&self, zone: Arc<Zone>) -> Self {
         let mut zones: Vec<Arc<Zone>> = self
@@ -565,7 +734,9 @@ impl ZoneSet {
             .cloned()
             .collect();
         zones.push(zone);
-        Self::new(zones)
+        let mut next = Self::new(zones);
+        next.views = Arc::clone(&self.views);
+        next
     }
 }
 
@@ -753,6 +924,108 @@ mod tests {
         let q = name("h.dyn.example").to_wire();
         assert_eq!(set.find(&q).unwrap().origin().as_str(), "dyn.example");
         assert!(set.find(&name("example").to_wire()).is_none());
+    }
+
+    #[test]
+    fn overlay_replaces_per_type_and_cname_stands_alone() {
+        let mut z = zone();
+        z.apply(a("files.dyn.example", [203, 0, 113, 10])).unwrap();
+        let aaaa = Rrset::new(
+            Rtype::AAAA,
+            60,
+            [[0x20, 1, 0xd, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1].as_slice()],
+            true,
+        );
+        z.apply(RrsetChange {
+            owner: name("files.dyn.example").to_wire().into(),
+            rtype: Rtype::AAAA,
+            rrset: Some(aaaa),
+        })
+        .unwrap();
+        let key = name("files.dyn.example").to_wire();
+        let lan_a = Rrset::new(Rtype::A, 60, [[10, 0, 0, 10].as_slice()], true);
+        let mut lan = z.clone();
+        lan.overlay(&key, std::slice::from_ref(&lan_a)).unwrap();
+        let node = lan.node(&key).unwrap();
+        assert_eq!(
+            node.rrset(Rtype::A).unwrap().rdatas().next().unwrap(),
+            &[10, 0, 0, 10]
+        );
+        assert!(
+            node.rrset(Rtype::AAAA).is_some(),
+            "types the view does not set show through"
+        );
+        assert_eq!(
+            z.node(&key)
+                .unwrap()
+                .rrset(Rtype::A)
+                .unwrap()
+                .rdatas()
+                .next()
+                .unwrap(),
+            &[203, 0, 113, 10],
+            "the default is untouched"
+        );
+        let target = name("nas.dyn.example").to_wire();
+        let cname = Rrset::new(Rtype::CNAME, 60, [target.as_slice()], true);
+        let mut lan = z.clone();
+        lan.overlay(&key, std::slice::from_ref(&cname)).unwrap();
+        let types: Vec<Rtype> = lan
+            .node(&key)
+            .unwrap()
+            .rrsets()
+            .iter()
+            .map(Rrset::rtype)
+            .collect();
+        assert_eq!(
+            types,
+            [Rtype::CNAME],
+            "a view CNAME hides the default's records"
+        );
+        assert_eq!(lan.rrset_count(), z.rrset_count() - 1);
+        // A view address where the default has a CNAME hides the CNAME.
+        let mut z2 = zone();
+        z2.apply(RrsetChange {
+            owner: key.clone().into(),
+            rtype: Rtype::CNAME,
+            rrset: Some(cname),
+        })
+        .unwrap();
+        z2.overlay(&key, &[lan_a]).unwrap();
+        let types: Vec<Rtype> = z2
+            .node(&key)
+            .unwrap()
+            .rrsets()
+            .iter()
+            .map(Rrset::rtype)
+            .collect();
+        assert_eq!(types, [Rtype::A]);
+    }
+
+    #[test]
+    fn views_pick_their_zones_by_client_and_key() {
+        use crate::view::ViewMatcher;
+        let base = zone();
+        let nets: Vec<ipnet::IpNet> = vec!["127.0.0.2/32".parse().unwrap()];
+        let matcher = ViewMatcher::new([nets.as_slice()]);
+        let key = name("lan-xfr");
+        let set = ZoneSet::new(vec![Arc::new(base.clone())]).with_views(Views::new(
+            matcher,
+            vec![(key.clone(), 0)],
+            1,
+        ));
+        let mut lan = base.clone();
+        lan.apply(a("h.dyn.example", [10, 0, 0, 1])).unwrap();
+        let set = set.with_view_zones(Arc::new(base), vec![Some(Arc::new(lan))]);
+        let h = name("h.dyn.example").to_wire();
+        let lookup = |s: &ZoneSet| s.find(&h).and_then(|z| z.node(&h)).is_some();
+        assert!(lookup(set.for_client("127.0.0.2".parse().unwrap())));
+        assert!(!lookup(set.for_client("127.0.0.1".parse().unwrap())));
+        assert_eq!(set.view_of_key(&key), Some(0));
+        assert_eq!(set.view_of_key(&name("xfr")), None);
+        // Replacing the default zone alone keeps the view's.
+        let next = set.with_zone(Arc::new(zone()));
+        assert!(lookup(next.view(0)));
     }
 
     #[test]

@@ -17,7 +17,9 @@
 //! - EDNS(0): OPT echoed with our payload size, BADVERS for versions above 0, DO copied
 //!   (RFC 6891, RFC 3225); UDP answers that do not fit are sent empty with TC=1 (RFC 2181 §9);
 //! - ANY over UDP answers one RRset (RFC 8482 §4.1); over TCP, all of them; ANY at a CNAME
-//!   owner is the CNAME alone (RFC 1034 §4.3.2 step 3a).
+//!   owner is the CNAME alone (RFC 1034 §4.3.2 step 3a);
+//! - split horizon: the data comes from the view the client's source address falls in
+//!   ([`ZoneSet::for_client`], a prefix lookup), else from the default.
 
 use ddns_core::snapshot::{Node, Rrset, Zone, ZoneSet};
 use ddns_core::{CLASS_IN, Rcode, Rtype};
@@ -53,6 +55,8 @@ pub fn respond(
     out: &mut Vec<u8>,
 ) -> Outcome {
     out.clear();
+    // Split horizon: the client's view, by one prefix lookup (the default without views).
+    let zones = zones.for_client(request.peer.ip());
     let packet = request.message;
     let query = match query::parse(packet) {
         Ok(q) => q,

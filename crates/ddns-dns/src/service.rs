@@ -195,9 +195,17 @@ impl DnsService {
             }
         };
         let key_name = signed.as_ref().map(|s| s.key.domain().clone());
+        // Split horizon: a view's TSIG key picks that view (a secondary of the view), else the
+        // source address does, as for queries. UPDATE always writes the default data.
+        let view = key_name
+            .as_ref()
+            .and_then(|k| zones.view_of_key(k))
+            .or_else(|| zones.view_index_for(request.peer.ip()));
+        let default_zones = zones;
+        let zones = view.map_or(zones, |v| zones.view(v));
         if query.opcode == OPCODE_UPDATE {
             let code = self
-                .update(zones, request, body, &query, key_name.as_ref())
+                .update(default_zones, request, body, &query, key_name.as_ref())
                 .await;
             if let Some(m) = &self.metrics {
                 m.update_answered(code);
@@ -220,6 +228,7 @@ impl DnsService {
             return self
                 .transfer(
                     zones,
+                    view.is_some(),
                     request,
                     body,
                     &query,
@@ -288,6 +297,7 @@ impl DnsService {
     async fn transfer<S: MessageSink>(
         &self,
         zones: &ZoneSet,
+        in_view: bool,
         request: &Request<'_>,
         body: &[u8],
         query: &Query<'_>,
@@ -348,6 +358,11 @@ impl DnsService {
                 let client = Serial(client);
                 if !zone.serial().is_greater_than(client) {
                     Plan::UpToDate
+                } else if in_view {
+                    // The journal holds the default's deltas and each view's own, not the net
+                    // change of a view's content: a view is sent whole (RFC 1995 §4 allows
+                    // answering IXFR with the full zone).
+                    Plan::Full
                 } else {
                     match self.history.steps(zone.origin(), client, zone.serial()) {
                         Some(steps) => Plan::Steps(steps),
@@ -581,7 +596,8 @@ type OwnedRecord = (Vec<u8>, Vec<u8>);
 fn differences(step: &JournalEntry) -> (Vec<OwnedRecord>, Vec<OwnedRecord>) {
     let mut removed = Vec::new();
     let mut added = Vec::new();
-    for delta in &step.deltas {
+    // Deltas of views are not the default's content (a view's transfer is always whole).
+    for delta in step.deltas.iter().filter(|d| d.view.is_none()) {
         let owner = delta.owner.to_wire();
         let same_ttl = matches!((&delta.old, &delta.new), (Some(o), Some(n)) if o.ttl() == n.ttl());
         let keep = |set: &RecordSet, other: Option<&RecordSet>| -> Vec<Vec<u8>> {

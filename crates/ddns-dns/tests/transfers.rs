@@ -87,6 +87,7 @@ impl Steps {
                     old: Some(a_set(old)),
                     new: Some(a_set(new)),
                     is_static: false,
+                    view: None,
                 }],
             })
         };

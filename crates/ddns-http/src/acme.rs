@@ -324,6 +324,7 @@ async fn set_challenge(
         rtype: Rtype::TXT,
         values: value.map(|v| vec![v.to_owned()]),
         ttl: Some(CHALLENGE_TTL),
+        view: None,
     };
     zones.update_own_rrsets(Actor::Acme, &[intent]).await?;
     let served = || {

@@ -56,7 +56,7 @@ pub(crate) fn history_json(row: &HistoryRow) -> Value {
         s.as_ref()
             .map(|s| json!({"ttl": s.ttl(), "values": s.values()}))
     };
-    json!({
+    let mut out = json!({
         "id": row.id,
         "at": row.at,
         "zone": row.zone.as_str(),
@@ -69,7 +69,12 @@ pub(crate) fn history_json(row: &HistoryRow) -> Value {
         "source_ip": row.source_ip.map(|ip| ip.to_string()),
         "user_agent": row.user_agent,
         "note": row.note,
-    })
+    });
+    if let Some(view) = &row.view {
+        // Only rows of a view carry it, so the default's rows read as they always did.
+        out["view"] = Value::from(view.as_str());
+    }
+    out
 }
 
 pub(crate) fn with_etag(status: StatusCode, host: &HostRecord) -> Response {
@@ -355,6 +360,15 @@ async fn delete_host_answer(
 pub(crate) struct RrsetBody {
     pub(crate) ttl: Option<u32>,
     pub(crate) values: Vec<String>,
+    /// A split-horizon view's own RRset instead of the default's.
+    pub(crate) view: Option<String>,
+}
+
+/// `?view=NAME` of a DELETE: the view's own RRset (the view then shows the default's).
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ViewQuery {
+    view: Option<String>,
 }
 
 pub(crate) async fn put_rrset(
@@ -375,6 +389,7 @@ pub(crate) async fn put_rrset(
                 rtype,
                 Some(body.values),
                 body.ttl,
+                body.view,
             )
             .await
         }
@@ -390,15 +405,19 @@ pub(crate) async fn delete_rrset(
     request_id: Option<Extension<RequestId>>,
     headers: HeaderMap,
     Path((name, rtype)): Path<(String, String)>,
+    Query(query): Query<ViewQuery>,
 ) -> Result<Response, ApiError> {
     let result = match parse_rtype(&rtype) {
-        Ok(rtype) => change_rrset(&state, peer, &headers, &name, rtype, None, None).await,
+        Ok(rtype) => {
+            change_rrset(&state, peer, &headers, &name, rtype, None, None, query.view).await
+        }
         Err(e) => Err(e),
     };
     emit_update(&state, peer, &headers, request_id, &name, &result);
     result
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn change_rrset(
     state: &AppState,
     peer: SocketAddr,
@@ -407,6 +426,7 @@ async fn change_rrset(
     rtype: Rtype,
     values: Option<Vec<String>>,
     ttl: Option<u32>,
+    view: Option<String>,
 ) -> Result<Response, ApiError> {
     let principal = state.authenticate_write(peer, headers).await?;
     let name = parse_name(name)?;
@@ -421,6 +441,7 @@ async fn change_rrset(
         rtype,
         values,
         ttl,
+        view,
     };
     state
         .zones

@@ -149,9 +149,9 @@ impl From<UpdateError> for ApiError {
             UpdateError::Reserved { .. } | UpdateError::Conflict(_) => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
-            UpdateError::BadRecord(_) | UpdateError::BadZoneFile(_) => {
-                Self::bad_request(e.to_string())
-            }
+            UpdateError::BadRecord(_)
+            | UpdateError::BadZoneFile(_)
+            | UpdateError::UnknownView(_) => Self::bad_request(e.to_string()),
             UpdateError::VersionMismatch { .. } => Self::new(
                 StatusCode::PRECONDITION_FAILED,
                 "stale_version",

@@ -26,7 +26,7 @@ use ddns_core::dyndns2::{
 };
 use ddns_core::{DomainName, Origin, Rtype};
 use ddns_store::StoreError;
-use ddns_zones::{AddressUpdate, UpdateError};
+use ddns_zones::{AddressUpdate, UpdateError, ViewAddresses};
 
 use crate::client::{credentials, user_agent};
 use crate::metrics::{Limit, rate_limited};
@@ -160,6 +160,15 @@ async fn answer(
             );
         }
     };
+    let views = match view_params(query) {
+        Ok(v) => v,
+        Err(e) => {
+            return (
+                once(e.code(), StatusCode::BAD_REQUEST),
+                Answered::refused(e.code(), &[], &e),
+            );
+        }
+    };
     let names = &request.hostnames;
     // Authorise before charging the rate limit: a name the caller may not change must not
     // spend its owner's limit (`update_addresses` checks again; this one is cheap).
@@ -192,7 +201,7 @@ async fn answer(
     if request.ipv6 == AddressChoice::FromConnection && !restrictions.permits_type(Rtype::AAAA) {
         ipv6 = None;
     }
-    if ipv4.is_none() && ipv6.is_none() && !request.offline {
+    if ipv4.is_none() && ipv6.is_none() && !request.offline && views.is_empty() {
         // `myip=no&myipv6=no`, or a connection address no host can have: nothing to change.
         return (
             once(ReturnCode::Nochg, StatusCode::OK),
@@ -209,6 +218,7 @@ async fn answer(
         ipv6,
         offline: request.offline,
         ttl: None,
+        views,
     };
     let origin = Origin {
         source_ip: Some(client),
@@ -243,6 +253,36 @@ async fn answer(
             (response, Answered::refused(code, names, &e))
         }
     }
+}
+
+/// The split-horizon extension: `myip.VIEW=ADDRESSES` sets view VIEW's own addresses of every
+/// host of the request (either family, comma-separated; a family not listed is left alone;
+/// an empty value removes the view's own A and AAAA, so the view shows the default again).
+/// Routers and ddclient never send such a key, and its dot keeps it apart from any DynDNS2
+/// parameter. The last of repeated keys wins.
+pub(crate) fn view_params(query: Option<&str>) -> Result<Vec<ViewAddresses>, RequestError> {
+    let mut out: Vec<ViewAddresses> = Vec::new();
+    for (key, value) in form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        let Some(view) = key.strip_prefix("myip.") else {
+            continue;
+        };
+        let (v4, v6) = ddns_core::dyndns2::view_addresses(&value)?;
+        let (ipv4, ipv6) = if v4.is_empty() && v6.is_empty() {
+            (Some(v4), Some(v6))
+        } else {
+            (
+                (!v4.is_empty()).then_some(v4),
+                (!v6.is_empty()).then_some(v6),
+            )
+        };
+        out.retain(|v| v.view != view);
+        out.push(ViewAddresses {
+            view: view.to_owned(),
+            ipv4,
+            ipv6,
+        });
+    }
+    Ok(out)
 }
 
 /// The request's query string (the last of repeated keys wins) and Basic-auth user as a
@@ -291,7 +331,9 @@ fn update_failure(e: &UpdateError) -> (Response, ReturnCode) {
         UpdateError::Conflict(_) | UpdateError::VersionMismatch { .. } => {
             (ReturnCode::Dnserr, StatusCode::CONFLICT)
         }
-        UpdateError::BadRecord(_) => (ReturnCode::Dnserr, StatusCode::BAD_REQUEST),
+        UpdateError::BadRecord(_) | UpdateError::UnknownView(_) => {
+            (ReturnCode::Dnserr, StatusCode::BAD_REQUEST)
+        }
         // `numhost` with 403, not the 400 of too many names in one request: the token has as
         // many hosts as it may, and retrying does not help until one is deleted.
         UpdateError::HostQuota { .. } => (ReturnCode::Numhost, StatusCode::FORBIDDEN),

@@ -6,8 +6,12 @@
 //! → 200 {"status":"success","domain":"home.dyn.example.com","ip":"192.0.2.1","changed":true}
 //! ```
 //! `ip` takes addresses of either family (comma-separated), `ipv6` IPv6 ones, `txt` sets the
-//! TXT record (an empty value removes it), `ttl` the TTL. With none of `ip`, `ipv6`, `txt` the
-//! connection's address is used; a family that is not given is left alone.
+//! TXT record (an empty value removes it), `ttl` the TTL. With none of `ip`, `ipv6`, `txt`,
+//! `views` the connection's address is used; a family that is not given is left alone.
+//!
+//! Split horizon: `views` sets each view's own addresses in the same transaction —
+//! `{"views": {"lan": "192.168.1.10"}}` (or a list, either family; a family not listed is left
+//! alone; `""` removes the view's own A and AAAA); in a form, `ip.lan=192.168.1.10`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
@@ -35,6 +39,24 @@ pub(crate) struct UpdateBody {
     ipv6: Option<String>,
     txt: Option<String>,
     ttl: Option<u32>,
+    views: Option<std::collections::BTreeMap<String, ViewValue>>,
+}
+
+/// A view's addresses as JSON takes them: one comma-separated string or a list.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ViewValue {
+    Text(String),
+    List(Vec<String>),
+}
+
+impl ViewValue {
+    fn joined(&self) -> String {
+        match self {
+            Self::Text(t) => t.clone(),
+            Self::List(l) => l.join(","),
+        }
+    }
 }
 
 /// The handler: answers, then emits the request's update event.
@@ -120,7 +142,8 @@ async fn answer(
         );
     }
     let client = event.client;
-    let nothing_given = v4.is_empty() && v6.is_empty() && body.txt.is_none();
+    let nothing_given =
+        v4.is_empty() && v6.is_empty() && body.txt.is_none() && body.views.is_none();
     if nothing_given {
         match client {
             IpAddr::V4(a) => v4.push(
@@ -153,7 +176,9 @@ async fn answer(
         source_ip: Some(client),
         user_agent: user_agent(headers),
     };
-    if body.txt.is_none() && state.zones.is_leased_failover(&name) {
+    // With `views` the request goes the general way, which refuses addresses of a failover
+    // name in any view.
+    if body.txt.is_none() && body.views.is_none() && state.zones.is_leased_failover(&name) {
         // A node of a failover set publishing its own addresses (`[[zone.failover]] lease`).
         let shown: Vec<String> = v4
             .iter()
@@ -166,6 +191,7 @@ async fn answer(
             ipv6: (!v6.is_empty()).then_some(v6),
             offline: false,
             ttl: body.ttl,
+            views: Vec::new(),
         };
         let outcomes = state
             .zones
@@ -201,12 +227,35 @@ async fn answer(
             body.ttl,
         ));
     }
+    for (view, value) in body.views.iter().flatten() {
+        let (v4, v6) = ddns_core::dyndns2::view_addresses(&value.joined())
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad_address", e.to_string()))?;
+        let remove = v4.is_empty() && v6.is_empty();
+        for (rtype, values) in [
+            (
+                Rtype::A,
+                v4.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            ),
+            (Rtype::AAAA, v6.iter().map(ToString::to_string).collect()),
+        ] {
+            if remove || !values.is_empty() {
+                intents.push(RrsetIntent {
+                    name: name.clone(),
+                    rtype,
+                    values: (!remove).then_some(values),
+                    ttl: body.ttl,
+                    view: Some(view.clone()),
+                });
+            }
+        }
+    }
     match body.txt.as_deref() {
         Some("") => intents.push(RrsetIntent {
             name: name.clone(),
             rtype: Rtype::TXT,
             values: None,
             ttl: None,
+            view: None,
         }),
         Some(text) => intents.push(intent(&name, Rtype::TXT, vec![text.to_owned()], body.ttl)),
         None => {}
@@ -234,6 +283,7 @@ fn intent(name: &DomainName, rtype: Rtype, values: Vec<String>, ttl: Option<u32>
         rtype,
         values: Some(values),
         ttl,
+        view: None,
     }
 }
 
@@ -267,6 +317,11 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<UpdateBody,
                     "ip" => out.ip = Some(value),
                     "ipv6" => out.ipv6 = Some(value),
                     "txt" => out.txt = Some(value),
+                    view if view.starts_with("ip.") => {
+                        out.views
+                            .get_or_insert_with(Default::default)
+                            .insert(view["ip.".len()..].to_owned(), ViewValue::Text(value));
+                    }
                     "ttl" => {
                         out.ttl = Some(value.parse().map_err(|_| {
                             ApiError::bad_request(format!("ttl {value:?} is not a number"))
@@ -274,7 +329,7 @@ pub(crate) fn parse_body(headers: &HeaderMap, body: &[u8]) -> Result<UpdateBody,
                     }
                     other => {
                         return Err(ApiError::bad_request(format!(
-                            "unknown field {other:?} (expected domain, ip, ipv6, txt, ttl)"
+                            "unknown field {other:?} (expected domain, ip, ipv6, txt, ttl, ip.VIEW)"
                         )));
                     }
                 }

@@ -479,6 +479,7 @@ async fn bench_host_list_with_100k_hosts() {
             rtype: ddns_core::Rtype::A,
             values: Some(vec!["192.0.2.1".into()]),
             ttl: None,
+            view: None,
         };
         s.zones
             .update_rrsets(&principal, &[intent], None, Origin::default())

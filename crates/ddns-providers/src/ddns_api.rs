@@ -87,6 +87,9 @@ struct UpdateBody<'a> {
     ipv6: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     ttl: Option<u32>,
+    /// Split-horizon views' own addresses (`"views": {"lan": "192.168.1.10"}`).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    views: std::collections::BTreeMap<&'a str, String>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +126,12 @@ impl Provider for DdnsProvider {
             ip: update.ipv4.as_deref().map(join_addresses),
             ipv6: update.ipv6.as_deref().map(join_addresses),
             ttl: update.ttl,
+            views: update
+                .views
+                .iter()
+                .filter(|(_, addresses)| !addresses.is_empty())
+                .map(|(view, addresses)| (view.as_str(), join_addresses(addresses)))
+                .collect(),
         };
         if body.ip.is_none() && body.ipv6.is_none() {
             return Outcome::fatal(

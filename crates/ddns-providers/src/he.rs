@@ -139,6 +139,7 @@ impl HeProvider {
         };
         // The one-family view of the update, so the echo is checked against what was sent.
         let sent = Update {
+            views: Vec::new(),
             hostname: update.hostname.clone(),
             ipv4: match address {
                 IpAddr::V4(a) => Some(vec![a]),

@@ -39,6 +39,10 @@ pub struct Update {
     pub ipv6: Option<Vec<Ipv6Addr>>,
     /// The TTL to ask for, where the provider lets clients choose.
     pub ttl: Option<u32>,
+    /// Split-horizon views' own addresses, `(view, addresses)`, published in the same
+    /// request (only a ddns server takes them; the agent's configuration refuses them for
+    /// other providers).
+    pub views: Vec<(String, Vec<IpAddr>)>,
 }
 
 impl Update {
@@ -53,6 +57,7 @@ impl Update {
             ipv4,
             ipv6,
             ttl: None,
+            views: Vec::new(),
         }
     }
 

@@ -133,6 +133,7 @@ fn sample_variables(context: &BuildContext) -> Variables {
         ipv4: Some(vec![[192, 0, 2, 1].into()]),
         ipv6: Some(vec![[0x2001, 0xdb8, 0, 0, 0, 0, 0, 1].into()]),
         ttl: Some(60),
+        views: Vec::new(),
     };
     Variables::for_update(&update, "webhook", "update")
 }

@@ -21,6 +21,7 @@ use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqliteConnection};
 
 use crate::audit::{AdminAction, write_action};
 use crate::hosts::{HostQuota, filter_sql};
+use crate::views;
 use crate::{
     Store, StoreError, ip_from_db, name_from_db, now_text, rtype_from_db, serial_from_db,
     set_from_db,
@@ -40,6 +41,9 @@ pub struct RrsetWrite {
     /// A static RRset of the configuration (no host; replaces a dynamic one of the same owner
     /// and type). Dynamic writes never replace a static RRset.
     pub is_static: bool,
+    /// The split-horizon view whose own RRset this is (`[[view]] name`); `None`: the default
+    /// data. A view write is always dynamic.
+    pub view: Option<String>,
 }
 
 impl RrsetWrite {
@@ -56,7 +60,15 @@ impl RrsetWrite {
             rtype,
             new,
             is_static: false,
+            view: None,
         }
+    }
+
+    /// The same write to view `view`'s own RRset instead of the default's.
+    #[must_use]
+    pub fn in_view(mut self, view: Option<String>) -> Self {
+        self.view = view;
+        self
     }
 }
 
@@ -151,6 +163,8 @@ pub struct HistoryRow {
     pub user_agent: Option<String>,
     /// What a summary row stands for (an import writes one row, not one per RRset).
     pub note: Option<String>,
+    /// The split-horizon view whose own RRset changed; `None`: the default data.
+    pub view: Option<String>,
 }
 
 /// A stored RRset as the write path sees it.
@@ -183,7 +197,9 @@ impl ZoneChange {
     }
 
     fn merge(&mut self, delta: RrsetDelta) {
-        let same = |d: &RrsetDelta| d.owner == delta.owner && d.rtype == delta.rtype;
+        let same = |d: &RrsetDelta| {
+            d.owner == delta.owner && d.rtype == delta.rtype && d.view == delta.view
+        };
         match self.deltas.iter().position(same) {
             Some(i) => {
                 let net = &mut self.deltas[i];
@@ -218,7 +234,7 @@ struct PendingHistory {
     user_agent: Option<String>,
 }
 
-/// Rows per multi-row history insert: 12 values each, well inside SQLite's 32,766 variables.
+/// Rows per multi-row history insert: 13 values each, well inside SQLite's 32,766 variables.
 const HISTORY_ROWS_PER_INSERT: usize = 256;
 
 impl Store {
@@ -259,7 +275,7 @@ impl Store {
     ) -> Result<Vec<HistoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note FROM history WHERE name = ? AND id < ? \
+             actor, source_ip, user_agent, note, view FROM history WHERE name = ? AND id < ? \
              ORDER BY id DESC LIMIT ?",
         )
         .bind(name.as_str())
@@ -437,8 +453,50 @@ async fn apply_in(
         }
     }
 
+    let mut touched_views: BTreeSet<(i64, String, DomainName)> = BTreeSet::new();
     for write in &set.writes {
         let zone_id = zone_id_cached(conn, zones, &write.zone).await?;
+        if let Some(view) = &write.view {
+            let current = views::current(conn, zone_id, view, &write.name, write.rtype).await?;
+            if current.as_ref() == write.new.as_ref() {
+                applied.changed.push(false);
+                continue;
+            }
+            let host_id = match host_id(conn, &write.name).await? {
+                Some(id) => id,
+                None => {
+                    created_hosts += 1;
+                    ensure_host(conn, &write.zone, &write.name, now).await?
+                }
+            };
+            views::write(
+                conn,
+                zone_id,
+                view,
+                &write.name,
+                write.rtype,
+                write.new.as_ref(),
+                Some(host_id),
+                now,
+            )
+            .await?;
+            bump_host(conn, host_id, now).await?;
+            touched_views.insert((zone_id, view.clone(), write.name.clone()));
+            applied.changed.push(true);
+            staged
+                .deltas
+                .entry(write.zone.clone())
+                .or_default()
+                .push(RrsetDelta {
+                    owner: write.name.clone(),
+                    rtype: write.rtype,
+                    old: current,
+                    new: write.new.clone(),
+                    is_static: false,
+                    view: Some(view.clone()),
+                });
+            continue;
+        }
         let current = current_rrset(conn, zone_id, &write.name, write.rtype).await?;
         if current.as_ref().is_some_and(|c| c.is_static) && !write.is_static {
             return Err(StoreError::Conflict(format!(
@@ -482,6 +540,7 @@ async fn apply_in(
                 old: current.map(|c| c.set),
                 new: write.new.clone(),
                 is_static: write.is_static,
+                view: None,
             });
     }
 
@@ -491,6 +550,10 @@ async fn apply_in(
 
     for (zone_id, name) in &touched {
         check_cname_exclusive(conn, *zone_id, name).await?;
+    }
+    for (zone_id, view, name) in &touched_views {
+        let types = views::types_at(conn, *zone_id, view, name).await?;
+        cname_stands_alone(name, types.into_iter())?;
     }
     if created_hosts > 0
         && let Some(quota) = &set.host_quota
@@ -606,7 +669,8 @@ async fn plan_writes(
         && set.delete_hosts.is_empty()
         && set.if_match.is_empty()
         && set.soa.is_empty()
-        && set.reload.is_empty())
+        && set.reload.is_empty()
+        && set.writes.iter().all(|w| w.view.is_none()))
     {
         return Ok(None);
     }
@@ -668,6 +732,7 @@ async fn plan_writes(
                 old: old.map(|c| c.set),
                 new: write.new.clone(),
                 is_static: write.is_static,
+                view: None,
             });
     }
     for key in &touched {
@@ -806,7 +871,7 @@ async fn write_history(
     for chunk in rows.chunks(HISTORY_ROWS_PER_INSERT) {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
-             new_rdata, serial, actor, source_ip, user_agent) ",
+             new_rdata, serial, actor, source_ip, user_agent, view) ",
         );
         insert.push_values(chunk, |mut row, h| {
             let d = &h.delta;
@@ -821,7 +886,8 @@ async fn write_history(
                 .push_bind(i64::from(h.serial.0))
                 .push_bind(h.actor.clone())
                 .push_bind(h.source_ip.clone())
-                .push_bind(h.user_agent.clone());
+                .push_bind(h.user_agent.clone())
+                .push_bind(d.view.clone());
         });
         insert
             .build()
@@ -937,6 +1003,21 @@ async fn delete_host(
                 old: Some(set_from_db(rtype, ttl, &rdata)?),
                 new: None,
                 is_static: false,
+                view: None,
+            });
+    }
+    for (view, old) in views::delete_host(conn, host_id).await? {
+        staged
+            .deltas
+            .entry(zone.clone())
+            .or_default()
+            .push(RrsetDelta {
+                owner: name.clone(),
+                rtype: old.rtype(),
+                old: Some(old),
+                new: None,
+                is_static: false,
+                view: Some(view),
             });
     }
     sqlx::query("DELETE FROM records WHERE host_id = ?")
@@ -1133,5 +1214,7 @@ pub(crate) fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryR
         source_ip: ip_from_db(row.try_get("source_ip").map_err(get_err)?),
         user_agent: row.try_get("user_agent").map_err(get_err)?,
         note: row.try_get("note").map_err(get_err)?,
+        // Listings that merge other tables (the audit trail) do not select it.
+        view: row.try_get("view").ok().flatten(),
     })
 }

@@ -77,7 +77,7 @@ impl Store {
     pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note FROM history WHERE id = ?",
+             actor, source_ip, user_agent, note, view FROM history WHERE id = ?",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -87,14 +87,14 @@ impl Store {
     }
 
     /// What `name` held right after history row `id`, for every type that changed since: the
-    /// `old` side of the first later row of each type (types that did not change since are
+    /// `old` side of the first later row of each type and view (types that did not change since are
     /// as they were). Fails when the zone was imported after `id`: an import replaces records
     /// without a history row per name, so the rows after `id` do not tell the whole story.
     pub async fn state_after(
         &self,
         name: &DomainName,
         id: i64,
-    ) -> Result<Vec<(Rtype, Option<RecordSet>)>, StoreError> {
+    ) -> Result<Vec<(Option<String>, Rtype, Option<RecordSet>)>, StoreError> {
         let import: Option<(i64, String)> = sqlx::query_as(
             "SELECT h.id, h.zone FROM history h WHERE h.id > ?1 AND h.note IS NOT NULL \
              AND h.zone = (SELECT zone FROM history WHERE id = ?1) ORDER BY h.id LIMIT 1",
@@ -110,11 +110,13 @@ impl Store {
                 name_from_db(&zone)?
             )));
         }
-        // The first row of each type after `id` (ids grow in commit order).
+        // The first row of each type (and view: a view's RRset is its own) after `id` (ids
+        // grow in commit order).
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note FROM history WHERE id IN \
-             (SELECT MIN(id) FROM history WHERE name = ? AND id > ? GROUP BY rtype) ORDER BY id",
+             actor, source_ip, user_agent, note, view FROM history WHERE id IN \
+             (SELECT MIN(id) FROM history WHERE name = ? AND id > ? GROUP BY rtype, IFNULL(view, '')) \
+             ORDER BY id",
         )
         .bind(name.as_str())
         .bind(id)
@@ -122,7 +124,7 @@ impl Store {
         .await
         .map_err(StoreError::from_sqlx)?;
         rows.iter()
-            .map(|row| history_from_row(row).map(|h| (h.rtype, h.old)))
+            .map(|row| history_from_row(row).map(|h| (h.view, h.rtype, h.old)))
             .collect()
     }
 

@@ -25,6 +25,7 @@ mod journal;
 mod legacy;
 mod members;
 mod tokens;
+mod views;
 mod writer;
 
 use std::path::Path;
@@ -50,6 +51,7 @@ pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use members::{Family, Member};
 pub use tokens::{TokenChanges, TokenRecord};
+pub use views::ViewRrset;
 
 use crate::writer::Writer;
 

@@ -47,7 +47,8 @@ pub(crate) async fn build_zone(
 
 /// Applies one journal entry (not a reload) to `zone`.
 pub(crate) fn replay(zone: &mut Zone, origin: &DomainName, entry: &JournalEntry) {
-    for delta in &entry.deltas {
+    // A view's own RRsets go to its overlay (`views.rs`), never to the default data.
+    for delta in entry.deltas.iter().filter(|d| d.view.is_none()) {
         let change = RrsetChange {
             owner: delta.owner.to_wire().into(),
             rtype: delta.rtype,

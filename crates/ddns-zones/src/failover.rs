@@ -210,6 +210,7 @@ impl Zones {
                     rtype,
                     new,
                     is_static: true,
+                    view: None,
                 });
             }
         }

@@ -27,13 +27,14 @@ mod statics;
 mod token_cache;
 mod tokens;
 mod update;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use ddns_config::ZoneConfig;
+use ddns_config::{ViewConfig, ZoneConfig};
 use ddns_core::journal::{JournalEntry, ZoneHistory};
 use ddns_core::snapshot::ZoneSet;
 use ddns_core::zone_text::export_zone;
@@ -52,7 +53,7 @@ pub use import::ImportSummary;
 pub use reads::parse_since;
 pub use rfc2136::{DnsUpdateError, DnsUpdateOutcome};
 pub use tokens::{exact_hosts, host_filter};
-pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError};
+pub use update::{AddressUpdate, HostOutcome, RrsetIntent, UpdateError, ViewAddresses};
 
 /// Journal entries replayed per store round trip when catching up.
 const SYNC_BATCH: u32 = 1_000;
@@ -118,6 +119,17 @@ impl Zones {
         configs: &[ZoneConfig],
         retention: JournalRetention,
     ) -> Result<Self, StoreError> {
+        Self::open_with_views(store, configs, &[], retention).await
+    }
+
+    /// [`Self::open`] with split-horizon views (`[[view]]`): each view's own RRsets are
+    /// served to the clients it matches, laid over the default data.
+    pub async fn open_with_views(
+        store: Arc<Store>,
+        configs: &[ZoneConfig],
+        views: &[ViewConfig],
+        retention: JournalRetention,
+    ) -> Result<Self, StoreError> {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
@@ -135,7 +147,7 @@ impl Zones {
                 failover: z.failover.clone(),
             })
             .collect();
-        Self::build(store, policies, retention, false).await
+        Self::build(store, policies, views, retention, false).await
     }
 
     /// The zones a data directory holds, as they are, for the command line: nothing is written
@@ -154,6 +166,7 @@ impl Zones {
         Self::build(
             store,
             policies,
+            &[],
             JournalRetention {
                 max_entries: u32::MAX,
                 max_age_secs: u64::MAX / 4,
@@ -166,21 +179,36 @@ impl Zones {
     async fn build(
         store: Arc<Store>,
         policies: Vec<ZonePolicy>,
+        view_configs: &[ViewConfig],
         retention: JournalRetention,
         offline: bool,
     ) -> Result<Self, StoreError> {
         let history_limit = (retention.max_entries as usize).min(MAX_HISTORY);
+        let view_names = views::ViewNames::new(view_configs);
         let mut zones = Vec::with_capacity(policies.len());
         let mut applied = HashMap::new();
         let mut history = HashMap::new();
+        let mut overlays = HashMap::new();
         for policy in &policies {
             let (zone, seq) = build::build_zone(&store, &policy.name).await?;
             let steps = build::recent_steps(&store, &policy.name, seq, history_limit).await?;
+            overlays.insert(
+                policy.name.clone(),
+                views::load(&store, &policy.name, &view_names).await?,
+            );
             zones.push(Arc::new(zone));
             applied.insert(policy.name.clone(), seq);
             history.insert(policy.name.clone(), steps);
         }
-        let live = Arc::new(ArcSwap::from_pointee(ZoneSet::new(zones)));
+        let mut set = ZoneSet::new(zones.clone());
+        if !view_configs.is_empty() {
+            set = set.with_views(views::ViewNames::table(view_configs));
+            for zone in zones {
+                let own = overlays.get(zone.origin()).map_or(&[][..], Vec::as_slice);
+                set = views::publish(&set, zone, own);
+            }
+        }
+        let live = Arc::new(ArcSwap::from_pointee(set));
         let publisher = Arc::new(publish::Publisher {
             store: Arc::clone(&store),
             policies: policies.clone(),
@@ -188,6 +216,8 @@ impl Zones {
             applied: tokio::sync::Mutex::new(applied),
             history: Mutex::new(history),
             history_limit,
+            views: view_names.clone(),
+            overlays: Mutex::new(overlays),
         });
         Ok(Self {
             store,
@@ -237,6 +267,11 @@ impl Zones {
     /// The published snapshot cell itself, for readers that load it per query.
     pub fn published(&self) -> Arc<ArcSwap<ZoneSet>> {
         Arc::clone(&self.live)
+    }
+
+    /// The configured view names, in order.
+    pub fn view_names(&self) -> &[String] {
+        &self.publisher.views.names
     }
 
     /// The served zones.

@@ -14,6 +14,7 @@ use ddns_core::snapshot::{Zone, ZoneSet};
 use ddns_core::{DomainName, Serial};
 use ddns_store::{Store, StoreError};
 
+use crate::views::{self, Overlay, ViewNames};
 use crate::{SYNC_BATCH, ZonePolicy, build};
 
 #[derive(Debug)]
@@ -26,6 +27,9 @@ pub(crate) struct Publisher {
     /// The journal steps replayed since the last reload of each zone, newest last, for IXFR.
     pub(crate) history: Mutex<HashMap<DomainName, VecDeque<Arc<JournalEntry>>>>,
     pub(crate) history_limit: usize,
+    /// The configured views, and each zone's overlay per view (changed only under `applied`).
+    pub(crate) views: ViewNames,
+    pub(crate) overlays: Mutex<HashMap<DomainName, Vec<Overlay>>>,
 }
 
 impl Publisher {
@@ -40,11 +44,18 @@ impl Publisher {
             let Some(current) = self.live.load().get(&policy.name).cloned() else {
                 continue;
             };
-            let (zone, seq) = self.catch_up(&policy.name, current, seq).await?;
+            let mut overlays = self.overlays_of(&policy.name);
+            let (zone, seq) = self
+                .catch_up(&policy.name, current, seq, &mut overlays)
+                .await?;
             if let Some(zone) = zone {
-                let next = self.live.load().with_zone(Arc::new(zone));
+                let next = views::publish(&self.live.load(), Arc::new(zone), &overlays);
                 self.live.store(Arc::new(next));
             }
+            self.overlays
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(policy.name.clone(), overlays);
             applied.insert(policy.name.clone(), seq);
         }
         Ok(())
@@ -56,6 +67,7 @@ impl Publisher {
         origin: &DomainName,
         current: Arc<Zone>,
         mut seq: i64,
+        overlays: &mut Vec<Overlay>,
     ) -> Result<(Option<Zone>, i64), StoreError> {
         let mut working: Option<Zone> = None;
         loop {
@@ -69,6 +81,7 @@ impl Publisher {
                 tracing::info!(zone = %origin, from = seq, to = first.seq, "journal gap; rebuilding the zone");
                 self.forget(origin);
                 let (zone, at) = build::build_zone(&self.store, origin).await?;
+                *overlays = views::load(&self.store, origin, &self.views).await?;
                 working = Some(zone);
                 seq = at;
                 continue;
@@ -78,6 +91,9 @@ impl Publisher {
                 match row.entry {
                     Ok(entry) if !entry.reload => {
                         build::replay(zone, origin, &entry);
+                        for delta in entry.deltas.iter().filter(|d| d.view.is_some()) {
+                            views::replay(overlays, &self.views, delta);
+                        }
                         seq = row.seq;
                         self.remember(origin, entry);
                     }
@@ -87,6 +103,7 @@ impl Publisher {
                         }
                         self.forget(origin);
                         let (rebuilt, at) = build::build_zone(&self.store, origin).await?;
+                        *overlays = views::load(&self.store, origin, &self.views).await?;
                         *zone = rebuilt;
                         // A rebuilt zone is at least at this entry; later ones are replayed.
                         seq = at.max(row.seq);
@@ -98,6 +115,35 @@ impl Publisher {
                 return Ok((working, seq));
             }
         }
+    }
+
+    /// View `view`'s own RRset of `name` and `rtype` in zone `origin`, as last published.
+    pub(crate) fn view_rrset(
+        &self,
+        origin: &DomainName,
+        view: &str,
+        name: &DomainName,
+        rtype: ddns_core::Rtype,
+    ) -> Option<ddns_core::snapshot::Rrset> {
+        let index = self.views.index(view)?;
+        let overlays = self.overlays.lock().unwrap_or_else(PoisonError::into_inner);
+        overlays
+            .get(origin)?
+            .get(index)?
+            .get(&*name.to_wire())?
+            .iter()
+            .find(|r| r.rtype() == rtype)
+            .cloned()
+    }
+
+    /// The overlays of `origin` as last published (empty ones for every view at first).
+    fn overlays_of(&self, origin: &DomainName) -> Vec<Overlay> {
+        self.overlays
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(origin)
+            .cloned()
+            .unwrap_or_else(|| vec![Overlay::new(); self.views.names.len()])
     }
 
     /// Keeps a replayed step for IXFR.

@@ -56,7 +56,8 @@ impl From<UpdateError> for DnsUpdateError {
             | UpdateError::Reserved { .. }
             | UpdateError::BadRecord(_)
             | UpdateError::Conflict(_)
-            | UpdateError::HostQuota { .. } => Rcode::REFUSED,
+            | UpdateError::HostQuota { .. }
+            | UpdateError::UnknownView(_) => Rcode::REFUSED,
             UpdateError::BadZoneFile(_)
             | UpdateError::VersionMismatch { .. }
             | UpdateError::NotFound(_)

@@ -46,18 +46,15 @@ impl Zones {
             .ok_or_else(|| UpdateError::NotServed(name.clone()))?;
         let snapshot = self.snapshot();
         let mut writes = Vec::with_capacity(state.len());
-        for (rtype, set) in state {
+        for (view, rtype, set) in state {
             RecordSet::check_writable(rtype)?;
             if let Some(zone) = snapshot.get(&policy.name) {
                 check_reserved(zone, name, rtype)?;
             }
             self.check_failover(name, rtype)?;
-            writes.push(RrsetWrite::dynamic(
-                policy.name.clone(),
-                name.clone(),
-                rtype,
-                set,
-            ));
+            writes.push(
+                RrsetWrite::dynamic(policy.name.clone(), name.clone(), rtype, set).in_view(view),
+            );
         }
         let mut set = ChangeSet::new(
             writes,

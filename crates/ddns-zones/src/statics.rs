@@ -107,6 +107,7 @@ pub(crate) async fn sync_config(store: &Store, config: &ZoneConfig) -> Result<()
         rtype,
         new,
         is_static: true,
+        view: None,
     };
     for ((name, rtype), set) in &wanted {
         match stored.get(&(name.clone(), *rtype)) {

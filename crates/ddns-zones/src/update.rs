@@ -21,6 +21,20 @@ pub struct RrsetIntent {
     pub values: Option<Vec<String>>,
     /// TTL; `None` keeps the current one, or uses the zone's dynamic TTL for a new RRset.
     pub ttl: Option<u32>,
+    /// The split-horizon view whose own RRset this is (`[[view]] name`); `None`: the default.
+    pub view: Option<String>,
+}
+
+/// One view's addresses in an address update (`"views": {"lan": …}`, `myip.lan=`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ViewAddresses {
+    /// The view (`[[view]] name`).
+    pub view: String,
+    /// New A records of the view; `None` leaves them alone, empty removes them (the view
+    /// then shows the default's).
+    pub ipv4: Option<Vec<Ipv4Addr>>,
+    /// New AAAA records of the view, likewise.
+    pub ipv6: Option<Vec<Ipv6Addr>>,
 }
 
 /// An address update for one or more hosts (DynDNS2, REST `/update`).
@@ -36,6 +50,8 @@ pub struct AddressUpdate {
     pub offline: bool,
     /// TTL; `None` keeps the current one or uses the zone's dynamic TTL.
     pub ttl: Option<u32>,
+    /// Per-view addresses, set in the same transaction as the default ones.
+    pub views: Vec<ViewAddresses>,
 }
 
 /// What an address update did to one host.
@@ -118,6 +134,9 @@ pub enum UpdateError {
         /// The name it changed.
         name: DomainName,
     },
+    /// The update names a view the server does not have.
+    #[error("there is no view {0:?} (see [[view]] in the server's configuration)")]
+    UnknownView(String),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),
@@ -197,6 +216,13 @@ impl Zones {
             .iter()
             .any(|n| self.leased_failover(n).is_some())
         {
+            if let Some(name) = update.names.first().filter(|_| !update.views.is_empty()) {
+                // A node publishes into the set; a view cannot have its own addresses there.
+                return Err(UpdateError::Reserved {
+                    name: name.clone(),
+                    why: "its addresses come from the health checks of a [[zone.failover]] entry",
+                });
+            }
             return Ok(vec![self.publish_member(principal, update, origin).await?]);
         }
         self.authorize(principal, &update.names)?;
@@ -255,6 +281,48 @@ impl Zones {
                     new,
                 ));
             }
+            for va in &update.views {
+                self.check_view(&va.view)?;
+                let ttl_for = |rtype| {
+                    update
+                        .ttl
+                        .or_else(|| {
+                            self.publisher
+                                .view_rrset(&policy.name, &va.view, name, rtype)
+                                .map(|r| r.ttl())
+                        })
+                        .unwrap_or(policy.dynamic_ttl)
+                };
+                let families = [
+                    (
+                        Rtype::A,
+                        va.ipv4
+                            .as_ref()
+                            .map(|v| (v.is_empty(), RecordSet::ipv4(ttl_for(Rtype::A), v))),
+                    ),
+                    (
+                        Rtype::AAAA,
+                        va.ipv6
+                            .as_ref()
+                            .map(|v| (v.is_empty(), RecordSet::ipv6(ttl_for(Rtype::AAAA), v))),
+                    ),
+                ];
+                for (rtype, family) in families {
+                    let Some((remove, set)) = family else {
+                        continue;
+                    };
+                    self.authorize_type(principal, name, rtype)?;
+                    if let Some(zone) = zone {
+                        check_reserved(zone, name, rtype)?;
+                    }
+                    self.check_failover(name, rtype)?;
+                    let new = if remove { None } else { Some(set?) };
+                    writes.push(
+                        RrsetWrite::dynamic(policy.name.clone(), name.clone(), rtype, new)
+                            .in_view(Some(va.view.clone())),
+                    );
+                }
+            }
             outcomes.push(HostOutcome {
                 name: name.clone(),
                 changed: false,
@@ -270,7 +338,7 @@ impl Zones {
                 },
             });
         }
-        if writes.iter().all(|w| snapshot_shows(&snapshot, w)) {
+        if writes.iter().all(|w| self.shows(&snapshot, w)) {
             // `nochg`, the common case (every agent and router repeats its address), answered
             // from memory: the snapshot holds every commit of this process, and other
             // processes' commits once the follower has replayed them.
@@ -341,12 +409,19 @@ impl Zones {
                 check_reserved(zone, &intent.name, intent.rtype)?;
             }
             self.check_failover(&intent.name, intent.rtype)?;
+            if let Some(view) = &intent.view {
+                self.check_view(view)?;
+            }
             let new = match &intent.values {
                 Some(values) => {
-                    let ttl = intent
-                        .ttl
-                        .or_else(|| zone.and_then(|z| current_ttl(z, &intent.name, intent.rtype)))
-                        .unwrap_or(policy.dynamic_ttl);
+                    let current = match &intent.view {
+                        Some(view) => self
+                            .publisher
+                            .view_rrset(&policy.name, view, &intent.name, intent.rtype)
+                            .map(|r| r.ttl()),
+                        None => zone.and_then(|z| current_ttl(z, &intent.name, intent.rtype)),
+                    };
+                    let ttl = intent.ttl.or(current).unwrap_or(policy.dynamic_ttl);
                     Some(RecordSet::from_values(
                         intent.rtype,
                         ttl,
@@ -356,12 +431,10 @@ impl Zones {
                 }
                 None => None,
             };
-            writes.push(RrsetWrite::dynamic(
-                policy.name.clone(),
-                intent.name.clone(),
-                intent.rtype,
-                new,
-            ));
+            writes.push(
+                RrsetWrite::dynamic(policy.name.clone(), intent.name.clone(), intent.rtype, new)
+                    .in_view(intent.view.clone()),
+            );
         }
         let mut set = ChangeSet::new(writes, actor, origin);
         set.if_match = if_match.into_iter().collect();
@@ -416,6 +489,35 @@ impl Zones {
             tracing::warn!(error = %e, "committed change not yet published; the follower will catch up");
         }
         Ok(applied)
+    }
+}
+
+impl Zones {
+    /// Refuses a view this server does not have.
+    fn check_view(&self, view: &str) -> Result<(), UpdateError> {
+        if self.publisher.views.index(view).is_none() {
+            return Err(UpdateError::UnknownView(view.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Whether committing `write` would change nothing: the default data as the snapshot
+    /// shows it, a view's own RRset as its overlay holds it (a view's zone also shows what it
+    /// inherits, which a view write must still store).
+    fn shows(&self, snapshot: &ZoneSet, write: &RrsetWrite) -> bool {
+        match &write.view {
+            None => snapshot_shows(snapshot, write),
+            Some(view) => {
+                let current =
+                    self.publisher
+                        .view_rrset(&write.zone, view, &write.name, write.rtype);
+                match (current, &write.new) {
+                    (Some(current), Some(new)) => current == Rrset::from_set(new, true),
+                    (None, None) => true,
+                    _ => false,
+                }
+            }
+        }
     }
 }
 

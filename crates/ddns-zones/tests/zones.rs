@@ -93,6 +93,7 @@ fn addresses(names: &[&str], v4: &str) -> AddressUpdate {
         ipv6: None,
         offline: false,
         ttl: None,
+        views: Vec::new(),
     }
 }
 
@@ -231,6 +232,7 @@ async fn cname_conflicts_are_refused() {
         rtype: Rtype::CNAME,
         values: Some(vec!["www".into()]),
         ttl: None,
+        view: None,
     };
     let err = zones
         .update_rrsets(&admin, &[intent], None, Origin::default())
@@ -376,6 +378,7 @@ async fn every_record_type_through_the_write_path() {
         rtype,
         values: Some(vec![value.to_owned()]),
         ttl: Some(300),
+        view: None,
     })
     .collect();
     let before = serial(&zones);
@@ -411,6 +414,7 @@ async fn every_record_type_through_the_write_path() {
                     rtype,
                     values: Some(vec![value.into()]),
                     ttl: None,
+                    view: None,
                 }],
                 None,
                 Origin::default(),

@@ -140,7 +140,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         },
     };
     let zones = Arc::new(
-        Zones::open(Arc::clone(&store), &config.zones, retention)
+        Zones::open_with_views(Arc::clone(&store), &config.zones, &config.views, retention)
             .await?
             .with_limits(limits),
     );

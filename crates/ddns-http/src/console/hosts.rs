@@ -207,6 +207,7 @@ async fn write_rrset(
         rtype,
         values: (!values.is_empty()).then_some(values),
         ttl: ttl_of(&form.ttl)?,
+        view: None,
     };
     state
         .zones

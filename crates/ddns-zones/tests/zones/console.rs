@@ -72,6 +72,7 @@ async fn host_pages_are_keyset_searches_with_their_last_change() {
             rtype: Rtype::A,
             values: Some(vec![format!("192.0.2.{i}")]),
             ttl: None,
+            view: None,
         };
         zones
             .update_rrsets(&console, &[intent], None, Origin::default())

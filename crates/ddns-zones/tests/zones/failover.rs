@@ -106,6 +106,7 @@ async fn the_checker_writes_one_step_and_nobody_else_writes_the_addresses() {
                     rtype,
                     values: Some(vec![value.into()]),
                     ttl: None,
+                    view: None,
                 }],
                 None,
                 Origin::default(),

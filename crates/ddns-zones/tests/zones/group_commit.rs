@@ -41,6 +41,7 @@ async fn concurrent_writers_share_commits_and_each_gets_its_own_answer() {
                     rtype: Rtype::CNAME,
                     values: Some(vec!["www".into()]),
                     ttl: None,
+                    view: None,
                 };
                 let result = zones
                     .update_rrsets(&admin, &[intent], None, Origin::default())

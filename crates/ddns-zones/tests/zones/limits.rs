@@ -85,6 +85,7 @@ async fn a_subtree_token_gets_1000_hosts_and_not_the_1001st() {
                 rtype: Rtype::TXT,
                 values: Some(vec!["x".into()]),
                 ttl: None,
+                view: None,
             }],
             None,
             Origin::default(),

@@ -106,6 +106,7 @@ async fn types_and_read_only_are_refused_on_every_write() {
         rtype: Rtype::TXT,
         values: Some(vec!["x".into()]),
         ttl: None,
+        view: None,
     };
     let err = zones
         .update_rrsets(&p, std::slice::from_ref(&txt), None, Origin::default())

@@ -73,3 +73,7 @@ mod smb_check;
 /// listener, ddclient and inadyn over HTTPS.
 #[cfg(unix)]
 mod tls;
+/// Split horizon: answers by source address, updates of both values, a view's secondary
+/// transfers only its view.
+#[cfg(target_os = "linux")]
+mod views;

@@ -15,7 +15,7 @@ const ZONE: &str = "dyn.example.com";
 
 /// `n` different ports free for UDP and TCP on 127.0.0.1 right now (each held until all are
 /// found, so none is handed out twice).
-fn free_ports(n: usize) -> Vec<u16> {
+pub(crate) fn free_ports(n: usize) -> Vec<u16> {
     let mut held = Vec::new();
     while held.len() < n {
         let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -28,10 +28,10 @@ fn free_ports(n: usize) -> Vec<u16> {
 }
 
 /// A secondary server process, killed on drop.
-struct Peer {
+pub(crate) struct Peer {
     name: &'static str,
     child: Child,
-    addr: SocketAddr,
+    pub(crate) addr: SocketAddr,
     log: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -44,12 +44,12 @@ impl Drop for Peer {
 }
 
 impl Peer {
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits until the peer serves `name` with `want` (A records), or panics after `limit`.
-    fn wait_for(&self, name: &str, want: &str, limit: Duration) -> Duration {
+    pub(crate) fn wait_for(&self, name: &str, want: &str, limit: Duration) -> Duration {
         let start = Instant::now();
         loop {
             let answer = dns::udp_raw(self.addr, &dns::query(name, RecordType::A, true))
@@ -70,7 +70,7 @@ impl Peer {
     }
 }
 
-fn program(name: &str) -> PathBuf {
+pub(crate) fn program(name: &str) -> PathBuf {
     for dir in ["/usr/sbin", "/usr/bin", "/sbin"] {
         let path = Path::new(dir).join(name);
         if path.exists() {
@@ -80,7 +80,7 @@ fn program(name: &str) -> PathBuf {
     panic!("{name} is not installed: scripts/test.sh installs knot, bind9 and nsd");
 }
 
-fn spawn(
+pub(crate) fn spawn(
     name: &'static str,
     cmd: &mut Command,
     addr: SocketAddr,
@@ -164,7 +164,7 @@ zone:\n    name: \"{ZONE}\"\n    zonefile: \"dyn.zone\"\n    allow-notify: 127.0
     spawn("NSD", &mut cmd, ([127, 0, 0, 1], port).into(), log, dir)
 }
 
-fn nix_is_root() -> bool {
+pub(crate) fn nix_is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
