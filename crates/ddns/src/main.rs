@@ -7,6 +7,7 @@ mod audit;
 mod cli;
 mod metrics;
 mod server;
+mod service;
 
 use std::process::ExitCode;
 
@@ -17,9 +18,14 @@ use crate::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Without the runtime below: `service run` makes its own inside the service.
+        Command::Service(c) => return exit(service::main(c, cli.log_format)),
+        other => other,
+    };
     init_logging(cli.log_format);
     // The agent is idle most of the time: one thread keeps its memory and wake-ups small.
-    let mut builder = match cli.command {
+    let mut builder = match command {
         Command::Agent(_) | Command::Ip(_) => tokio::runtime::Builder::new_current_thread(),
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
@@ -31,7 +37,8 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
+            Command::Service(_) => unreachable!("handled above"),
             Command::Server(args) => server::run(args).await.map(|()| ExitCode::SUCCESS),
             Command::Token(c) => admin::token(c).await.map(|()| ExitCode::SUCCESS),
             Command::Host(c) => admin::host(c).await.map(|()| ExitCode::SUCCESS),
@@ -54,6 +61,10 @@ fn main() -> ExitCode {
             Command::Ip(args) => agent::ip(args).await,
         }
     });
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -69,6 +80,22 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Logging of a service: into `writer` (its log files), without colours.
+fn init_logging_to<W>(format: LogFormat, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
