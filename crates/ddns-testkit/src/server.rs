@@ -47,6 +47,17 @@ impl ServerProcess {
         extra: &[&str],
         log: Option<(&Path, &str)>,
     ) -> Self {
+        Self::start_with_env(bin, data_dir, extra, log, &[])
+    }
+
+    /// The same, with extra environment variables for the child (e.g. `NOTIFY_SOCKET`).
+    pub fn start_with_env(
+        bin: &Path,
+        data_dir: &Path,
+        extra: &[&str],
+        log: Option<(&Path, &str)>,
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Self {
         let (stderr, level) = match log {
             Some((path, level)) => (
                 Stdio::from(std::fs::File::create(path).unwrap()),
@@ -72,6 +83,7 @@ impl ServerProcess {
         let mut child = Command::new(bin)
             .args(&args)
             .env("RUST_LOG", level)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn()
@@ -147,6 +159,11 @@ impl ServerProcess {
         )
         .trim()
         .to_owned()
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Stops with SIGTERM and waits; returns whether it exited successfully.

@@ -18,8 +18,8 @@ use crate::cli::{AgentArgs, LogFormat, ServerArgs};
 #[derive(Subcommand, Debug)]
 pub(crate) enum ServiceCommand {
     /// Register the service (systemd unit, launchd daemon or Windows service) and start it.
-    /// Writes a commented starter configuration when FILE does not exist (then the service is
-    /// registered but not started until the file is completed).
+    /// Writes a commented starter configuration when FILE does not exist; an existing FILE
+    /// must be valid.
     Install {
         #[command(flatten)]
         target: Target,
@@ -91,7 +91,11 @@ pub(crate) struct Target {
 
 impl Target {
     fn role(&self) -> Role {
-        if self.server { Role::Server } else { Role::Agent }
+        if self.server {
+            Role::Server
+        } else {
+            Role::Agent
+        }
     }
 
     /// The service's spec: the running binary (or its installed copy), the config made
@@ -136,7 +140,10 @@ pub(crate) fn main(command: ServiceCommand, log_format: LogFormat) -> anyhow::Re
             crate::init_logging(log_format);
             // The copy `--copy` made is what a Windows uninstall removes.
             let spec = target.spec(&layout, true)?;
-            carry_out(&steps::steps(Action::Uninstall { purge }, &spec, &current_exe()?), dry_run)?;
+            carry_out(
+                &steps::steps(Action::Uninstall { purge }, &spec, &current_exe()?),
+                dry_run,
+            )?;
             if !dry_run {
                 println!("{} uninstalled", spec.role.service_name());
                 if !purge {
@@ -175,7 +182,12 @@ fn simple(action: Action, target: &Target, layout: &Layout) -> anyhow::Result<Ex
     Ok(ExitCode::SUCCESS)
 }
 
-fn install(target: &Target, layout: &Layout, copy: bool, dry_run: bool) -> anyhow::Result<ExitCode> {
+fn install(
+    target: &Target,
+    layout: &Layout,
+    copy: bool,
+    dry_run: bool,
+) -> anyhow::Result<ExitCode> {
     let spec = target.spec(layout, copy)?;
     // An existing configuration must be valid (nothing is changed otherwise); a missing one
     // gets the starter file, and the service is started only when that one is valid as it is.
@@ -228,8 +240,7 @@ fn carry_out(steps: &[Step], dry_run: bool) -> anyhow::Result<()> {
     for step in steps {
         if dry_run {
             println!("would {step}");
-            if let Step::WriteFile { contents, .. } | Step::WriteIfMissing { contents, .. } = step
-            {
+            if let Step::WriteFile { contents, .. } | Step::WriteIfMissing { contents, .. } = step {
                 for line in contents.lines() {
                     println!("    {line}");
                 }

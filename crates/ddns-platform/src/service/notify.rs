@@ -33,7 +33,11 @@ pub fn notify_target(value: &OsStr) -> Option<NotifyTarget> {
 
 /// How often to ping: half of `$WATCHDOG_USEC`, when it is set, positive, and meant for us
 /// (`$WATCHDOG_PID` unset or equal to `pid`).
-pub fn watchdog_interval(usec: Option<&str>, watchdog_pid: Option<&str>, pid: u32) -> Option<Duration> {
+pub fn watchdog_interval(
+    usec: Option<&str>,
+    watchdog_pid: Option<&str>,
+    pid: u32,
+) -> Option<Duration> {
     let usec: u64 = usec?.trim().parse().ok().filter(|&u| u > 0)?;
     if let Some(p) = watchdog_pid
         && p.trim().parse::<u32>().ok() != Some(pid)

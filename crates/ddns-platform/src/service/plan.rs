@@ -316,9 +316,9 @@ pub fn quote_windows_arg(arg: &str) -> String {
     out
 }
 
-/// The commented configuration `install` writes when the file does not exist yet. The agent's
-/// has no record, so it does not pass validation until one is added: `install` registers the
-/// service then and says to edit the file and `start`.
+/// The commented configuration `install` writes when the file does not exist yet. Both are
+/// valid as they are, so the service starts: the agent with no record yet (it reads the file
+/// again when it changes), the server with no zone.
 pub fn starter_config(role: Role) -> &'static str {
     match role {
         Role::Agent => AGENT_STARTER,
@@ -327,8 +327,9 @@ pub fn starter_config(role: Role) -> &'static str {
 }
 
 const AGENT_STARTER: &str = r#"# ddns agent configuration, written by `ddns service install --agent`.
-# Add a provider and a record below, check with `ddns agent check-config FILE`, then
-# `ddns service start --agent`. Every key is in the README ("The agent").
+# Add a provider and a record below and check with `ddns agent check-config FILE`; the
+# running service (`ddns service status --agent`) reads this file again when it changes.
+# Every key is in the README ("The agent").
 version = 1
 
 [agent]
@@ -348,7 +349,8 @@ interval = "5m"
 "#;
 
 const SERVER_STARTER: &str = r#"# ddns server configuration, written by `ddns service install --server`.
-# Every key is in the README ("Configuration"); then `ddns service start --server`.
+# Every key is in the README ("Configuration"); after a change, restart the service:
+# `ddns service stop --server`, `ddns service start --server`.
 version = 1
 
 # [[zone]]
@@ -390,7 +392,10 @@ mod tests {
         assert_eq!(s(&l.installed_exe()), r"C:\Program Files\ddns\ddns.exe");
         assert_eq!(s(&l.data_dir), r"D:\Data\ddns");
         assert_eq!(s(&l.log_dir), r"D:\Data\ddns\logs");
-        assert_eq!(s(&l.default_config(Role::Agent)), r"D:\Data\ddns\agent.toml");
+        assert_eq!(
+            s(&l.default_config(Role::Agent)),
+            r"D:\Data\ddns\agent.toml"
+        );
         let bare = Layout::for_os(Os::Windows, |_| None);
         assert_eq!(s(&bare.data_dir), r"C:\ProgramData\ddns");
         assert_eq!(s(&bare.install_dir), r"C:\Program Files\ddns");
@@ -399,7 +404,10 @@ mod tests {
     #[test]
     fn unix_and_macos_layouts() {
         let l = Layout::for_os(Os::Unix, |_| Some("ignored".into()));
-        assert_eq!(l.default_config(Role::Server), PathBuf::from("/etc/ddns/server.toml"));
+        assert_eq!(
+            l.default_config(Role::Server),
+            PathBuf::from("/etc/ddns/server.toml")
+        );
         assert_eq!(l.installed_exe(), PathBuf::from("/usr/local/bin/ddns"));
         let m = Layout::for_os(Os::MacOs, |_| None);
         assert_eq!(
@@ -418,14 +426,23 @@ mod tests {
         );
         assert_eq!(
             s.arguments(),
-            ["service", "run", "--agent", "--config", r"C:\ProgramData\ddns\agent.toml"]
+            [
+                "service",
+                "run",
+                "--agent",
+                "--config",
+                r"C:\ProgramData\ddns\agent.toml"
+            ]
         );
         assert_eq!(
             s.windows_command_line(),
             r#""C:\Program Files\ddns\ddns.exe" service run --agent --config C:\ProgramData\ddns\agent.toml"#
         );
         let unix = spec(Role::Server, Layout::for_os(Os::Unix, |_| None));
-        assert_eq!(unix.arguments(), ["server", "--config", "/etc/ddns/server.toml"]);
+        assert_eq!(
+            unix.arguments(),
+            ["server", "--config", "/etc/ddns/server.toml"]
+        );
     }
 
     #[test]
@@ -461,11 +478,17 @@ mod tests {
     #[test]
     fn data_dir_acl_keeps_users_out() {
         let sddl = spec(Role::Agent, windows()).data_dir_sddl();
-        assert_eq!(sddl, "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;LS)");
+        assert_eq!(
+            sddl,
+            "D:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FA;;;LS)"
+        );
         // Protected: nothing inherited from %ProgramData%, where Users can read.
         assert!(sddl.starts_with("D:P"));
         for nobody in ["BU", "WD", "AU", "IU"] {
-            assert!(!sddl.contains(&format!(";;;{nobody})")), "{nobody} in {sddl}");
+            assert!(
+                !sddl.contains(&format!(";;;{nobody})")),
+                "{nobody} in {sddl}"
+            );
         }
         // Only allow entries, each inherited by files and directories below.
         let aces: Vec<&str> = sddl
@@ -488,7 +511,10 @@ mod tests {
             s.schtasks_line().unwrap(),
             r#"schtasks /Create /TN ddns-agent /SC ONLOGON /RL LIMITED /F /TR "C:\Users\me\ddns\ddns.exe agent --config \"C:\Users\me\My Config\agent.toml\"""#
         );
-        assert_eq!(s.schtasks_delete_line(), "schtasks /Delete /TN ddns-agent /F");
+        assert_eq!(
+            s.schtasks_delete_line(),
+            "schtasks /Delete /TN ddns-agent /F"
+        );
         let long = ServiceSpec::new(
             Role::Agent,
             PathBuf::from(r"C:\ddns.exe"),
@@ -503,7 +529,10 @@ mod tests {
         for role in [Role::Agent, Role::Server] {
             let text = starter_config(role);
             assert!(text.contains("version = 1"));
-            assert!(text.contains(&format!("ddns service start --{}", role.as_str())));
+            assert!(
+                text.contains(&format!("ddns service status --{}", role.as_str()))
+                    || text.contains(&format!("ddns service start --{}", role.as_str()))
+            );
         }
     }
 }

@@ -134,7 +134,11 @@ impl fmt::Display for Step {
             Self::CreateDir(p) => write!(f, "create directory {}", p.display()),
             Self::WriteFile { path, .. } => write!(f, "write {}", path.display()),
             Self::WriteIfMissing { path, .. } => {
-                write!(f, "write {} (a starter file, if none exists)", path.display())
+                write!(
+                    f,
+                    "write {} (a starter file, if none exists)",
+                    path.display()
+                )
             }
             Self::Copy { from, to } => write!(f, "copy {} to {}", from.display(), to.display()),
             Self::RemoveFile(p) => write!(f, "remove {}", p.display()),
@@ -380,21 +384,19 @@ pub fn execute(step: &Step) -> Result<(), ServiceError> {
         Step::WriteFile { path, contents } => {
             std::fs::write(path, contents).map_err(io("cannot write", path))
         }
-        Step::WriteIfMissing { path, contents } => {
-            match crate::create_private(path) {
-                Ok(mut f) => {
-                    std::io::Write::write_all(&mut f, contents.as_bytes())
-                        .map_err(io("cannot write", path))
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-                Err(e) => Err(io("cannot create", path)(e)),
-            }
-        }
+        Step::WriteIfMissing { path, contents } => match crate::create_private(path) {
+            Ok(mut f) => std::io::Write::write_all(&mut f, contents.as_bytes())
+                .map_err(io("cannot write", path)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(io("cannot create", path)(e)),
+        },
         Step::Copy { from, to } => {
             if from == to {
                 return Ok(());
             }
-            std::fs::copy(from, to).map(drop).map_err(io("cannot copy to", to))
+            std::fs::copy(from, to)
+                .map(drop)
+                .map_err(io("cannot copy to", to))
         }
         Step::RemoveFile(p) => match std::fs::remove_file(p) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("cannot remove", p)(e)),
@@ -410,13 +412,14 @@ pub fn execute(step: &Step) -> Result<(), ServiceError> {
                 command: command.clone(),
                 outcome: "is empty".into(),
             })?;
-            let status = Command::new(program)
-                .args(args)
-                .status()
-                .map_err(|e| ServiceError::Command {
-                    command: command.clone(),
-                    outcome: format!("cannot run: {e}"),
-                })?;
+            let status =
+                Command::new(program)
+                    .args(args)
+                    .status()
+                    .map_err(|e| ServiceError::Command {
+                        command: command.clone(),
+                        outcome: format!("cannot run: {e}"),
+                    })?;
             if status.success() || !must_succeed {
                 Ok(())
             } else {
@@ -485,7 +488,10 @@ mod platform {
     use std::path::Path;
 
     pub(super) fn set_acl(path: &Path, _sddl: &str) -> Result<(), ServiceError> {
-        Err(ServiceError::Unsupported(format!("the ACL of {}", path.display())))
+        Err(ServiceError::Unsupported(format!(
+            "the ACL of {}",
+            path.display()
+        )))
     }
     pub(super) fn create(spec: &ServiceSpec) -> Result<(), ServiceError> {
         Err(ServiceError::Unsupported(spec.role.service_name().into()))
@@ -553,13 +559,24 @@ mod tests {
             contents: starter_config(Role::Agent).into(),
         }));
         // The unit is written before systemd is told to read it.
-        let unit_at = steps.iter().position(|s| matches!(s, Step::WriteFile { .. }));
+        let unit_at = steps
+            .iter()
+            .position(|s| matches!(s, Step::WriteFile { .. }));
         let reload_at = steps.iter().position(|s| matches!(s, Step::Run { .. }));
         assert!(unit_at < reload_at);
-        let not_started = steps_for(Action::Install { copy: false, start: false }, &s);
+        let not_started = steps_for(
+            Action::Install {
+                copy: false,
+                start: false,
+            },
+            &s,
+        );
         assert_eq!(
             argvs(&not_started),
-            ["systemctl daemon-reload", "systemctl enable ddns-agent.service"]
+            [
+                "systemctl daemon-reload",
+                "systemctl enable ddns-agent.service"
+            ]
         );
     }
 
@@ -592,7 +609,10 @@ mod tests {
         // A service already gone is no reason to stop removing the rest.
         assert!(matches!(
             &purged[0],
-            Step::Run { must_succeed: false, .. }
+            Step::Run {
+                must_succeed: false,
+                ..
+            }
         ));
         assert_eq!(
             argvs(&steps_for(Action::Start, &s)),
@@ -614,7 +634,14 @@ mod tests {
             layout.clone(),
         );
         let here = Path::new(r"Z:\downloads\ddns.exe");
-        let install = steps(Action::Install { copy: true, start: true }, &s, here);
+        let install = steps(
+            Action::Install {
+                copy: true,
+                start: true,
+            },
+            &s,
+            here,
+        );
         let kinds: Vec<&str> = install
             .iter()
             .map(|s| match s {
@@ -629,7 +656,9 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["mkdir", "copy", "mkdir", "acl", "mkdir", "mkdir", "starter", "create", "start"]
+            [
+                "mkdir", "copy", "mkdir", "acl", "mkdir", "mkdir", "starter", "create", "start"
+            ]
         );
         assert!(install.contains(&Step::Copy {
             from: here.to_path_buf(),
@@ -650,7 +679,11 @@ mod tests {
             ]
         );
         // The installed binary cannot delete itself while it runs: it stays, the rest goes.
-        let from_itself = steps(Action::Uninstall { purge: true }, &s, &layout.installed_exe());
+        let from_itself = steps(
+            Action::Uninstall { purge: true },
+            &s,
+            &layout.installed_exe(),
+        );
         assert!(!from_itself.contains(&Step::RemoveFile(layout.installed_exe())));
         assert!(from_itself.contains(&Step::RemoveFile(s.config.clone())));
         assert!(from_itself.contains(&Step::RemoveDirAll(layout.data_dir.join("agent"))));
@@ -670,7 +703,13 @@ mod tests {
         let s = spec(Os::MacOs, Role::Agent, "/usr/local/bin/ddns");
         let p = "/Library/LaunchDaemons/com.github.ddns-project.ddns-agent.plist";
         assert_eq!(
-            argvs(&steps_for(Action::Install { copy: false, start: true }, &s)),
+            argvs(&steps_for(
+                Action::Install {
+                    copy: false,
+                    start: true
+                },
+                &s
+            )),
             [format!("launchctl bootstrap system {p}")]
         );
         assert_eq!(
@@ -716,7 +755,10 @@ mod tests {
             argv: vec!["false".into()],
             must_succeed: true,
         });
-        assert!(matches!(failed, Err(ServiceError::Command { .. })), "{failed:?}");
+        assert!(
+            matches!(failed, Err(ServiceError::Command { .. })),
+            "{failed:?}"
+        );
         execute(&Step::Run {
             argv: vec!["false".into()],
             must_succeed: false,

@@ -230,7 +230,12 @@ mod tests {
             assert_eq!(get(&u, "LimitNOFILE"), ["65536"]);
             assert_eq!(get(&u, "Restart"), ["on-failure"]);
             assert_eq!(get(&u, "StateDirectory"), [state_directory(role)]);
-            for key in ["NoNewPrivileges", "PrivateTmp", "DynamicUser", "ProtectHome"] {
+            for key in [
+                "NoNewPrivileges",
+                "PrivateTmp",
+                "DynamicUser",
+                "ProtectHome",
+            ] {
                 assert_eq!(get(&u, key), ["yes"], "{key} in {role:?}");
             }
             assert_eq!(get(&u, "ProtectSystem"), ["strict"]);
@@ -247,7 +252,10 @@ mod tests {
             get(&server, "ExecStart"),
             ["/usr/local/bin/ddns server --config /etc/ddns/server.toml"]
         );
-        assert_eq!(get(&server, "AmbientCapabilities"), ["CAP_NET_BIND_SERVICE"]);
+        assert_eq!(
+            get(&server, "AmbientCapabilities"),
+            ["CAP_NET_BIND_SERVICE"]
+        );
         let agent = unit(&default_spec(Role::Agent));
         assert_eq!(
             get(&agent, "ExecStart"),
@@ -278,9 +286,18 @@ mod tests {
         assert_eq!(state_from_is_active("active\n"), ServiceState::Running);
         assert_eq!(state_from_is_active("inactive\n"), ServiceState::Stopped);
         assert_eq!(state_from_is_active("failed"), ServiceState::Failed);
-        assert_eq!(state_from_is_active("activating"), ServiceState::StartPending);
-        assert_eq!(state_from_is_active("deactivating"), ServiceState::StopPending);
+        assert_eq!(
+            state_from_is_active("activating"),
+            ServiceState::StartPending
+        );
+        assert_eq!(
+            state_from_is_active("deactivating"),
+            ServiceState::StopPending
+        );
         assert_eq!(state_from_is_active("unknown"), ServiceState::NotInstalled);
-        assert_eq!(unit_path(Role::Agent), PathBuf::from("/etc/systemd/system/ddns-agent.service"));
+        assert_eq!(
+            unit_path(Role::Agent),
+            PathBuf::from("/etc/systemd/system/ddns-agent.service")
+        );
     }
 }

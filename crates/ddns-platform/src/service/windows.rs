@@ -15,9 +15,11 @@ use windows_service::service::{
     ServiceErrorControl, ServiceExitCode, ServiceFailureActions, ServiceFailureResetPeriod,
     ServiceInfo, ServiceStartType, ServiceState as WinState, ServiceStatus, ServiceType,
 };
-use windows_service::service_control_handler::{self, ServiceControlHandlerResult, ServiceStatusHandle};
-use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
+use windows_service::service_control_handler::{
+    self, ServiceControlHandlerResult, ServiceStatusHandle,
+};
 use windows_service::service_dispatcher;
+use windows_service::service_manager::{ServiceManager, ServiceManagerAccess};
 
 use super::plan::{Role, ServiceSpec};
 use super::steps::{ServiceError, ServiceState};
@@ -62,7 +64,9 @@ windows_service::define_windows_service!(ffi_service_main, service_main);
 /// Runs `body` under the SCM as `role`'s service; returns when the service has stopped.
 pub(super) fn run(role: Role, body: Body) -> Result<(), ServiceError> {
     let _ = ROLE.set(role);
-    *BODY.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(body);
+    *BODY
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(body);
     if let Err(e) = service_dispatcher::start(role.service_name(), ffi_service_main) {
         if os_code(&e) == Some(ERROR_FAILED_SERVICE_CONTROLLER_CONNECT) {
             return Err(ServiceError::Manager(format!(
@@ -126,12 +130,19 @@ fn service_main(_arguments: Vec<OsString>) {
     let handle = match service_control_handler::register(role.service_name(), handler) {
         Ok(h) => h,
         Err(e) => {
-            report_event(role, &format!("cannot register the service control handler: {e}"));
+            report_event(
+                role,
+                &format!("cannot register the service control handler: {e}"),
+            );
             return;
         }
     };
     let _ = HANDLE.set(handle);
-    set_status(WinState::StartPending, ServiceExitCode::NO_ERROR, START_WAIT);
+    set_status(
+        WinState::StartPending,
+        ServiceExitCode::NO_ERROR,
+        START_WAIT,
+    );
     let body = BODY
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -215,7 +226,10 @@ pub(super) fn create(spec: &ServiceSpec) -> Result<(), ServiceError> {
     Ok(())
 }
 
-fn open(role: Role, access: ServiceAccess) -> Result<Option<windows_service::service::Service>, ServiceError> {
+fn open(
+    role: Role,
+    access: ServiceAccess,
+) -> Result<Option<windows_service::service::Service>, ServiceError> {
     match manager(ServiceManagerAccess::CONNECT)?.open_service(role.service_name(), access) {
         Ok(s) => Ok(Some(s)),
         Err(e) if os_code(&e) == Some(ERROR_SERVICE_DOES_NOT_EXIST) => Ok(None),
@@ -325,8 +339,8 @@ pub(super) fn set_acl(path: &Path, sddl: &str) -> Result<(), ServiceError> {
         SetNamedSecurityInfoW,
     };
     use windows_sys::Win32::Security::{
-        ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl, PROTECTED_DACL_SECURITY_INFORMATION,
-        PSECURITY_DESCRIPTOR,
+        ACL, DACL_SECURITY_INFORMATION, GetSecurityDescriptorDacl,
+        PROTECTED_DACL_SECURITY_INFORMATION, PSECURITY_DESCRIPTOR,
     };
     let fail = |what: &str, e: std::io::Error| {
         ServiceError::Manager(format!("{what} of {}: {e}", path.display()))
@@ -345,7 +359,10 @@ pub(super) fn set_acl(path: &Path, sddl: &str) -> Result<(), ServiceError> {
             std::ptr::null_mut(),
         ) == 0
         {
-            return Err(fail("cannot parse the ACL", std::io::Error::last_os_error()));
+            return Err(fail(
+                "cannot parse the ACL",
+                std::io::Error::last_os_error(),
+            ));
         }
         let (mut present, mut defaulted) = (0, 0);
         let mut dacl: *mut ACL = std::ptr::null_mut();

@@ -58,6 +58,9 @@ mod secondaries;
 /// Token and TSIG secrets appear in no log, reply or stored file.
 #[cfg(unix)]
 mod secrets;
+/// `ddns service` on Linux: sd_notify readiness, watchdog and stopping; the install plan.
+#[cfg(unix)]
+mod service;
 /// HTTPS: DynDNS2 and REST, TLS 1.1 refused, certificates replaced on disk, the redirect
 /// listener, ddclient and inadyn over HTTPS.
 #[cfg(unix)]
