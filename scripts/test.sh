@@ -12,7 +12,8 @@ cd "$(dirname "$0")/.."
 # python3-venv: the virtual environment moto is installed into (below). pebble: the ACME test server.
 # samba + smbclient: the file servers and client of the failover acceptance test (network namespaces).
 # prometheus: promtool checks the /metrics exposition.
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus)
+# systemd: systemd-analyze verify checks the generated units (ddns-platform).
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -265,6 +265,37 @@ mod tests {
         assert_eq!(get(&agent, "AmbientCapabilities"), Vec::<&str>::new());
     }
 
+    /// systemd's own checker (Debian `systemd`) on the generated units: every key known, every
+    /// value parsed, ExecStart's binary present.
+    #[test]
+    fn systemd_analyze_verifies_the_units() {
+        let dir = std::env::temp_dir().join(format!("ddns-units-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for role in [Role::Agent, Role::Server] {
+            let layout = Layout::for_os(Os::Unix, |_| None);
+            let spec = ServiceSpec::new(
+                role,
+                PathBuf::from("/bin/true"),
+                layout.default_config(role),
+                layout,
+            );
+            let path = dir.join(unit_name(role));
+            std::fs::write(&path, unit(&spec)).unwrap();
+            let out = std::process::Command::new("systemd-analyze")
+                .arg("verify")
+                .arg(&path)
+                .output()
+                .expect("systemd-analyze (Debian systemd) is needed: scripts/test.sh installs it");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{role:?}: {stderr}");
+            assert!(
+                !stderr.lines().any(|l| l.contains(role.service_name())),
+                "{role:?}: {stderr}"
+            );
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn exec_start_quotes_what_systemd_would_split_or_expand() {
         let layout = Layout::for_os(Os::Unix, |_| None);

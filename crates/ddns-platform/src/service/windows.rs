@@ -199,12 +199,14 @@ pub(super) fn create(spec: &ServiceSpec) -> Result<(), ServiceError> {
     service
         .set_description(role.description())
         .map_err(|e| manager_error("cannot set the description", &e))?;
-    service
-        .set_delayed_auto_start(spec.delayed_auto_start())
-        .map_err(|e| manager_error("cannot set delayed automatic start", &e))?;
+    optional(
+        "delayed automatic start",
+        service.set_delayed_auto_start(spec.delayed_auto_start()),
+    )?;
     let recovery = spec.recovery();
-    service
-        .update_failure_actions(ServiceFailureActions {
+    optional(
+        "the recovery actions",
+        service.update_failure_actions(ServiceFailureActions {
             reset_period: ServiceFailureResetPeriod::After(recovery.reset_after),
             reboot_msg: None,
             command: None,
@@ -218,12 +220,39 @@ pub(super) fn create(spec: &ServiceSpec) -> Result<(), ServiceError> {
                     })
                     .collect(),
             ),
-        })
-        .map_err(|e| manager_error("cannot set the recovery actions", &e))?;
-    service
-        .set_failure_actions_on_non_crash_failures(recovery.on_error_exit)
-        .map_err(|e| manager_error("cannot apply recovery to error exits", &e))?;
+        }),
+    )?;
+    optional(
+        "recovery after error exits",
+        service.set_failure_actions_on_non_crash_failures(recovery.on_error_exit),
+    )?;
     Ok(())
+}
+
+/// A `ChangeServiceConfig2W` setting every Windows since Vista knows. Refused as an unknown
+/// level (Wine's service manager does), the service still works without it, so that is a
+/// warning; any other refusal is an error.
+fn optional(what: &str, result: windows_service::Result<()>) -> Result<(), ServiceError> {
+    const ERROR_NOT_SUPPORTED: i32 = 50;
+    const ERROR_CALL_NOT_IMPLEMENTED: i32 = 120;
+    const ERROR_INVALID_LEVEL: i32 = 124;
+    match result {
+        Ok(()) => Ok(()),
+        Err(e)
+            if matches!(
+                os_code(&e),
+                Some(ERROR_NOT_SUPPORTED | ERROR_CALL_NOT_IMPLEMENTED | ERROR_INVALID_LEVEL)
+            ) =>
+        {
+            eprintln!(
+                "warning: this service manager does not support {what} ({}); the service is \
+                 registered without it",
+                manager_error("refused", &e)
+            );
+            Ok(())
+        }
+        Err(e) => Err(manager_error(&format!("cannot set {what}"), &e)),
+    }
 }
 
 fn open(
