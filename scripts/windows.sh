@@ -229,7 +229,9 @@ cmd_service_smoke() {
   wine_env
   local logs=$WINEPREFIX/drive_c/ProgramData/ddns/logs
   rm -f "$logs"/ddns-agent.*log
-  wineserver -p
+  # Its own stdout: a wineserver holding ours would keep a pipe reading this script open.
+  wineserver -p >/dev/null 2>&1
+  trap 'wineserver -k 2>/dev/null; cleanup_peers' EXIT
   # A service left by an earlier, interrupted run.
   wine sc stop ddns-agent >/dev/null 2>&1 || true
   wine sc delete ddns-agent >/dev/null 2>&1 || true

@@ -70,6 +70,9 @@ pub(crate) enum ServiceCommand {
     Run {
         #[command(flatten)]
         target: Target,
+        /// Where the log files go (what `install` decided; default: the system's layout).
+        #[arg(long, value_name = "DIR")]
+        log_dir: Option<PathBuf>,
     },
 }
 
@@ -170,7 +173,7 @@ pub(crate) fn main(command: ServiceCommand, log_format: LogFormat) -> anyhow::Re
             println!("{}", spec.schtasks_delete_line());
             Ok(ExitCode::SUCCESS)
         }
-        ServiceCommand::Run { target } => run(&target, &layout, log_format),
+        ServiceCommand::Run { target, log_dir } => run(&target, &layout, log_dir, log_format),
     }
 }
 
@@ -255,9 +258,15 @@ fn carry_out(steps: &[Step], dry_run: bool) -> anyhow::Result<()> {
 
 /// The service entry point: logs to daily files in the layout's log directory (kept 14 days),
 /// then runs the role through the platform's service runner.
-fn run(target: &Target, layout: &Layout, log_format: LogFormat) -> anyhow::Result<ExitCode> {
+fn run(
+    target: &Target,
+    layout: &Layout,
+    log_dir: Option<PathBuf>,
+    log_format: LogFormat,
+) -> anyhow::Result<ExitCode> {
     let spec = target.spec(layout, false)?;
-    let (dir, stem) = spec.log_files();
+    let (default_dir, stem) = spec.log_files();
+    let dir = log_dir.unwrap_or(default_dir);
     std::fs::create_dir_all(&dir)
         .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
     let files = tracing_appender::rolling::Builder::new()

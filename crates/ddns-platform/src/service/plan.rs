@@ -186,7 +186,9 @@ impl ServiceSpec {
     }
 
     /// The arguments after the binary. Under the Windows SCM the binary must speak the
-    /// service protocol, so it runs `service run`; systemd and launchd run the role directly.
+    /// service protocol, so it runs `service run`, with the log directory decided here: the
+    /// service's own environment may say otherwise (Wine gives services another
+    /// `%ProgramData%`). systemd and launchd run the role directly.
     pub fn arguments(&self) -> Vec<String> {
         let config = self.config.to_string_lossy().into_owned();
         match self.layout.os {
@@ -196,6 +198,8 @@ impl ServiceSpec {
                 format!("--{}", self.role.as_str()),
                 "--config".into(),
                 config,
+                "--log-dir".into(),
+                self.layout.log_dir.to_string_lossy().into_owned(),
             ],
             Os::Unix | Os::MacOs => vec![self.role.as_str().into(), "--config".into(), config],
         }
@@ -424,6 +428,10 @@ mod tests {
             PathBuf::from(r"C:\ProgramData\ddns\agent.toml"),
             windows(),
         );
+        // The log directory as the installer's layout says (PathBuf joins with the host's
+        // separator here).
+        let logs = s.layout.log_dir.to_string_lossy().into_owned();
+        assert!(logs.starts_with(r"D:\Data") && logs.ends_with("logs"), "{logs}");
         assert_eq!(
             s.arguments(),
             [
@@ -431,12 +439,16 @@ mod tests {
                 "run",
                 "--agent",
                 "--config",
-                r"C:\ProgramData\ddns\agent.toml"
+                r"C:\ProgramData\ddns\agent.toml",
+                "--log-dir",
+                logs.as_str(),
             ]
         );
         assert_eq!(
             s.windows_command_line(),
-            r#""C:\Program Files\ddns\ddns.exe" service run --agent --config C:\ProgramData\ddns\agent.toml"#
+            format!(
+                r#""C:\Program Files\ddns\ddns.exe" service run --agent --config C:\ProgramData\ddns\agent.toml --log-dir {logs}"#
+            )
         );
         let unix = spec(Role::Server, Layout::for_os(Os::Unix, |_| None));
         assert_eq!(
