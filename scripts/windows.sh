@@ -231,7 +231,7 @@ cmd_service_smoke() {
   rm -f "$logs"/ddns-agent.*log
   # Its own stdout: a wineserver holding ours would keep a pipe reading this script open.
   wineserver -p >/dev/null 2>&1
-  trap 'wineserver -k 2>/dev/null; cleanup_peers' EXIT
+  trap 'wineserver -k 2>/dev/null || true; cleanup_peers' EXIT
   # A service left by an earlier, interrupted run.
   wine sc stop ddns-agent >/dev/null 2>&1 || true
   wine sc delete ddns-agent >/dev/null 2>&1 || true
@@ -259,6 +259,9 @@ TOML
     wineserver -k || true
     die "ddns.exe service install --agent failed under Wine"
   fi
+  # What Wine's service manager refused (reported, not required: Windows has it all).
+  local refused
+  while IFS= read -r refused; do log "Wine: $refused"; done < <(grep '^warning' "$work/install.out")
   local query
   query=$(wine sc query ddns-agent 2>&1) || true
   if ! grep -q RUNNING <<<"$query"; then

@@ -431,7 +431,10 @@ mod tests {
         // The log directory as the installer's layout says (PathBuf joins with the host's
         // separator here).
         let logs = s.layout.log_dir.to_string_lossy().into_owned();
-        assert!(logs.starts_with(r"D:\Data") && logs.ends_with("logs"), "{logs}");
+        assert!(
+            logs.starts_with(r"D:\Data") && logs.ends_with("logs"),
+            "{logs}"
+        );
         assert_eq!(
             s.arguments(),
             [
