@@ -15,7 +15,8 @@ cd "$(dirname "$0")/.."
 # nftables: the firewall drop (a filtered port) of the `ddns smb check` acceptance test.
 # chromium + chromium-driver: the web console's browser test (headless, loopback only);
 # fonts-wqy-zenhei: a CJK font, so its Simplified Chinese screenshots show characters.
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables chromium chromium-driver fonts-wqy-zenhei)
+# systemd: systemd-analyze verify checks the generated units (ddns-platform).
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables chromium chromium-driver fonts-wqy-zenhei systemd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

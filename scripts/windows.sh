@@ -14,7 +14,7 @@
 # `target/` is never touched and rebuilds stay warm across clones on the same machine.
 #
 # Usage: scripts/windows.sh setup | cargo SUBCOMMAND [ARGS…] | build | run EXE [ARGS…] | smoke
-#        | agent-smoke [EXE] | secret-smoke [EXE]
+#        | agent-smoke [EXE] | secret-smoke [EXE] | service-smoke [EXE]
 set -euo pipefail
 
 readonly TARGET=x86_64-pc-windows-gnu
@@ -36,12 +36,15 @@ usage: scripts/windows.sh COMMAND
   build                  build ddns.exe (profile \$WIN_PROFILE, default smoke) and print its path
   run EXE [ARGS]         run a Windows exe under Wine; its exit code passes through
   smoke                  setup, build, check that \`ddns.exe --version\` prints
-                         \`ddns <workspace version>\`, then secret-smoke and agent-smoke
-                         (what CI calls)
+                         \`ddns <workspace version>\`, then secret-smoke, agent-smoke and
+                         service-smoke (what CI calls)
   agent-smoke [EXE]      \`ddns.exe agent --once\` under Wine publishes to a native server
                          on loopback (checked with dig); reports the interface watch
   secret-smoke [EXE]     \`ddns.exe secret protect\` seals with DPAPI and \`secret reveal\`
                          gives the value back
+  service-smoke [EXE]    \`ddns.exe service install --agent\` under Wine's service manager:
+                         RUNNING, publishes (dig), \`sc stop\` → STOPPED with the state saved,
+                         \`service uninstall\` → gone
 
 environment: WIN_CACHE (default /var/cache/ddns-win) holds the shim, the Wine prefix and
 the target dir (WIN_TARGET_DIR, default \$WIN_CACHE/target); WIN_PROFILE (default smoke,
@@ -163,6 +166,7 @@ cmd_smoke() {
   log "ok: $exe ($(stat -c %s "$exe") bytes) prints '$out' under Wine"
   cmd_secret_smoke "$exe"
   cmd_agent_smoke "$exe"
+  cmd_service_smoke "$exe"
 }
 
 # `ddns secret protect` seals with DPAPI (machine scope) on Windows: the value must come back
@@ -179,32 +183,33 @@ cmd_secret_smoke() {
   log "ok: DPAPI round trip under Wine (${#sealed} characters sealed)"
 }
 
-# The agent under Wine: `ddns.exe agent --once` must publish a record to a native `ddns server`
-# on loopback, with its address from two loopback sources (a scripted HTTP echo service and a
-# fixed value, quorum 2); the answer is checked with dig. Then the agent runs as a daemon for a
-# few seconds with an interface source, to see whether Wine delivers the Windows
-# interface-change notification (reported, not required: Wine is not Windows).
-cmd_agent_smoke() {
-  local exe=${1:-$(exe_path)}
-  [[ -f $exe ]] || die "no $exe: run build first"
+# Starts the loopback peers of the Wine runs: a native `ddns server` (its HTTP and DNS
+# addresses and a token for win.ddns.test in PEER_*) and a scripted HTTP echo service that
+# answers 198.51.100.77 (PEER_ECHO_PORT), in a fresh PEER_WORK directory. Everything started
+# is stopped and removed on exit.
+PEER_PIDS=() PEER_DIRS=()
+cleanup_peers() {
+  ((${#PEER_PIDS[@]})) && kill "${PEER_PIDS[@]}" 2>/dev/null
+  ((${#PEER_DIRS[@]})) && rm -rf "${PEER_DIRS[@]}"
+  return 0
+}
+start_peers() {
   command -v dig >/dev/null || die "dig is needed (bind9-dnsutils)"
   (cd "$ROOT" && cargo build --locked --quiet -p ddns --bin ddns) || die "native build failed"
   local native=${CARGO_TARGET_DIR:-$ROOT/target}/debug/ddns
-  # Globals, not locals: the EXIT trap runs after this function has returned.
-  AGENT_WORK=$(mktemp -d /tmp/ddns-win-agent.XXXXXX)
-  SERVER_PID='' ECHO_PID=''
-  trap 'kill $SERVER_PID $ECHO_PID 2>/dev/null; rm -rf "$AGENT_WORK"' EXIT
-  local work=$AGENT_WORK
+  PEER_WORK=$(mktemp -d /tmp/ddns-win-agent.XXXXXX)
+  PEER_DIRS+=("$PEER_WORK")
+  trap cleanup_peers EXIT
+  local work=$PEER_WORK
   "$native" server --data-dir "$work/srv" --dns-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 \
     >"$work/server.out" 2>"$work/server.err" &
-  SERVER_PID=$!
+  PEER_PIDS+=($!)
   local i
   for i in $(seq 100); do grep -q '^ready' "$work/server.out" 2>/dev/null && break; sleep 0.1; done
   grep -q '^ready' "$work/server.out" || die "native server did not start: $(cat "$work/server.err")"
-  local http dns token
-  http=$(awk '$1 == "HTTP" {print $2; exit}' "$work/server.out")
-  dns=$(awk '$1 == "DNS" {print $2; exit}' "$work/server.out")
-  token=$("$native" token create --data-dir "$work/srv" --host win.ddns.test)
+  PEER_HTTP=$(awk '$1 == "HTTP" {print $2; exit}' "$work/server.out")
+  PEER_DNS=$(awk '$1 == "DNS" {print $2; exit}' "$work/server.out")
+  PEER_TOKEN=$("$native" token create --data-dir "$work/srv" --host win.ddns.test)
   python3 -u -c '
 import http.server
 class Echo(http.server.BaseHTTPRequestHandler):
@@ -219,11 +224,135 @@ class Echo(http.server.BaseHTTPRequestHandler):
 server = http.server.HTTPServer(("127.0.0.1", 0), Echo)
 print(server.server_address[1], flush=True)
 server.serve_forever()' >"$work/echo.port" 2>"$work/echo.err" &
-  ECHO_PID=$!
+  PEER_PIDS+=($!)
   for i in $(seq 50); do [[ -s $work/echo.port ]] && break; sleep 0.1; done
-  local echo_port
-  echo_port=$(head -1 "$work/echo.port")
-  [[ -n $echo_port ]] || die "fake echo service did not start"
+  PEER_ECHO_PORT=$(head -1 "$work/echo.port")
+  [[ -n $PEER_ECHO_PORT ]] || die "fake echo service did not start"
+}
+
+# The agent as a Windows service under Wine's service manager (a persistent wineserver, so
+# `sc` talks to the one that runs the service): `ddns.exe service install --agent` registers
+# and starts it, `sc query` says RUNNING, the agent publishes (dig), `sc stop` gives STOPPED
+# after the agent's own clean stop (its log says so) with the state file saved, and
+# `ddns.exe service uninstall --agent` removes it. Wine cannot show delayed start, recovery
+# actions, the ACL's effect or the Event Log (README, Windows).
+cmd_service_smoke() {
+  local exe=${1:-$(exe_path)}
+  [[ -f $exe ]] || die "no $exe: run build first"
+  [[ -f $WIN_CACHE/bcryptprimitives.dll ]] || die "no shim in $WIN_CACHE: run setup"
+  cp -f "$WIN_CACHE/bcryptprimitives.dll" "$(dirname "$exe")/"
+  start_peers
+  local work=$PEER_WORK
+  wine_env
+  local logs=$WINEPREFIX/drive_c/ProgramData/ddns/logs
+  rm -f "$logs"/ddns-agent.*log
+  # Its own stdout: a wineserver holding ours would keep a pipe reading this script open.
+  wineserver -p >/dev/null 2>&1
+  trap 'wineserver -k 2>/dev/null || true; cleanup_peers' EXIT
+  # A service left by an earlier, interrupted run.
+  wine sc stop ddns-agent >/dev/null 2>&1 || true
+  wine sc delete ddns-agent >/dev/null 2>&1 || true
+  local win_work="Z:${work//\//\\}"
+  cat >"$work/service.toml" <<TOML
+version = 1
+[agent]
+state_file = '$win_work\\state.json'
+verify_interval = "0s"
+[detect.ipv4]
+sources = [{ kind = "http", url = "http://127.0.0.1:$PEER_ECHO_PORT/" }, { kind = "fixed", address = "198.51.100.77" }]
+quorum = 2
+allow = ["documentation"]
+[providers.home]
+type = "ddns"
+url = "$PEER_HTTP"
+token = "$PEER_TOKEN"
+[[record]]
+name = "win.ddns.test"
+provider = "home"
+TOML
+  local started=$SECONDS
+  if ! wine "$exe" service install --agent --config "$win_work\\service.toml" >"$work/install.out" 2>&1; then
+    cat "$work/install.out" >&2
+    wineserver -k || true
+    die "ddns.exe service install --agent failed under Wine"
+  fi
+  # What Wine's service manager refused (reported, not required: Windows has it all).
+  local refused
+  while IFS= read -r refused; do log "Wine: $refused"; done < <(grep '^warning' "$work/install.out")
+  local query
+  query=$(wine sc query ddns-agent 2>&1) || true
+  if ! grep -q RUNNING <<<"$query"; then
+    printf '%s\n' "$query" >&2
+    wineserver -k || true
+    die "after install, sc query ddns-agent does not say RUNNING"
+  fi
+  log "ok: ddns.exe service install --agent: sc query says RUNNING"
+  local dns=$PEER_DNS answer='' i
+  for i in $(seq 100); do
+    answer=$(dig +short +norecurse @"${dns%:*}" -p "${dns##*:}" win.ddns.test A)
+    [[ $answer == "198.51.100.77" ]] && break
+    sleep 0.2
+  done
+  if [[ $answer != "198.51.100.77" ]]; then
+    cat "$logs"/ddns-agent.*log >&2 2>/dev/null || true
+    wineserver -k || true
+    die "the agent service did not publish win.ddns.test (DNS answers '$answer')"
+  fi
+  log "ok: the agent service published win.ddns.test A 198.51.100.77 (dig agrees)"
+  local status_rc=0
+  wine "$exe" service status --agent >"$work/status.out" 2>&1 || status_rc=$?
+  ((status_rc == 0)) || die "ddns.exe service status --agent exited $status_rc while running: $(cat "$work/status.out")"
+
+  wine sc stop ddns-agent >"$work/stop.out" 2>&1 || true
+  for i in $(seq 100); do
+    query=$(wine sc query ddns-agent 2>&1) || true
+    grep -q STOPPED <<<"$query" && break
+    sleep 0.2
+  done
+  if ! grep -q STOPPED <<<"$query"; then
+    printf '%s\n' "$query" >&2
+    wineserver -k || true
+    die "after sc stop, sc query ddns-agent does not say STOPPED"
+  fi
+  grep -q '198.51.100.77' "$work/state.json" 2>/dev/null ||
+    die "after the stop, the state file $work/state.json lacks the published address"
+  # The agent's own stop path ran (the SCM Stop became the same stop as Ctrl-C), and its
+  # log went to the rotating file under %ProgramData%\ddns\logs.
+  grep -q 'agent stopped' "$logs"/ddns-agent.*log 2>/dev/null ||
+    die "no 'agent stopped' in the service log under $logs: $(cat "$logs"/ddns-agent.*log 2>/dev/null | tail -5)"
+  log "ok: sc stop → STOPPED; the agent stopped cleanly and its state file holds 198.51.100.77"
+  status_rc=0
+  wine "$exe" service status --agent >/dev/null 2>&1 || status_rc=$?
+  ((status_rc == 3)) || die "ddns.exe service status --agent exited $status_rc when stopped, expected 3"
+
+  if ! wine "$exe" service uninstall --agent >"$work/uninstall.out" 2>&1; then
+    cat "$work/uninstall.out" >&2
+    wineserver -k || true
+    die "ddns.exe service uninstall --agent failed under Wine"
+  fi
+  query=$(wine sc query ddns-agent 2>&1) && {
+    printf '%s\n' "$query" >&2
+    wineserver -k || true
+    die "after uninstall, sc query ddns-agent still finds the service"
+  }
+  status_rc=0
+  wine "$exe" service status --agent >/dev/null 2>&1 || status_rc=$?
+  wineserver -k || true
+  ((status_rc == 4)) || die "ddns.exe service status --agent exited $status_rc after uninstall, expected 4"
+  [[ -f $work/service.toml ]] || die "uninstall removed the configuration (it must keep it without --purge)"
+  log "ok: ddns.exe service uninstall --agent: the service is gone, the config kept ($((SECONDS - started)) s in all)"
+}
+
+# The agent under Wine: `ddns.exe agent --once` must publish a record to a native `ddns server`
+# on loopback, with its address from two loopback sources (a scripted HTTP echo service and a
+# fixed value, quorum 2); the answer is checked with dig. Then the agent runs as a daemon for a
+# few seconds with an interface source, to see whether Wine delivers the Windows
+# interface-change notification (reported, not required: Wine is not Windows).
+cmd_agent_smoke() {
+  local exe=${1:-$(exe_path)}
+  [[ -f $exe ]] || die "no $exe: run build first"
+  start_peers
+  local work=$PEER_WORK http=$PEER_HTTP dns=$PEER_DNS token=$PEER_TOKEN echo_port=$PEER_ECHO_PORT
   local win_state="Z:${work//\//\\}\\state.json"
   cat >"$work/agent.toml" <<TOML
 version = 1
@@ -292,6 +421,7 @@ main() {
   smoke) cmd_smoke "$@" ;;
   agent-smoke) cmd_agent_smoke "$@" ;;
   secret-smoke) cmd_secret_smoke "$@" ;;
+  service-smoke) cmd_service_smoke "$@" ;;
   -h | --help | help) usage ;;
   *)
     usage >&2

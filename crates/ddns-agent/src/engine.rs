@@ -93,6 +93,8 @@ pub async fn run(config_path: &Path, stop: CancellationToken) -> Result<(), Agen
         interval_s = engine.config.interval.as_secs(),
         "agent running"
     );
+    // The first round starts now: systemd's READY=1, the SCM's RUNNING.
+    ddns_platform::service::notify::ready();
     let mut events = engine.start_events();
     let mut next_poll = Instant::now();
     loop {

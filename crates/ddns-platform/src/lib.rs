@@ -8,9 +8,10 @@ pub mod dpapi;
 pub mod locale;
 pub mod paths;
 mod private_file;
+pub mod service;
 mod signals;
 
 pub use locale::{Language, user_language};
 pub use paths::{Os, default_data_dir, default_state_dir};
 pub use private_file::{create_private, is_private};
-pub use signals::shutdown_signal;
+pub use signals::{request_stop, shutdown_signal};

@@ -50,13 +50,13 @@ impl ServerProcess {
         Self::start_with_env(bin, data_dir, extra, log, &[])
     }
 
-    /// [`ServerProcess::start_logging`] with extra environment variables.
+    /// The same, with extra environment variables for the child (e.g. `NOTIFY_SOCKET`).
     pub fn start_with_env(
         bin: &Path,
         data_dir: &Path,
         extra: &[&str],
         log: Option<(&Path, &str)>,
-        env: &[(&str, &str)],
+        env: &[(&str, &std::ffi::OsStr)],
     ) -> Self {
         let (stderr, level) = match log {
             Some((path, level)) => (
@@ -159,6 +159,11 @@ impl ServerProcess {
         )
         .trim()
         .to_owned()
+    }
+
+    /// The child's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
     }
 
     /// Stops with SIGTERM and waits; returns whether it exited successfully.

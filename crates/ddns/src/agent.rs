@@ -36,8 +36,12 @@ pub(crate) async fn agent(args: AgentArgs) -> anyhow::Result<ExitCode> {
             stop.cancel();
         })
     };
-    ddns_agent::run(&config, stop).await?;
+    let watchdog = tokio::spawn(ddns_platform::service::notify::watchdog());
+    let result = ddns_agent::run(&config, stop).await;
+    ddns_platform::service::notify::stopping();
+    watchdog.abort();
     signal.abort();
+    result?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -92,6 +92,10 @@ pub(crate) enum Command {
     Agent(AgentArgs),
     /// Show what every address detection source answers, and the verdict.
     Ip(IpArgs),
+    /// Run the agent or the server as a system service (install, uninstall, start, stop,
+    /// status): a Windows service, a systemd unit or a launchd daemon.
+    #[command(subcommand)]
+    Service(crate::service::ServiceCommand),
     /// Seal secrets for config files (`enc:` values only this machine's service opens).
     #[command(subcommand)]
     Secret(SecretCommand),

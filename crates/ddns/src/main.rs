@@ -12,6 +12,7 @@ mod metrics;
 mod secret;
 #[cfg(feature = "server")]
 mod server;
+mod service;
 mod smb_check;
 mod smb_diagnosis;
 
@@ -24,13 +25,20 @@ use crate::cli::{Cli, Command, LogFormat};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let command = match cli.command {
+        // Without the runtime below: `service run` makes its own inside the service.
+        Command::Service(c) => return exit(service::main(c, cli.log_format)),
+        other => other,
+    };
     init_logging(cli.log_format);
     // The agent is idle most of the time: one thread keeps its memory and wake-ups small; the
     // other client-side commands need no more.
-    let mut builder = match cli.command {
-        Command::Agent(_) | Command::Ip(_) | Command::Secret(_) | Command::Smb(_) => {
-            tokio::runtime::Builder::new_current_thread()
-        }
+    let mut builder = match command {
+        Command::Agent(_)
+        | Command::Ip(_)
+        | Command::Secret(_)
+        | Command::Smb(_)
+        | Command::Service(_) => tokio::runtime::Builder::new_current_thread(),
         #[cfg(feature = "server")]
         _ => tokio::runtime::Builder::new_multi_thread(),
     };
@@ -42,7 +50,8 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(async {
-        match cli.command {
+        match command {
+            Command::Service(_) => unreachable!("handled above"),
             #[cfg(feature = "server")]
             Command::Server(args) => server::run(args).await.map(|()| ExitCode::SUCCESS),
             #[cfg(feature = "server")]
@@ -77,6 +86,10 @@ fn main() -> ExitCode {
             Command::Smb(cli::SmbCommand::Check(args)) => smb_check::check(args).await,
         }
     });
+    exit(result)
+}
+
+fn exit(result: anyhow::Result<ExitCode>) -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
@@ -92,6 +105,22 @@ fn init_logging(format: LogFormat) {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Logging of a service: into `writer` (its log files), without colours.
+fn init_logging_to<W>(format: LogFormat, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer)
+        .with_ansi(false);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),

@@ -236,11 +236,16 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     print_banner(&config, &zones, &dns_addrs, &http_addrs);
     tracing::info!(dns = ?dns_addrs, http = ?http_addrs, "server running");
+    // Every listener is bound and serving: systemd's READY=1, the SCM's RUNNING.
+    ddns_platform::service::notify::ready();
+    let watchdog = tokio::spawn(ddns_platform::service::notify::watchdog());
 
     if !stopped_early {
         stop_signal.await;
     }
     tracing::info!("shutting down");
+    ddns_platform::service::notify::stopping();
+    watchdog.abort();
     stop.cancel();
     dns_serving.shutdown().await;
     let _ = follower.await;

@@ -64,6 +64,9 @@ mod secondaries;
 /// Token and TSIG secrets appear in no log, reply or stored file.
 #[cfg(unix)]
 mod secrets;
+/// `ddns service` on Linux: sd_notify readiness, watchdog and stopping; the install plan.
+#[cfg(unix)]
+mod service;
 /// `ddns smb check` against real Samba in network namespaces: success (and smbclient through
 /// the same name), a stopped smbd, a firewall drop, a wrong address, NXDOMAIN, a non-SMB
 /// listener, no route, wrong credentials, a missing share.

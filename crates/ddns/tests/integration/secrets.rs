@@ -253,7 +253,7 @@ async fn sealed_secrets_open_with_the_key_file_and_only_with_it() {
             .unwrap()
             .contains(TSIG_SECRET)
     );
-    let key_env = ("DDNS_SECRET_KEY_FILE", key.to_str().unwrap());
+    let key_env = ("DDNS_SECRET_KEY_FILE", key.as_os_str());
     let s = ServerProcess::start_with_env(
         bin(),
         &dir.path().join("data"),
