@@ -246,6 +246,9 @@ cmd_service_smoke() {
   wine_env
   local logs=$WINEPREFIX/drive_c/ProgramData/ddns/logs
   rm -f "$logs"/ddns-agent.*log
+  # A wineserver left by the runs before (it lingers a few seconds) would refuse `-p`: end it.
+  wineserver -k >/dev/null 2>&1 || true
+  wineserver -w >/dev/null 2>&1 || true
   # Its own stdout: a wineserver holding ours would keep a pipe reading this script open.
   wineserver -p >/dev/null 2>&1
   trap 'wineserver -k 2>/dev/null || true; cleanup_peers' EXIT
