@@ -230,7 +230,10 @@ async fn dyndns2_codes_drive_fatal_or_backoff() {
                 service.url()
             )
         };
-        dir.write(&config("first"));
+        // A backoff long enough that the second run below always falls inside it, however
+        // slow the machine (the test default of 1 s did not on a loaded one).
+        let retry = "retry_base = \"30s\"\nretry_cap = \"60s\"\n";
+        dir.write_with(retry, &config("first"));
         let first = dir.once();
         assert!(!first.status.success(), "{code}");
         assert_eq!(service.requests().len(), 1, "{code}");
@@ -284,7 +287,7 @@ async fn dyndns2_codes_drive_fatal_or_backoff() {
         assert_eq!(service.requests().len(), 1, "{code}: no retry");
         if min_wait.is_none() {
             // The user fixes the configuration: the record is tried again.
-            dir.write(&config("fixed"));
+            dir.write_with(retry, &config("fixed"));
             let third = dir.once();
             assert!(third.status.success(), "{code}: {}", stderr(&third));
             assert_eq!(service.requests().len(), 2, "{code}");
