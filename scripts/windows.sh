@@ -14,7 +14,7 @@
 # `target/` is never touched and rebuilds stay warm across clones on the same machine.
 #
 # Usage: scripts/windows.sh setup | cargo SUBCOMMAND [ARGS…] | build | run EXE [ARGS…] | smoke
-#        | agent-smoke [EXE] | secret-smoke [EXE] | service-smoke [EXE]
+#        | agent-smoke [EXE] | secret-smoke [EXE] | smb-smoke [EXE] | service-smoke [EXE]
 set -euo pipefail
 
 readonly TARGET=x86_64-pc-windows-gnu
@@ -36,12 +36,14 @@ usage: scripts/windows.sh COMMAND
   build                  build ddns.exe (profile \$WIN_PROFILE, default smoke) and print its path
   run EXE [ARGS]         run a Windows exe under Wine; its exit code passes through
   smoke                  setup, build, check that \`ddns.exe --version\` prints
-                         \`ddns <workspace version>\`, then secret-smoke, agent-smoke and
-                         service-smoke (what CI calls)
+                         \`ddns <workspace version>\`, then secret-smoke, smb-smoke,
+                         agent-smoke and service-smoke (what CI calls)
   agent-smoke [EXE]      \`ddns.exe agent --once\` under Wine publishes to a native server
                          on loopback (checked with dig); reports the interface watch
   secret-smoke [EXE]     \`ddns.exe secret protect\` seals with DPAPI and \`secret reveal\`
                          gives the value back
+  smb-smoke [EXE]        \`ddns.exe smb check\` on loopback: a closed port exits 21, a
+                         listener that is not SMB 30
   service-smoke [EXE]    \`ddns.exe service install --agent\` under Wine's service manager:
                          RUNNING, publishes (dig), \`sc stop\` → STOPPED with the state saved,
                          \`service uninstall\` → gone
@@ -165,8 +167,40 @@ cmd_smoke() {
   fi
   log "ok: $exe ($(stat -c %s "$exe") bytes) prints '$out' under Wine"
   cmd_secret_smoke "$exe"
+  cmd_smb_smoke "$exe"
   cmd_agent_smoke "$exe"
   cmd_service_smoke "$exe"
+}
+
+# `ddns smb check` under Wine tells its failing steps apart with their exit codes, on loopback
+# only: a closed port (21) and a listener that is not an SMB server (30). Real Samba runs in
+# the Linux tests (crates/ddns/tests/integration/smb_check.rs).
+cmd_smb_smoke() {
+  local exe=${1:-$(exe_path)} closed code work
+  work=$(mktemp -d /tmp/ddns-win-smb.XXXXXX)
+  closed=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  code=0
+  (cmd_run "$exe" smb check 127.0.0.1 --port "$closed" --timeout 2s) >"$work/closed.out" 2>&1 || code=$?
+  ((code == 21)) || { cat "$work/closed.out" >&2; die "smb check of a closed port exited $code, expected 21"; }
+  python3 -u -c '
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(4)
+print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    c.sendall(b"HTTP/1.0 400 Bad Request\r\n\r\n")
+    c.close()' >"$work/port" 2>/dev/null &
+  local listener=$!
+  local i
+  for i in $(seq 50); do [[ -s $work/port ]] && break; sleep 0.1; done
+  code=0
+  (cmd_run "$exe" smb check 127.0.0.1 --port "$(head -1 "$work/port")" --timeout 2s) >"$work/http.out" 2>&1 || code=$?
+  kill "$listener" 2>/dev/null || true
+  ((code == 30)) || { cat "$work/http.out" >&2; rm -rf "$work"; die "smb check of a non-SMB listener exited $code, expected 30"; }
+  rm -rf "$work"
+  log "ok: ddns.exe smb check under Wine: closed port → 21, not an SMB server → 30"
 }
 
 # `ddns secret protect` seals with DPAPI (machine scope) on Windows: the value must come back
@@ -424,6 +458,7 @@ main() {
   smoke) cmd_smoke "$@" ;;
   agent-smoke) cmd_agent_smoke "$@" ;;
   secret-smoke) cmd_secret_smoke "$@" ;;
+  smb-smoke) cmd_smb_smoke "$@" ;;
   service-smoke) cmd_service_smoke "$@" ;;
   -h | --help | help) usage ;;
   *)
