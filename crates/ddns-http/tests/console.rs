@@ -273,7 +273,9 @@ async fn forms_without_the_sessions_csrf_token_are_refused_and_change_nothing() 
     let other = sign_in(&s.app, PASSWORD).await;
     let other_csrf = csrf_of(&s.app, &other).await;
     assert_ne!(csrf, other_csrf, "one token per session");
-    let wrong = format!("{}A", &csrf[..42]);
+    // The token with its last character changed (to one it does not already end in).
+    let last = if csrf.ends_with('A') { 'B' } else { 'A' };
+    let wrong = format!("{}{last}", &csrf[..42]);
     for (path, form) in actions(&token_id) {
         for bad in [
             String::new(),
