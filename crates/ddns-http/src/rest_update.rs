@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use ddns_core::record::{parse_ipv4, parse_ipv6};
 use ddns_core::{DomainName, Origin, Rtype};
-use ddns_zones::{AddressUpdate, RrsetIntent};
+use ddns_zones::RrsetIntent;
 use serde::Deserialize;
 
 use crate::AppState;
@@ -178,35 +178,6 @@ async fn answer(
     };
     // With `views` the request goes the general way, which refuses addresses of a failover
     // name in any view.
-    if body.txt.is_none() && body.views.is_none() && state.zones.is_leased_failover(&name) {
-        // A node of a failover set publishing its own addresses (`[[zone.failover]] lease`).
-        let shown: Vec<String> = v4
-            .iter()
-            .map(ToString::to_string)
-            .chain(v6.iter().map(ToString::to_string))
-            .collect();
-        let update = AddressUpdate {
-            names: vec![name.clone()],
-            ipv4: (!v4.is_empty()).then_some(v4),
-            ipv6: (!v6.is_empty()).then_some(v6),
-            offline: false,
-            ttl: body.ttl,
-            views: Vec::new(),
-        };
-        let outcomes = state
-            .zones
-            .update_addresses(&principal, &update, origin)
-            .await?;
-        let changed = outcomes.iter().any(|o| o.changed);
-        let reply = serde_json::json!({
-            "status": "success",
-            "domain": name.as_str(),
-            "ip": shown.join(","),
-            "changed": changed,
-        });
-        return Ok((Json(reply), changed));
-    }
-
     let mut intents = Vec::new();
     let mut shown: Vec<String> = Vec::new();
     if !v4.is_empty() {

@@ -120,18 +120,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await
         .map_err(StoreError::from_sqlx)?;
-        rows.iter()
-            .map(|r| {
-                let addr: String = r.try_get("addr").map_err(StoreError::from_sqlx)?;
-                Ok(Member {
-                    node: r.try_get("node").map_err(StoreError::from_sqlx)?,
-                    addr: addr
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt(format!("member address {addr:?}")))?,
-                    seen_ms: r.try_get("seen_ms").map_err(StoreError::from_sqlx)?,
-                })
-            })
-            .collect()
+        rows.iter().map(member_from_row).collect()
     }
 
     /// Removes the addresses at `name` not published since `before_ms`, with one audit row
@@ -154,17 +143,10 @@ impl Store {
             .fetch_all(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-            let mut gone: Vec<Member> = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let addr: String = r.try_get("addr").map_err(StoreError::from_sqlx)?;
-                gone.push(Member {
-                    node: r.try_get("node").map_err(StoreError::from_sqlx)?,
-                    addr: addr
-                        .parse()
-                        .map_err(|_| StoreError::Corrupt(format!("member address {addr:?}")))?,
-                    seen_ms: r.try_get("seen_ms").map_err(StoreError::from_sqlx)?,
-                });
-            }
+            let mut gone = rows
+                .iter()
+                .map(member_from_row)
+                .collect::<Result<Vec<Member>, StoreError>>()?;
             gone.sort_by(|a, b| a.node.cmp(&b.node));
             let now = now_text();
             for node in gone.chunk_by(|a, b| a.node == b.node) {
@@ -176,4 +158,15 @@ impl Store {
         .await;
         tx.finish(result).await
     }
+}
+
+fn member_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Member, StoreError> {
+    let addr: String = r.try_get("addr").map_err(StoreError::from_sqlx)?;
+    Ok(Member {
+        node: r.try_get("node").map_err(StoreError::from_sqlx)?,
+        addr: addr
+            .parse()
+            .map_err(|_| StoreError::Corrupt(format!("member address {addr:?}")))?,
+        seen_ms: r.try_get("seen_ms").map_err(StoreError::from_sqlx)?,
+    })
 }

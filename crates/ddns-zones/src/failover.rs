@@ -20,7 +20,9 @@ use ddns_core::snapshot::ZoneSet;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype};
 use ddns_store::{AdminAction, Applied, ChangeSet, Family, RrsetWrite};
 
-use crate::update::{AddressUpdate, HostOutcome};
+use ddns_core::record::{parse_ipv4, parse_ipv6};
+
+use crate::update::{AddressUpdate, HostOutcome, RrsetIntent};
 use crate::{Principal, UpdateError, Zones};
 
 /// The targets of `config`'s name: the configured ones, then the addresses nodes published
@@ -124,12 +126,6 @@ pub(crate) fn served_addresses(
 }
 
 impl Zones {
-    /// Whether nodes publish their addresses into the failover name `name` (it has a lease):
-    /// then an address update there goes through [`Zones::update_addresses`].
-    pub fn is_leased_failover(&self, name: &DomainName) -> bool {
-        self.leased_failover(name).is_some()
-    }
-
     /// The failover name `name` if nodes publish into it (it has a lease).
     pub(crate) fn leased_failover(&self, name: &DomainName) -> Option<&FailoverConfig> {
         self.failover_config(name)
@@ -250,6 +246,50 @@ impl Zones {
         }
         let addrs: Vec<IpAddr> = members.into_iter().map(|m| m.addr).collect();
         Ok(all_targets(config, &addrs))
+    }
+
+    /// A write of A/AAAA record sets only, all at one leased failover name and in no view (REST
+    /// `/update`, API v1), as the address update of a node publishing into it; `None` for
+    /// every other write.
+    pub(crate) fn member_update(
+        &self,
+        intents: &[RrsetIntent],
+    ) -> Option<Result<AddressUpdate, UpdateError>> {
+        let name = &intents.first()?.name;
+        let only_addresses = intents.iter().all(|i| {
+            &i.name == name && i.view.is_none() && matches!(i.rtype, Rtype::A | Rtype::AAAA)
+        });
+        if !only_addresses || self.leased_failover(name).is_none() {
+            return None;
+        }
+        let mut update = AddressUpdate {
+            names: vec![name.clone()],
+            ipv4: None,
+            ipv6: None,
+            offline: false,
+            ttl: None,
+            views: Vec::new(),
+        };
+        for intent in intents {
+            let values = intent.values.as_deref().unwrap_or_default();
+            let parsed = if intent.rtype == Rtype::A {
+                values
+                    .iter()
+                    .map(|v| parse_ipv4(v))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|v| update.ipv4 = Some(v))
+            } else {
+                values
+                    .iter()
+                    .map(|v| parse_ipv6(v))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map(|v| update.ipv6 = Some(v))
+            };
+            if let Err(e) = parsed {
+                return Some(Err(e.into()));
+            }
+        }
+        Some(Ok(update))
     }
 
     /// A node publishing its own addresses into the leased failover name `update.names[0]`

@@ -364,6 +364,13 @@ impl Zones {
         if_match: Option<(DomainName, i64)>,
         origin: Origin,
     ) -> Result<Applied, UpdateError> {
+        if let Some(update) = self.member_update(intents) {
+            let outcome = self.publish_member(principal, &update?, origin).await?;
+            return Ok(Applied {
+                changed: vec![outcome.changed; intents.len()],
+                ..Applied::default()
+            });
+        }
         self.write_rrsets(principal, principal.actor(), intents, if_match, origin)
             .await
     }

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::common::*;
-use crate::netns::{Netns, Smbd, run};
+use crate::netns::{Netns, Smbd, ddns_wrapper, run};
 
 const NAME: &str = "files.ddns.test";
 /// The two file servers, each on its own link from the client namespace.
@@ -92,18 +92,7 @@ impl Lab {
         ];
 
         // ddns in the client namespace, through a wrapper the test kit runs like the binary.
-        let wrapper = dir.path().join("ddns-in-netns");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
-                client.0,
-                bin().display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let wrapper = ddns_wrapper(dir.path(), &client);
         let config = dir.path().join("ddns.toml");
         std::fs::write(
             &config,

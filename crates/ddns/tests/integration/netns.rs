@@ -5,7 +5,7 @@
 //!
 //! Needs root; nothing leaves the namespaces.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -205,4 +205,22 @@ exit 0"#;
             _stdin: stdin,
         }
     }
+}
+
+/// A script at `dir/ddns-in-netns` that runs the ddns binary inside `ns`, so the test kit can
+/// start a server there as it starts the binary itself.
+pub(crate) fn ddns_wrapper(dir: &Path, ns: &Netns) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let wrapper = dir.join("ddns-in-netns");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
+            ns.0,
+            crate::common::bin().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    wrapper
 }

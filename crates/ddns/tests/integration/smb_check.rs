@@ -15,7 +15,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use crate::common::bin;
-use crate::netns::{ExitGuard, Netns, NsChild, Smbd, link, run, wait_listening};
+use crate::netns::{ExitGuard, Netns, NsChild, Smbd, ddns_wrapper, link, run, wait_listening};
 
 const ZONE: &str = "ddns.test";
 const CLIENT: &str = "10.78.0.1";
@@ -152,18 +152,7 @@ impl Lab {
         let client_conf = client_smb_conf(&dir.join("client"));
 
         // ddns in the client namespace, through a wrapper the test kit runs like the binary.
-        let wrapper = dir.join("ddns-in-netns");
-        std::fs::write(
-            &wrapper,
-            format!(
-                "#!/bin/sh\nexec ip netns exec {} {} \"$@\"\n",
-                client.0,
-                bin().display()
-            ),
-        )
-        .unwrap();
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let wrapper = ddns_wrapper(&dir, &client);
         let config = dir.join("ddns.toml");
         std::fs::write(
             &config,
