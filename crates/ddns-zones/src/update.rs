@@ -323,6 +323,27 @@ impl Zones {
                     );
                 }
             }
+            if update.offline {
+                // The host is offline everywhere: a view's own addresses would otherwise keep
+                // LAN clients pointed at it. Views the request sets itself are left to it.
+                for view in self.view_names() {
+                    if update.views.iter().any(|va| &va.view == view) {
+                        continue;
+                    }
+                    for rtype in [Rtype::A, Rtype::AAAA] {
+                        if self
+                            .publisher
+                            .view_rrset(&policy.name, view, name, rtype)
+                            .is_some()
+                        {
+                            writes.push(
+                                RrsetWrite::dynamic(policy.name.clone(), name.clone(), rtype, None)
+                                    .in_view(Some(view.clone())),
+                            );
+                        }
+                    }
+                }
+            }
             outcomes.push(HostOutcome {
                 name: name.clone(),
                 changed: false,

@@ -232,6 +232,28 @@ async fn two_source_addresses_get_their_views_and_updates_set_both() {
     );
     assert!(addresses(LAN, &server, &files, RecordType::AAAA).is_empty());
 
+    // offline=YES takes the host off every view, not only the default.
+    let (_, body) = nic(
+        &server,
+        Some(&token),
+        &format!("hostname=files.{ZONE}&myip=203.0.113.11&myip.lan=10.0.0.11"),
+    )
+    .await;
+    assert_eq!(body, "good 203.0.113.11");
+    assert_eq!(
+        addresses(LAN, &server, &files, RecordType::A),
+        ["10.0.0.11"]
+    );
+    let (status, _) = nic(
+        &server,
+        Some(&token),
+        &format!("hostname=files.{ZONE}&offline=YES"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(addresses(LAN, &server, &files, RecordType::A).is_empty());
+    assert!(addresses("127.0.0.1", &server, &files, RecordType::A).is_empty());
+
     // History says which view each change was.
     let history = get_json(
         server.url(&format!("/api/v1/hosts/files.{ZONE}/history")),
