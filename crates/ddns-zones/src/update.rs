@@ -227,6 +227,21 @@ impl Zones {
         }
         self.authorize(principal, &update.names)?;
         let snapshot = self.snapshot();
+        // Offline everywhere: a view's own addresses would otherwise keep LAN clients pointed
+        // at the host. Every view the request does not set itself is cleared, as `myip.VIEW=`.
+        let offline_views: Vec<ViewAddresses> = if update.offline {
+            self.view_names()
+                .iter()
+                .filter(|view| !update.views.iter().any(|va| &va.view == *view))
+                .map(|view| ViewAddresses {
+                    view: view.clone(),
+                    ipv4: Some(Vec::new()),
+                    ipv6: Some(Vec::new()),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let mut writes = Vec::new();
         let mut outcomes = Vec::new();
         for name in &update.names {
@@ -281,7 +296,7 @@ impl Zones {
                     new,
                 ));
             }
-            for va in &update.views {
+            for va in update.views.iter().chain(&offline_views) {
                 self.check_view(&va.view)?;
                 let ttl_for = |rtype| {
                     update
@@ -321,27 +336,6 @@ impl Zones {
                         RrsetWrite::dynamic(policy.name.clone(), name.clone(), rtype, new)
                             .in_view(Some(va.view.clone())),
                     );
-                }
-            }
-            if update.offline {
-                // The host is offline everywhere: a view's own addresses would otherwise keep
-                // LAN clients pointed at it. Views the request sets itself are left to it.
-                for view in self.view_names() {
-                    if update.views.iter().any(|va| &va.view == view) {
-                        continue;
-                    }
-                    for rtype in [Rtype::A, Rtype::AAAA] {
-                        if self
-                            .publisher
-                            .view_rrset(&policy.name, view, name, rtype)
-                            .is_some()
-                        {
-                            writes.push(
-                                RrsetWrite::dynamic(policy.name.clone(), name.clone(), rtype, None)
-                                    .in_view(Some(view.clone())),
-                            );
-                        }
-                    }
                 }
             }
             outcomes.push(HostOutcome {
