@@ -50,10 +50,15 @@ pub fn tcp_raw(server: SocketAddr, packet: &[u8]) -> Vec<u8> {
     reply
 }
 
-/// Queries over UDP and decodes; a truncated reply is asked again over TCP, as a stub
-/// resolver does (the server's rate limiting slips answers to clients that poll quickly).
+/// Queries over UDP and decodes, as a stub resolver does: a lost datagram is sent again (up
+/// to three tries, a second each: a test that has just flooded the server's socket buffer may
+/// lose its next query to the kernel), and a truncated reply is asked again over TCP (the
+/// server's rate limiting slips answers to clients that poll quickly).
 pub fn udp(server: SocketAddr, name: &str, rtype: RecordType) -> Message {
-    let reply = udp_raw(server, &query(name, rtype, true)).expect("no UDP reply");
+    let packet = query(name, rtype, true);
+    let reply = (0..3)
+        .find_map(|_| udp_raw(server, &packet))
+        .expect("no UDP reply in three tries");
     let message = Message::from_vec(&reply).unwrap();
     if message.metadata.truncation {
         return tcp(server, name, rtype);
