@@ -16,7 +16,8 @@ cd "$(dirname "$0")/.."
 # chromium + chromium-driver: the web console's browser test (headless, loopback only);
 # fonts-wqy-zenhei: a CJK font, so its Simplified Chinese screenshots show characters.
 # systemd: systemd-analyze verify checks the generated units (ddns-platform).
-packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables chromium chromium-driver fonts-wqy-zenhei systemd)
+# postgresql: the shared database of the store's suite on both engines and of the two-node tests.
+packages=(bind9-dnsutils knot-dnsutils ddclient inadyn python3 python3-dnspython python3-venv iproute2 util-linux bind9 knot nsd pebble samba smbclient prometheus nftables chromium chromium-driver fonts-wqy-zenhei systemd postgresql)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -8,7 +8,7 @@
 use std::time::SystemTime;
 
 use ddns_core::{Actor, Origin};
-use sqlx::{Row, SqliteConnection};
+use sqlx::{AnyConnection, Row};
 
 use crate::changes::history_from_row;
 use crate::{HistoryRow, Store, StoreError, ip_from_db, now_text};
@@ -155,13 +155,13 @@ pub fn parse_time(text: &str) -> Option<SystemTime> {
 
 /// Writes the row of `action` on the transaction's connection.
 pub(crate) async fn write_action(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     action: &AdminAction,
     now: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO audit (at, actor, action, target, source_ip, user_agent, detail) \
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(now)
     .bind(action.actor.to_string())
@@ -199,12 +199,12 @@ impl Store {
                SELECT at, 0 AS kind, id, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
                  new_rdata, serial, actor, source_ip, user_agent, note, NULL AS action, \
                  NULL AS target FROM history \
-               WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2 OR actor = 'rollback/' || ?2) \
+               WHERE at >= $1 AND ($2 IS NULL OR actor = $2 OR actor = 'rollback/' || $2) \
                UNION ALL \
                SELECT at, 1, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, actor, \
                  source_ip, user_agent, detail, action, target FROM audit \
-               WHERE at >= ?1 AND (?2 IS NULL OR actor = ?2)) \
-             WHERE (at, kind, id) > (?3, ?4, ?5) ORDER BY at, kind, id LIMIT ?6",
+               WHERE at >= $1 AND ($2 IS NULL OR actor = $2)) \
+             WHERE (at, kind, id) > ($3, $4, $5) ORDER BY at, kind, id LIMIT $6",
         )
         .bind(since)
         .bind(&query.actor)

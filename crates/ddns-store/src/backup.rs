@@ -83,6 +83,13 @@ impl Store {
     /// committed when the copy began, nothing after. The copy is written beside `file` under
     /// a temporary name, synced, and renamed into place, so `file` is complete or absent.
     pub async fn backup_into(&self, file: &Path) -> Result<(), StoreError> {
+        if self.backend == crate::Backend::Postgres {
+            return Err(StoreError::Invalid(
+                "this store is on PostgreSQL: back it up with pg_dump (or the server's own \
+                 backups); ddns backup copies a SQLite store"
+                    .into(),
+            ));
+        }
         if file.exists() {
             return Err(StoreError::Io {
                 path: file.display().to_string(),
@@ -102,7 +109,7 @@ impl Store {
                 message: "the path is not UTF-8".into(),
             })?
             .to_owned();
-        sqlx::query("VACUUM INTO ?")
+        sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&self.pool)
             .await

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ddns_core::journal::{JournalEntry, RrsetDelta, SoaRecord};
 use ddns_core::snapshot::SoaParams;
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Serial};
-use sqlx::{Executor, QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{AnyConnection, Executor, Row};
 
 use crate::audit::{AdminAction, write_action};
 use crate::hosts::{HostQuota, filter_sql};
@@ -275,8 +275,8 @@ impl Store {
     ) -> Result<Vec<HistoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note, view FROM history WHERE name = ? AND id < ? \
-             ORDER BY id DESC LIMIT ?",
+             actor, source_ip, user_agent, note, view FROM history WHERE name = $1 AND id < $2 \
+             ORDER BY id DESC LIMIT $3",
         )
         .bind(name.as_str())
         .bind(before.unwrap_or(i64::MAX))
@@ -292,11 +292,11 @@ impl Store {
 type ZoneDbRow = (i64, i64, i64, Option<Vec<u8>>, Option<i64>);
 
 pub(crate) async fn zone_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone: &DomainName,
 ) -> Result<(i64, Serial, i64, Option<SoaRecord>), StoreError> {
     let row: Option<ZoneDbRow> =
-        sqlx::query_as("SELECT id, serial, journal_seq, soa, soa_ttl FROM zones WHERE name = ?")
+        sqlx::query_as("SELECT id, serial, journal_seq, soa, soa_ttl FROM zones WHERE name = $1")
             .bind(zone.as_str())
             .fetch_optional(&mut *conn)
             .await
@@ -316,7 +316,7 @@ pub(crate) async fn zone_row(
 /// Runs each set in its own savepoint, then takes the group's serial steps. An `Err` is a
 /// failure of the transaction itself (every set fails with it).
 async fn apply_sets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     sets: &[ChangeSet],
     results: &mut Vec<Result<Applied, StoreError>>,
 ) -> Result<(), StoreError> {
@@ -385,7 +385,7 @@ async fn apply_sets(
     Ok(())
 }
 
-async fn execute(conn: &mut SqliteConnection, sql: &'static str) -> Result<(), StoreError> {
+async fn execute(conn: &mut AnyConnection, sql: &'static str) -> Result<(), StoreError> {
     conn.execute(sql).await.map_err(StoreError::from_sqlx)?;
     Ok(())
 }
@@ -423,7 +423,7 @@ fn merge(
 /// (merged by the caller once the savepoint is released); its history rows carry the serial
 /// the group will step to.
 async fn apply_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     set: &ChangeSet,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
     now: &str,
@@ -660,7 +660,7 @@ struct OwnerState {
 /// or creates hosts, matches versions or changes zones); `Err`: the set is refused, and
 /// nothing was written.
 async fn plan_writes(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     set: &ChangeSet,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
 ) -> Result<Option<Plan>, StoreError> {
@@ -755,7 +755,7 @@ async fn plan_writes(
 
 /// Writes a planned set. An error here is the database's, and fails the group.
 async fn execute_plan(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     set: &ChangeSet,
     mut plan: Plan,
     now: &str,
@@ -775,7 +775,7 @@ async fn execute_plan(
 
 /// Every RRset of one owner and its host, in one statement.
 async fn load_owner(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     owner: &DomainName,
 ) -> Result<OwnerState, StoreError> {
@@ -783,14 +783,14 @@ async fn load_owner(
         Option<i64>,
         Option<i64>,
         Option<Vec<u8>>,
-        Option<bool>,
+        Option<i64>,
         Option<i64>,
         Option<i64>,
     );
     let rows: Vec<OwnerRow> = sqlx::query_as(
         "SELECT rtype, ttl, rdata, static, NULL, NULL FROM records \
-         WHERE zone_id = ?1 AND owner = ?2 \
-         UNION ALL SELECT NULL, NULL, NULL, NULL, id, version FROM hosts WHERE name = ?2",
+         WHERE zone_id = $1 AND owner = $2 \
+         UNION ALL SELECT NULL, NULL, NULL, NULL, id, version FROM hosts WHERE name = $2",
     )
     .bind(zone_id)
     .bind(owner.as_str())
@@ -809,7 +809,7 @@ async fn load_owner(
                     rtype,
                     Current {
                         set: set_from_db(rtype, ttl, &rdata)?,
-                        is_static,
+                        is_static: is_static != 0,
                     },
                 );
             }
@@ -822,7 +822,7 @@ async fn load_owner(
 
 /// Sets or removes one RRset row.
 async fn write_rrset(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     write: &RrsetWrite,
     host_id: Option<i64>,
@@ -832,7 +832,7 @@ async fn write_rrset(
         Some(new) => {
             sqlx::query(
                 "INSERT INTO records (zone_id, owner, rtype, ttl, rdata, static, host_id, \
-                 updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
                  ON CONFLICT(zone_id, owner, rtype) DO UPDATE SET ttl = excluded.ttl, \
                  rdata = excluded.rdata, static = excluded.static, host_id = excluded.host_id, \
                  updated_at = excluded.updated_at",
@@ -842,7 +842,7 @@ async fn write_rrset(
             .bind(i64::from(write.rtype.0))
             .bind(i64::from(new.ttl()))
             .bind(new.encode_rdatas())
-            .bind(write.is_static)
+            .bind(i64::from(write.is_static))
             .bind(host_id)
             .bind(now)
             .execute(&mut *conn)
@@ -850,7 +850,7 @@ async fn write_rrset(
             .map_err(StoreError::from_sqlx)?;
         }
         None => {
-            sqlx::query("DELETE FROM records WHERE zone_id = ? AND owner = ? AND rtype = ?")
+            sqlx::query("DELETE FROM records WHERE zone_id = $1 AND owner = $2 AND rtype = $3")
                 .bind(zone_id)
                 .bind(write.name.as_str())
                 .bind(i64::from(write.rtype.0))
@@ -864,33 +864,36 @@ async fn write_rrset(
 
 /// The group's history rows, in the order their sets committed.
 async fn write_history(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     rows: &[PendingHistory],
     now: &str,
 ) -> Result<(), StoreError> {
     for chunk in rows.chunks(HISTORY_ROWS_PER_INSERT) {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+        let sql = format!(
             "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
-             new_rdata, serial, actor, source_ip, user_agent, view) ",
+             new_rdata, serial, actor, source_ip, user_agent, view) VALUES {}",
+            crate::value_rows(13, chunk.len())
         );
-        insert.push_values(chunk, |mut row, h| {
+        // Only placeholders are spliced in; every value is bound.
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for h in chunk {
             let d = &h.delta;
-            row.push_bind(now.to_owned())
-                .push_bind(h.zone.as_str().to_owned())
-                .push_bind(d.owner.as_str().to_owned())
-                .push_bind(d.rtype.to_string())
-                .push_bind(d.old.as_ref().map(|s| i64::from(s.ttl())))
-                .push_bind(d.old.as_ref().map(RecordSet::encode_rdatas))
-                .push_bind(d.new.as_ref().map(|s| i64::from(s.ttl())))
-                .push_bind(d.new.as_ref().map(RecordSet::encode_rdatas))
-                .push_bind(i64::from(h.serial.0))
-                .push_bind(h.actor.clone())
-                .push_bind(h.source_ip.clone())
-                .push_bind(h.user_agent.clone())
-                .push_bind(d.view.clone());
-        });
+            insert = insert
+                .bind(now.to_owned())
+                .bind(h.zone.as_str().to_owned())
+                .bind(d.owner.as_str().to_owned())
+                .bind(d.rtype.to_string())
+                .bind(d.old.as_ref().map(|s| i64::from(s.ttl())))
+                .bind(d.old.as_ref().map(RecordSet::encode_rdatas))
+                .bind(d.new.as_ref().map(|s| i64::from(s.ttl())))
+                .bind(d.new.as_ref().map(RecordSet::encode_rdatas))
+                .bind(i64::from(h.serial.0))
+                .bind(h.actor.clone())
+                .bind(h.source_ip.clone())
+                .bind(h.user_agent.clone())
+                .bind(d.view.clone());
+        }
         insert
-            .build()
             .execute(&mut *conn)
             .await
             .map_err(StoreError::from_sqlx)?;
@@ -900,14 +903,14 @@ async fn write_history(
 
 /// The journal row of `entry` and the zone row moved to its serial, SOA and position.
 pub(crate) async fn write_serial_step(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     entry: &JournalEntry,
     now: &str,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO journal (zone_id, seq, serial_before, serial_after, at, body) \
-         VALUES (?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(zone_id)
     .bind(entry.seq)
@@ -918,15 +921,18 @@ pub(crate) async fn write_serial_step(
     .execute(&mut *conn)
     .await
     .map_err(StoreError::from_sqlx)?;
-    sqlx::query("UPDATE zones SET serial = ?, journal_seq = ?, soa = ?, soa_ttl = ? WHERE id = ?")
-        .bind(i64::from(entry.serial_after.0))
-        .bind(entry.seq)
-        .bind(&entry.soa_after.rdata)
-        .bind(i64::from(entry.soa_after.ttl))
-        .bind(zone_id)
-        .execute(&mut *conn)
-        .await
-        .map_err(StoreError::from_sqlx)?;
+    crate::notify::announce(conn).await?;
+    sqlx::query(
+        "UPDATE zones SET serial = $1, journal_seq = $2, soa = $3, soa_ttl = $4 WHERE id = $5",
+    )
+    .bind(i64::from(entry.serial_after.0))
+    .bind(entry.seq)
+    .bind(&entry.soa_after.rdata)
+    .bind(i64::from(entry.soa_after.ttl))
+    .bind(zone_id)
+    .execute(&mut *conn)
+    .await
+    .map_err(StoreError::from_sqlx)?;
     Ok(())
 }
 
@@ -939,7 +945,7 @@ pub(crate) fn soa_set(rdata: &[u8]) -> Vec<u8> {
 }
 
 async fn zone_id_cached(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
     zone: &DomainName,
 ) -> Result<i64, StoreError> {
@@ -968,13 +974,13 @@ async fn zone_id_cached(
 }
 
 async fn delete_host(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zones: &mut BTreeMap<DomainName, ZoneChange>,
     staged: &mut Staged,
     name: &DomainName,
 ) -> Result<(), StoreError> {
     let row: Option<(i64, String)> = sqlx::query_as(
-        "SELECT h.id, z.name FROM hosts h JOIN zones z ON z.id = h.zone_id WHERE h.name = ?",
+        "SELECT h.id, z.name FROM hosts h JOIN zones z ON z.id = h.zone_id WHERE h.name = $1",
     )
     .bind(name.as_str())
     .fetch_optional(&mut *conn)
@@ -986,7 +992,7 @@ async fn delete_host(
     let zone = name_from_db(&zone)?;
     zone_id_cached(conn, zones, &zone).await?;
     let rows: Vec<(i64, i64, Vec<u8>)> =
-        sqlx::query_as("SELECT rtype, ttl, rdata FROM records WHERE host_id = ? ORDER BY rtype")
+        sqlx::query_as("SELECT rtype, ttl, rdata FROM records WHERE host_id = $1 ORDER BY rtype")
             .bind(host_id)
             .fetch_all(&mut *conn)
             .await
@@ -1020,12 +1026,12 @@ async fn delete_host(
                 view: Some(view),
             });
     }
-    sqlx::query("DELETE FROM records WHERE host_id = ?")
+    sqlx::query("DELETE FROM records WHERE host_id = $1")
         .bind(host_id)
         .execute(&mut *conn)
         .await
         .map_err(StoreError::from_sqlx)?;
-    sqlx::query("DELETE FROM hosts WHERE id = ?")
+    sqlx::query("DELETE FROM hosts WHERE id = $1")
         .bind(host_id)
         .execute(&mut *conn)
         .await
@@ -1033,11 +1039,8 @@ async fn delete_host(
     Ok(())
 }
 
-async fn host_id(
-    conn: &mut SqliteConnection,
-    name: &DomainName,
-) -> Result<Option<i64>, StoreError> {
-    sqlx::query_scalar("SELECT id FROM hosts WHERE name = ?")
+async fn host_id(conn: &mut AnyConnection, name: &DomainName) -> Result<Option<i64>, StoreError> {
+    sqlx::query_scalar("SELECT id FROM hosts WHERE name = $1")
         .bind(name.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -1045,10 +1048,10 @@ async fn host_id(
 }
 
 async fn host_version(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     name: &DomainName,
 ) -> Result<Option<i64>, StoreError> {
-    sqlx::query_scalar("SELECT version FROM hosts WHERE name = ?")
+    sqlx::query_scalar("SELECT version FROM hosts WHERE name = $1")
         .bind(name.as_str())
         .fetch_optional(&mut *conn)
         .await
@@ -1056,7 +1059,7 @@ async fn host_version(
 }
 
 async fn ensure_host(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone: &DomainName,
     name: &DomainName,
     now: &str,
@@ -1064,33 +1067,29 @@ async fn ensure_host(
     if let Some(id) = host_id(conn, name).await? {
         return Ok(id);
     }
-    let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = ?")
+    let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = $1")
         .bind(zone.as_str())
         .fetch_optional(&mut *conn)
         .await
         .map_err(StoreError::from_sqlx)?;
     let zone_id = zone_id.ok_or_else(|| StoreError::UnknownZone(zone.to_string()))?;
-    let result = sqlx::query(
-        "INSERT INTO hosts (zone_id, name, version, created_at, updated_at) VALUES (?, ?, 1, ?, ?)",
+    sqlx::query_scalar(
+        "INSERT INTO hosts (zone_id, name, version, created_at, updated_at) \
+         VALUES ($1, $2, 1, $3, $4) RETURNING id",
     )
     .bind(zone_id)
     .bind(name.as_str())
     .bind(now)
     .bind(now)
-    .execute(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
-    .map_err(StoreError::from_sqlx)?;
-    Ok(result.last_insert_rowid())
+    .map_err(StoreError::from_sqlx)
 }
 
 /// One more version of the host; returns the new one.
-async fn bump_host(
-    conn: &mut SqliteConnection,
-    host_id: i64,
-    now: &str,
-) -> Result<i64, StoreError> {
+async fn bump_host(conn: &mut AnyConnection, host_id: i64, now: &str) -> Result<i64, StoreError> {
     sqlx::query_scalar(
-        "UPDATE hosts SET version = version + 1, updated_at = ? WHERE id = ? RETURNING version",
+        "UPDATE hosts SET version = version + 1, updated_at = $1 WHERE id = $2 RETURNING version",
     )
     .bind(now)
     .bind(host_id)
@@ -1100,13 +1099,13 @@ async fn bump_host(
 }
 
 async fn current_rrset(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     owner: &DomainName,
     rtype: Rtype,
 ) -> Result<Option<Current>, StoreError> {
-    let row: Option<(i64, Vec<u8>, bool)> = sqlx::query_as(
-        "SELECT ttl, rdata, static FROM records WHERE zone_id = ? AND owner = ? AND rtype = ?",
+    let row: Option<(i64, Vec<u8>, i64)> = sqlx::query_as(
+        "SELECT ttl, rdata, static FROM records WHERE zone_id = $1 AND owner = $2 AND rtype = $3",
     )
     .bind(zone_id)
     .bind(owner.as_str())
@@ -1117,17 +1116,14 @@ async fn current_rrset(
     row.map(|(ttl, rdata, is_static)| {
         Ok(Current {
             set: set_from_db(rtype, ttl, &rdata)?,
-            is_static,
+            is_static: is_static != 0,
         })
     })
     .transpose()
 }
 
 /// Counts, inside the transaction, the hosts the quota's filter lets through.
-async fn check_host_quota(
-    conn: &mut SqliteConnection,
-    quota: &HostQuota,
-) -> Result<(), StoreError> {
+async fn check_host_quota(conn: &mut AnyConnection, quota: &HostQuota) -> Result<(), StoreError> {
     let mut sql = String::from("SELECT COUNT(*) FROM hosts h WHERE 1 = 1");
     let mut binds = Vec::new();
     if !filter_sql(&quota.filter, &mut sql, &mut binds) {
@@ -1152,12 +1148,12 @@ async fn check_host_quota(
 
 /// RFC 1034 §3.6.2 / RFC 2181 §10.1: a name with a CNAME has no other data.
 async fn check_cname_exclusive(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     name: &DomainName,
 ) -> Result<(), StoreError> {
     let types: Vec<i64> =
-        sqlx::query_scalar("SELECT rtype FROM records WHERE zone_id = ? AND owner = ?")
+        sqlx::query_scalar("SELECT rtype FROM records WHERE zone_id = $1 AND owner = $2")
             .bind(zone_id)
             .bind(name.as_str())
             .fetch_all(&mut *conn)
@@ -1184,7 +1180,7 @@ fn cname_stands_alone(
     Ok(())
 }
 
-pub(crate) fn history_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<HistoryRow, StoreError> {
+pub(crate) fn history_from_row(row: &sqlx::any::AnyRow) -> Result<HistoryRow, StoreError> {
     let get_err = |e: sqlx::Error| StoreError::Corrupt(e.to_string());
     let rtype_text: String = row.try_get("rtype").map_err(get_err)?;
     let rtype =

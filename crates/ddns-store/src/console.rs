@@ -37,7 +37,7 @@ impl Store {
         let now = now_text();
         let result = async {
             sqlx::query(
-                "INSERT INTO console_password (id, hash, set_at) VALUES (1, ?, ?) \
+                "INSERT INTO console_password (id, hash, set_at) VALUES (1, $1, $2) \
                  ON CONFLICT(id) DO UPDATE SET hash = excluded.hash, set_at = excluded.set_at",
             )
             .bind(hash)
@@ -65,7 +65,7 @@ impl Store {
     pub async fn search_hosts(&self, search: &HostSearch) -> Result<Vec<HostRecord>, StoreError> {
         let mut sql = String::from(
             "SELECT h.id, z.name, h.name, h.version, h.created_at, h.updated_at FROM hosts h \
-             JOIN zones z ON z.id = h.zone_id WHERE h.name > ?",
+             JOIN zones z ON z.id = h.zone_id WHERE h.name > $1",
         );
         let mut binds: Vec<String> = vec![
             search
@@ -78,15 +78,15 @@ impl Store {
             return Ok(Vec::new());
         }
         if let Some(zone) = &search.zone {
-            sql.push_str(" AND z.name = ?");
             binds.push(zone.as_str().to_owned());
+            sql.push_str(&format!(" AND z.name = ${}", binds.len()));
         }
         if let Some(text) = search.contains.as_deref().filter(|t| !t.is_empty()) {
-            // instr, not LIKE: the text is matched literally, `%` and `_` included.
-            sql.push_str(" AND instr(h.name, ?) > 0");
-            binds.push(text.to_owned());
+            // Matched literally: `%`, `_` and the escape character are escaped.
+            binds.push(format!("%{}%", like_literal(&text.to_ascii_lowercase())));
+            sql.push_str(&format!(" AND h.name LIKE ${} ESCAPE '\\'", binds.len()));
         }
-        sql.push_str(" ORDER BY h.name LIMIT ?");
+        sql.push_str(&format!(" ORDER BY h.name LIMIT ${}", binds.len() + 1));
         // Only placeholders are spliced in; every value is bound.
         let mut query = sqlx::query_as::<_, crate::hosts::HostRow>(sqlx::AssertSqlSafe(sql));
         for b in &binds {
@@ -107,7 +107,7 @@ impl Store {
     ) -> Result<HashMap<DomainName, HistoryRow>, StoreError> {
         let mut out = HashMap::with_capacity(names.len());
         for chunk in names.chunks(500) {
-            let placeholders = vec!["?"; chunk.len()].join(", ");
+            let placeholders = crate::params(1, chunk.len());
             let sql = format!(
                 "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, \
                  serial, actor, source_ip, user_agent, note FROM history WHERE id IN \
@@ -137,4 +137,16 @@ impl Store {
             .map_err(StoreError::from_sqlx)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
+}
+
+/// `text` as a LIKE pattern that matches it literally (escape character `\\`).
+fn like_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -1,4 +1,4 @@
-//! Storage errors, classified so the edges can answer precisely: a busy database is worth a
+//! Storage errors of either engine, classified so the edges can answer precisely: a busy database is worth a
 //! retry (`dnserr`, HTTP 503), a full disk or a broken file is not (`911`).
 
 /// Why a storage operation failed.
@@ -77,6 +77,21 @@ impl StoreError {
     pub(crate) fn from_sqlx(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::PoolTimedOut => Self::Busy,
+            sqlx::Error::Database(db)
+                if db
+                    .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                    .is_some() =>
+            {
+                // PostgreSQL reports SQLSTATE classes (Appendix A of its manual).
+                match db.code().as_deref() {
+                    // serialization_failure, deadlock_detected, lock_not_available,
+                    // too_many_connections, cannot_connect_now
+                    Some("40001" | "40P01" | "55P03" | "53300" | "57P03") => Self::Busy,
+                    Some("53100") => Self::Full,     // disk_full
+                    Some("25006") => Self::ReadOnly, // read_only_sql_transaction
+                    _ => Self::Database(error.to_string()),
+                }
+            }
             sqlx::Error::Database(db) => {
                 // SQLite reports extended result codes; the primary code is the low byte.
                 let code = db

@@ -29,8 +29,8 @@ impl Store {
         loop {
             let n = self
                 .delete_batch(
-                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < ?1 \
-                     ORDER BY at LIMIT ?2)",
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE at < $1 \
+                     ORDER BY at LIMIT $2)",
                     &cutoff,
                 )
                 .await?;
@@ -42,7 +42,7 @@ impl Store {
         // Names over their count, found on the follower's pool (an index scan of
         // `history(name, id)`), then trimmed batch by batch on the writer.
         let over: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM history GROUP BY name HAVING COUNT(*) > ? LIMIT ?",
+            "SELECT name FROM history GROUP BY name HAVING COUNT(*) > $1 LIMIT $2",
         )
         .bind(i64::from(retention.max_rows_per_host))
         .bind(i64::from(PRUNE_NAMES))
@@ -53,8 +53,8 @@ impl Store {
             loop {
                 let mut tx = self.writer.begin().await?;
                 let result = sqlx::query(
-                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE name = ?1 \
-                     ORDER BY id DESC LIMIT ?3 OFFSET ?2)",
+                    "DELETE FROM history WHERE id IN (SELECT id FROM history WHERE name = $1 \
+                     ORDER BY id DESC LIMIT $3 OFFSET $2)",
                 )
                 .bind(&name)
                 .bind(i64::from(retention.max_rows_per_host))
@@ -77,7 +77,7 @@ impl Store {
     pub async fn history_row(&self, id: i64) -> Result<Option<HistoryRow>, StoreError> {
         let row = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
-             actor, source_ip, user_agent, note, view FROM history WHERE id = ?",
+             actor, source_ip, user_agent, note, view FROM history WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -96,8 +96,8 @@ impl Store {
         id: i64,
     ) -> Result<Vec<(Option<String>, Rtype, Option<RecordSet>)>, StoreError> {
         let import: Option<(i64, String)> = sqlx::query_as(
-            "SELECT h.id, h.zone FROM history h WHERE h.id > ?1 AND h.note IS NOT NULL \
-             AND h.zone = (SELECT zone FROM history WHERE id = ?1) ORDER BY h.id LIMIT 1",
+            "SELECT h.id, h.zone FROM history h WHERE h.id > $1 AND h.note IS NOT NULL \
+             AND h.zone = (SELECT zone FROM history WHERE id = $1) ORDER BY h.id LIMIT 1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -115,7 +115,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, serial, \
              actor, source_ip, user_agent, note, view FROM history WHERE id IN \
-             (SELECT MIN(id) FROM history WHERE name = ? AND id > ? GROUP BY rtype, IFNULL(view, '')) \
+             (SELECT MIN(id) FROM history WHERE name = $1 AND id > $2 GROUP BY rtype, COALESCE(view, '')) \
              ORDER BY id",
         )
         .bind(name.as_str())

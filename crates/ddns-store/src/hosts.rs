@@ -75,13 +75,13 @@ pub(crate) fn filter_sql(filter: &HostFilter, sql: &mut String, binds: &mut Vec<
     };
     let mut alternatives = Vec::new();
     for name in exact {
-        alternatives.push("h.name = ?");
         binds.push(name.as_str().to_owned());
+        alternatives.push(format!("h.name = ${}", binds.len()));
     }
     for name in below {
         // `_` and `%` cannot occur in names besides `_`, which is escaped.
-        alternatives.push("h.name LIKE ? ESCAPE '\\'");
         binds.push(format!("%.{}", name.as_str().replace('_', "\\_")));
+        alternatives.push(format!("h.name LIKE ${} ESCAPE '\\'", binds.len()));
     }
     if alternatives.is_empty() {
         return false;
@@ -112,7 +112,8 @@ impl Store {
         let mut out = ZoneRecords::default();
         // A few hundred owners per query keeps far below SQLite's limit of bound parameters.
         for chunk in owners.chunks(500) {
-            let filter = format!(" AND r.owner IN ({})", vec!["?"; chunk.len()].join(", "));
+            // $1 is the zone.
+            let filter = format!(" AND r.owner IN ({})", crate::params(2, chunk.len()));
             let names: Vec<&str> = chunk.iter().map(|n| n.as_str()).collect();
             let part = self.rrsets_where(zone, &filter, &names).await?;
             out.rrsets.extend(part.rrsets);
@@ -135,14 +136,14 @@ impl Store {
 
     async fn rrsets_where_on(
         &self,
-        pool: &sqlx::SqlitePool,
+        pool: &sqlx::AnyPool,
         zone: &DomainName,
         condition: &str,
         binds: &[&str],
     ) -> Result<ZoneRecords, StoreError> {
         let sql = format!(
             "SELECT r.owner, r.rtype, r.ttl, r.rdata, r.static FROM records r \
-             JOIN zones z ON z.id = r.zone_id WHERE z.name = ?{condition}"
+             JOIN zones z ON z.id = r.zone_id WHERE z.name = $1{condition}"
         );
         let mut query = sqlx::query_as::<_, RrsetRow>(sqlx::AssertSqlSafe(sql)).bind(zone.as_str());
         for b in binds {
@@ -164,7 +165,7 @@ impl Store {
     pub async fn host(&self, name: &DomainName) -> Result<Option<HostRecord>, StoreError> {
         let row: Option<HostRow> = sqlx::query_as(
             "SELECT h.id, z.name, h.name, h.version, h.created_at, h.updated_at FROM hosts h \
-             JOIN zones z ON z.id = h.zone_id WHERE h.name = ?",
+             JOIN zones z ON z.id = h.zone_id WHERE h.name = $1",
         )
         .bind(name.as_str())
         .fetch_optional(&self.pool)
@@ -187,13 +188,13 @@ impl Store {
     ) -> Result<Vec<HostRecord>, StoreError> {
         let mut sql = String::from(
             "SELECT h.id, z.name, h.name, h.version, h.created_at, h.updated_at FROM hosts h \
-             JOIN zones z ON z.id = h.zone_id WHERE h.name > ?",
+             JOIN zones z ON z.id = h.zone_id WHERE h.name > $1",
         );
         let mut binds: Vec<String> = vec![after.map(|a| a.as_str().to_owned()).unwrap_or_default()];
         if !filter_sql(filter, &mut sql, &mut binds) {
             return Ok(Vec::new());
         }
-        sql.push_str(" ORDER BY h.name LIMIT ?");
+        sql.push_str(&format!(" ORDER BY h.name LIMIT ${}", binds.len() + 1));
         // Only placeholders are spliced in; every value is bound.
         let mut query = sqlx::query_as::<_, HostRow>(sqlx::AssertSqlSafe(sql));
         for b in &binds {
@@ -216,7 +217,7 @@ impl Store {
         }
         // One query for the records of every host of the page (pages are at most a few
         // thousand hosts, far below SQLite's limit of bound parameters).
-        let placeholders = vec!["?"; rows.len()].join(", ");
+        let placeholders = crate::params(1, rows.len());
         let sql = format!(
             "SELECT host_id, rtype, ttl, rdata FROM records WHERE host_id IN ({placeholders}) \
              ORDER BY rtype"
@@ -254,7 +255,7 @@ impl Store {
 }
 
 /// `owner, rtype, ttl, rdata, static` of a records row.
-type RrsetRow = (String, i64, i64, Vec<u8>, bool);
+type RrsetRow = (String, i64, i64, Vec<u8>, i64);
 
 /// A records row as an RRset, or what is wrong with it.
 fn stored_rrset((owner, rtype, ttl, rdata, is_static): RrsetRow) -> Result<StoredRrset, String> {
@@ -263,7 +264,7 @@ fn stored_rrset((owner, rtype, ttl, rdata, is_static): RrsetRow) -> Result<Store
         Ok(StoredRrset {
             name: name_from_db(&owner)?,
             set: set_from_db(rtype, ttl, &rdata)?,
-            is_static,
+            is_static: is_static != 0,
         })
     };
     read().map_err(|e| format!("{owner} type {rtype}: {e}"))

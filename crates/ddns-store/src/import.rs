@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 
 use ddns_core::journal::{JournalEntry, SoaRecord};
 use ddns_core::{Actor, DomainName, Origin, Rdata, RecordSet, Rtype, Serial};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 use tokio::sync::mpsc;
 
 use crate::audit::{AdminAction, write_action};
@@ -86,7 +86,7 @@ impl Store {
     }
 }
 
-async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<u64, StoreError> {
+async fn exec(conn: &mut AnyConnection, sql: &'static str) -> Result<u64, StoreError> {
     sqlx::query(sql)
         .execute(&mut *conn)
         .await
@@ -95,7 +95,7 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> Result<u64, Sto
 }
 
 async fn import_in(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone: &DomainName,
     batches: &mut mpsc::Receiver<ImportBatch>,
     actor: &Actor,
@@ -108,13 +108,19 @@ async fn import_in(
         )));
     };
     // Connection-local and inside the transaction: a rollback removes it with everything else.
-    exec(
-        conn,
-        "CREATE TEMP TABLE import_rrsets (owner TEXT NOT NULL, rtype INTEGER NOT NULL, \
-         line INTEGER NOT NULL, ttl INTEGER NOT NULL, rdata BLOB NOT NULL, \
-         PRIMARY KEY (owner, rtype, line)) WITHOUT ROWID",
-    )
-    .await?;
+    let staging = match crate::Backend::of(conn) {
+        crate::Backend::Sqlite => {
+            "CREATE TEMP TABLE import_rrsets (owner TEXT NOT NULL, rtype INTEGER NOT NULL, \
+             line INTEGER NOT NULL, ttl INTEGER NOT NULL, rdata BLOB NOT NULL, \
+             PRIMARY KEY (owner, rtype, line)) WITHOUT ROWID"
+        }
+        crate::Backend::Postgres => {
+            "CREATE TEMP TABLE import_rrsets (owner TEXT NOT NULL, rtype BIGINT NOT NULL, \
+             line BIGINT NOT NULL, ttl BIGINT NOT NULL, rdata BYTEA NOT NULL, \
+             PRIMARY KEY (owner, rtype, line))"
+        }
+    };
+    exec(conn, staging).await?;
     loop {
         match batches.recv().await {
             Some(ImportBatch::Rrsets(rrsets)) => stage(conn, &rrsets).await?,
@@ -131,7 +137,7 @@ async fn import_in(
         .fetch_one(&mut *conn)
         .await
         .map_err(StoreError::from_sqlx)?;
-    exec(conn, "DROP TABLE temp.import_rrsets").await?;
+    exec(conn, "DROP TABLE import_rrsets").await?;
 
     let params = ddns_core::snapshot::SoaParams::from_rdata(&soa_before.rdata, soa_before.ttl)
         .map(|(p, _)| p)
@@ -154,7 +160,7 @@ async fn import_in(
     let rrsets = u64::try_from(rrsets).unwrap_or(0);
     sqlx::query(
         "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, \
-         serial, actor, source_ip, user_agent, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         serial, actor, source_ip, user_agent, note) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind(&now)
     .bind(zone.as_str())
@@ -187,19 +193,23 @@ async fn import_in(
 }
 
 /// One batch into the staging table.
-async fn stage(conn: &mut SqliteConnection, rrsets: &[ImportRrset]) -> Result<(), StoreError> {
+async fn stage(conn: &mut AnyConnection, rrsets: &[ImportRrset]) -> Result<(), StoreError> {
     for chunk in rrsets.chunks(ROWS_PER_INSERT) {
-        let mut insert: QueryBuilder<Sqlite> =
-            QueryBuilder::new("INSERT INTO import_rrsets (owner, rtype, line, ttl, rdata) ");
-        insert.push_values(chunk, |mut row, r| {
-            row.push_bind(r.name.as_str())
-                .push_bind(i64::from(r.set.rtype().0))
-                .push_bind(i64::try_from(r.line).unwrap_or(i64::MAX))
-                .push_bind(i64::from(r.set.ttl()))
-                .push_bind(r.set.encode_rdatas());
-        });
+        let sql = format!(
+            "INSERT INTO import_rrsets (owner, rtype, line, ttl, rdata) VALUES {}",
+            crate::value_rows(5, chunk.len())
+        );
+        // Only placeholders are spliced in; every value is bound.
+        let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for r in chunk {
+            insert = insert
+                .bind(r.name.as_str())
+                .bind(i64::from(r.set.rtype().0))
+                .bind(i64::try_from(r.line).unwrap_or(i64::MAX))
+                .bind(i64::from(r.set.ttl()))
+                .bind(r.set.encode_rdatas());
+        }
         insert
-            .build()
             .execute(&mut *conn)
             .await
             .map_err(StoreError::from_sqlx)?;
@@ -208,12 +218,12 @@ async fn stage(conn: &mut SqliteConnection, rrsets: &[ImportRrset]) -> Result<()
 }
 
 /// Merges every `(owner, type)` staged more than once into its first row.
-async fn merge_repeated(conn: &mut SqliteConnection) -> Result<(), StoreError> {
+async fn merge_repeated(conn: &mut AnyConnection) -> Result<(), StoreError> {
     let mut after = (String::new(), -1i64);
     loop {
         let keys: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT owner, rtype FROM import_rrsets WHERE (owner, rtype) > (?, ?) \
-             GROUP BY owner, rtype HAVING COUNT(*) > 1 ORDER BY owner, rtype LIMIT ?",
+            "SELECT owner, rtype FROM import_rrsets WHERE (owner, rtype) > ($1, $2) \
+             GROUP BY owner, rtype HAVING COUNT(*) > 1 ORDER BY owner, rtype LIMIT $3",
         )
         .bind(&after.0)
         .bind(after.1)
@@ -234,9 +244,9 @@ async fn merge_repeated(conn: &mut SqliteConnection) -> Result<(), StoreError> {
     }
 }
 
-async fn merge_one(conn: &mut SqliteConnection, owner: &str, rtype: i64) -> Result<(), StoreError> {
+async fn merge_one(conn: &mut AnyConnection, owner: &str, rtype: i64) -> Result<(), StoreError> {
     let parts: Vec<(i64, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT line, ttl, rdata FROM import_rrsets WHERE owner = ? AND rtype = ? ORDER BY line",
+        "SELECT line, ttl, rdata FROM import_rrsets WHERE owner = $1 AND rtype = $2 ORDER BY line",
     )
     .bind(owner)
     .bind(rtype)
@@ -260,7 +270,7 @@ async fn merge_one(conn: &mut SqliteConnection, owner: &str, rtype: i64) -> Resu
             "line {last}: {owner} {rtype_v} (also on line {first}): {e}"
         ))
     })?;
-    sqlx::query("DELETE FROM import_rrsets WHERE owner = ? AND rtype = ? AND line > ?")
+    sqlx::query("DELETE FROM import_rrsets WHERE owner = $1 AND rtype = $2 AND line > $3")
         .bind(owner)
         .bind(rtype)
         .bind(first)
@@ -268,7 +278,7 @@ async fn merge_one(conn: &mut SqliteConnection, owner: &str, rtype: i64) -> Resu
         .await
         .map_err(StoreError::from_sqlx)?;
     sqlx::query(
-        "UPDATE import_rrsets SET ttl = ?, rdata = ? WHERE owner = ? AND rtype = ? AND line = ?",
+        "UPDATE import_rrsets SET ttl = $1, rdata = $2 WHERE owner = $3 AND rtype = $4 AND line = $5",
     )
     .bind(i64::from(merged.ttl()))
     .bind(merged.encode_rdatas())
@@ -282,10 +292,10 @@ async fn merge_one(conn: &mut SqliteConnection, owner: &str, rtype: i64) -> Resu
 }
 
 /// Dynamic writes never replace a static RRset of the configuration.
-async fn check_staged(conn: &mut SqliteConnection, zone_id: i64) -> Result<(), StoreError> {
+async fn check_staged(conn: &mut AnyConnection, zone_id: i64) -> Result<(), StoreError> {
     let clash: Option<(String, i64, i64)> = sqlx::query_as(
         "SELECT i.owner, i.rtype, i.line FROM import_rrsets i JOIN records r \
-         ON r.zone_id = ? AND r.owner = i.owner AND r.rtype = i.rtype \
+         ON r.zone_id = $1 AND r.owner = i.owner AND r.rtype = i.rtype \
          WHERE r.static = 1 LIMIT 1",
     )
     .bind(zone_id)
@@ -302,17 +312,13 @@ async fn check_staged(conn: &mut SqliteConnection, zone_id: i64) -> Result<(), S
 }
 
 /// Hosts first (new ones at version 1, changed ones one version up), then the records.
-async fn write_staged(
-    conn: &mut SqliteConnection,
-    zone_id: i64,
-    now: &str,
-) -> Result<(), StoreError> {
+async fn write_staged(conn: &mut AnyConnection, zone_id: i64, now: &str) -> Result<(), StoreError> {
     // A host changes when one of its staged RRsets differs from what is stored; the scan is
     // over the zone's existing hosts, so a first import into an empty zone costs nothing here.
     sqlx::query(
-        "UPDATE hosts SET version = version + 1, updated_at = ?1 WHERE zone_id = ?2 AND EXISTS \
+        "UPDATE hosts SET version = version + 1, updated_at = $1 WHERE zone_id = $2 AND EXISTS \
          (SELECT 1 FROM import_rrsets i WHERE i.owner = hosts.name AND NOT EXISTS \
-          (SELECT 1 FROM records r WHERE r.zone_id = ?2 AND r.owner = i.owner \
+          (SELECT 1 FROM records r WHERE r.zone_id = $2 AND r.owner = i.owner \
            AND r.rtype = i.rtype AND r.ttl = i.ttl AND r.rdata = i.rdata))",
     )
     .bind(now)
@@ -322,7 +328,7 @@ async fn write_staged(
     .map_err(StoreError::from_sqlx)?;
     sqlx::query(
         "INSERT INTO hosts (zone_id, name, version, created_at, updated_at) \
-         SELECT DISTINCT ?1, owner, 1, ?2, ?2 FROM import_rrsets WHERE true \
+         SELECT DISTINCT $1, owner, 1, $2, $2 FROM import_rrsets WHERE true \
          ON CONFLICT(name) DO NOTHING",
     )
     .bind(zone_id)
@@ -332,12 +338,12 @@ async fn write_staged(
     .map_err(StoreError::from_sqlx)?;
     sqlx::query(
         "INSERT INTO records (zone_id, owner, rtype, ttl, rdata, static, host_id, updated_at) \
-         SELECT ?1, i.owner, i.rtype, i.ttl, i.rdata, 0, h.id, ?2 \
+         SELECT $1, i.owner, i.rtype, i.ttl, i.rdata, 0, h.id, $2 \
          FROM import_rrsets i JOIN hosts h ON h.name = i.owner WHERE true \
          ON CONFLICT(zone_id, owner, rtype) DO UPDATE SET ttl = excluded.ttl, \
          rdata = excluded.rdata, host_id = excluded.host_id, updated_at = excluded.updated_at \
          WHERE records.ttl <> excluded.ttl OR records.rdata <> excluded.rdata \
-         OR records.host_id IS NOT excluded.host_id",
+         OR records.host_id IS DISTINCT FROM excluded.host_id",
     )
     .bind(zone_id)
     .bind(now)
@@ -349,16 +355,13 @@ async fn write_staged(
 
 /// RFC 1034 §3.6.2 / RFC 2181 §10.1: a name with a CNAME has no other data, checked for every
 /// owner the import wrote, against everything the zone now holds there.
-async fn check_cname_exclusive(
-    conn: &mut SqliteConnection,
-    zone_id: i64,
-) -> Result<(), StoreError> {
+async fn check_cname_exclusive(conn: &mut AnyConnection, zone_id: i64) -> Result<(), StoreError> {
     let clash: Option<(String, i64)> = sqlx::query_as(
         "SELECT c.owner, (SELECT MIN(line) FROM import_rrsets i WHERE i.owner = c.owner) \
-         FROM records c WHERE c.zone_id = ?1 AND c.rtype = ?2 \
+         FROM records c WHERE c.zone_id = $1 AND c.rtype = $2 \
          AND EXISTS (SELECT 1 FROM import_rrsets i WHERE i.owner = c.owner) \
-         AND EXISTS (SELECT 1 FROM records o WHERE o.zone_id = ?1 AND o.owner = c.owner \
-                     AND o.rtype <> ?2) LIMIT 1",
+         AND EXISTS (SELECT 1 FROM records o WHERE o.zone_id = $1 AND o.owner = c.owner \
+                     AND o.rtype <> $2) LIMIT 1",
     )
     .bind(zone_id)
     .bind(i64::from(Rtype::CNAME.0))
@@ -369,7 +372,7 @@ async fn check_cname_exclusive(
         return Ok(());
     };
     let types: Vec<i64> =
-        sqlx::query_scalar("SELECT rtype FROM records WHERE zone_id = ? AND owner = ?")
+        sqlx::query_scalar("SELECT rtype FROM records WHERE zone_id = $1 AND owner = $2")
             .bind(zone_id)
             .bind(&owner)
             .fetch_all(&mut *conn)

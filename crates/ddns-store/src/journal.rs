@@ -37,8 +37,8 @@ impl Store {
     ) -> Result<Vec<JournalRow>, StoreError> {
         let rows: Vec<(i64, i64, i64, Vec<u8>)> = sqlx::query_as(
             "SELECT j.seq, j.serial_before, j.serial_after, j.body FROM journal j \
-             JOIN zones z ON z.id = j.zone_id WHERE z.name = ? AND j.seq > ? \
-             ORDER BY j.seq LIMIT ?",
+             JOIN zones z ON z.id = j.zone_id WHERE z.name = $1 AND j.seq > $2 \
+             ORDER BY j.seq LIMIT $3",
         )
         .bind(zone.as_str())
         .bind(after_seq)
@@ -61,7 +61,7 @@ impl Store {
     /// The oldest journal position still kept for `zone` (`None`: the journal is empty).
     pub async fn journal_start(&self, zone: &DomainName) -> Result<Option<i64>, StoreError> {
         sqlx::query_scalar(
-            "SELECT MIN(j.seq) FROM journal j JOIN zones z ON z.id = j.zone_id WHERE z.name = ?",
+            "SELECT MIN(j.seq) FROM journal j JOIN zones z ON z.id = j.zone_id WHERE z.name = $1",
         )
         .bind(zone.as_str())
         .fetch_one(&self.replay_pool)
@@ -78,7 +78,7 @@ impl Store {
         let cutoff = cutoff_text(retention.max_age_secs);
         let mut tx = self.writer.begin().await?;
         let result = async {
-            let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = ?")
+            let zone_id: Option<i64> = sqlx::query_scalar("SELECT id FROM zones WHERE name = $1")
                 .bind(zone.as_str())
                 .fetch_optional(tx.conn())
                 .await
@@ -88,9 +88,9 @@ impl Store {
             };
             // The newest entry always stays: it tells followers where the zone is.
             let done = sqlx::query(
-                "DELETE FROM journal WHERE zone_id = ?1 AND seq < (SELECT MAX(seq) FROM journal \
-                 WHERE zone_id = ?1) AND (seq <= (SELECT MAX(seq) FROM journal WHERE zone_id = ?1) - ?2 \
-                 OR at < ?3)",
+                "DELETE FROM journal WHERE zone_id = $1 AND seq < (SELECT MAX(seq) FROM journal \
+                 WHERE zone_id = $1) AND (seq <= (SELECT MAX(seq) FROM journal WHERE zone_id = $1) - $2 \
+                 OR at < $3)",
             )
             .bind(zone_id)
             .bind(i64::from(retention.max_entries))

@@ -58,7 +58,7 @@ pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
                 };
                 sqlx::query(
                     "INSERT OR REPLACE INTO records (zone_id, owner, rtype, ttl, rdata, static, host_id, updated_at) \
-                     VALUES (?, ?, ?, ?, ?, 0, ?, ?)",
+                     VALUES ($1, $2, $3, $4, $5, 0, $6, $7)",
                 )
                 .bind(zone_id)
                 .bind(&name)
@@ -70,7 +70,7 @@ pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
                 .execute(&mut *conn)
                 .await
                 .map_err(StoreError::from_sqlx)?;
-                sqlx::query("DELETE FROM legacy_rrsets WHERE host_id = ? AND rtype = ?")
+                sqlx::query("DELETE FROM legacy_rrsets WHERE host_id = $1 AND rtype = $2")
                     .bind(host_id)
                     .bind(&rtype)
                     .execute(&mut *conn)
@@ -97,7 +97,7 @@ pub(crate) async fn convert(store: &Store) -> Result<(), StoreError> {
                 text.and_then(|t| legacy_set(&zone, &rtype, ttl, &t))
                     .map(|s| s.encode_rdatas())
             };
-            sqlx::query("UPDATE history SET old_rdata = ?, new_rdata = ? WHERE id = ?")
+            sqlx::query("UPDATE history SET old_rdata = $1, new_rdata = $2 WHERE id = $3")
                 .bind(convert(old_ttl, old))
                 .bind(convert(new_ttl.unwrap_or(0), new))
                 .bind(id)

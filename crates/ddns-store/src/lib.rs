@@ -1,7 +1,9 @@
 //! Durable storage of ddns: the only crate that knows SQL.
 //!
-//! SQLite in WAL mode with `synchronous=FULL`, so a committed change survives a crash or power
-//! loss before anyone is told it succeeded. Every change goes through [`Store::apply`], one
+//! SQLite by default, in WAL mode with `synchronous=FULL`, so a committed change survives a
+//! crash or power loss before anyone is told it succeeded; PostgreSQL when several nodes share
+//! one database (`[store] url`). Both run the same SQL (numbered `$N` placeholders, standard
+//! `ON CONFLICT`, `COALESCE`); the few statements that differ ask [`Backend`]. Every change goes through [`Store::apply`], one
 //! transaction that writes the record sets (every type, RDATA in wire form), bumps the version
 //! of each touched host, takes one serial step per touched zone with one journal entry, and
 //! appends one history row per changed RRset. Other processes on the same database (the CLI,
@@ -24,6 +26,7 @@ mod import;
 mod journal;
 mod legacy;
 mod members;
+mod notify;
 mod tokens;
 mod views;
 mod writer;
@@ -34,9 +37,9 @@ use std::time::Duration;
 
 use ddns_core::snapshot::SoaParams;
 use ddns_core::{DomainName, RecordSet, Rtype, Serial};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyConnection, AnyPool};
+use sqlx::{Connection as _, Executor as _};
 
 pub use audit::{
     AdminAction, AdminRow, AuditCursor, AuditEntry, AuditQuery, parse_time, time_text,
@@ -50,13 +53,21 @@ pub use hosts::{HostFilter, HostQuota, HostRecord, StoredRrset, ZoneRecords};
 pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use members::{Family, Member};
+pub use notify::ChangeListener;
 pub use tokens::{TokenChanges, TokenRecord};
 pub use views::ViewRrset;
 
 use crate::writer::Writer;
 
-/// The schema migrations of this version (also what a backup is checked against).
+/// The SQLite schema migrations of this version (also what a backup is checked against).
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// The PostgreSQL schema: the SQLite one as it stands after all its migrations, in one step.
+static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// The advisory lock every ddns writer on PostgreSQL holds for its transaction ("ddns" in
+/// ASCII): who writes shows in `pg_locks` as `objid` 1684303475.
+pub const PG_WRITE_LOCK: i64 = 0x6464_6e73;
 
 /// Name of the database file inside the data directory.
 pub const DB_FILE: &str = "ddns.sqlite3";
@@ -98,15 +109,79 @@ pub struct ZoneRow {
     pub soa: Option<SoaParams>,
 }
 
+/// Which database engine a store is on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// One file in the data directory (the default).
+    Sqlite,
+    /// A PostgreSQL server, shared by every node of a cluster.
+    Postgres,
+}
+
+impl Backend {
+    /// The engine behind a connection.
+    pub(crate) fn of(conn: &AnyConnection) -> Self {
+        if conn.backend_name() == "PostgreSQL" {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// The engine a database URL names: `sqlite:` or `postgres://` / `postgresql://`.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        let scheme = url.split(':').next().unwrap_or_default();
+        match scheme.to_ascii_lowercase().as_str() {
+            "sqlite" => Ok(Self::Sqlite),
+            "postgres" | "postgresql" => Ok(Self::Postgres),
+            _ => Err(StoreError::Invalid(format!(
+                "store URL {:?}: the scheme must be sqlite: or postgres://",
+                redact_url(url)
+            ))),
+        }
+    }
+
+    /// The engine's name, as logs and `ddns status` say it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
+
+    /// Settings every new connection gets: how long to wait for another writer's lock (the
+    /// busy timeout), and on SQLite the durability of each commit.
+    async fn prepare(self, conn: &mut AnyConnection, busy: Duration) -> Result<(), sqlx::Error> {
+        let millis = busy.as_millis().min(i32::MAX as u128);
+        match self {
+            Self::Sqlite => {
+                // FULL: the WAL is synced at every commit, so an acknowledged update survives
+                // power loss, not only a process crash.
+                let sql = format!(
+                    "PRAGMA busy_timeout = {millis}; PRAGMA synchronous = FULL; \
+                     PRAGMA foreign_keys = ON"
+                );
+                conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+            }
+            Self::Postgres => {
+                let sql = format!("SET lock_timeout = {millis}");
+                conn.execute(sqlx::AssertSqlSafe(sql)).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The database.
 #[derive(Debug)]
 pub struct Store {
+    backend: Backend,
     /// Reads on behalf of requests.
-    pool: SqlitePool,
+    pool: AnyPool,
     /// Token lookups only.
-    auth_pool: SqlitePool,
+    auth_pool: AnyPool,
     /// The follower's reads only (replay, rebuilds, retention).
-    replay_pool: SqlitePool,
+    replay_pool: AnyPool,
     writer: Writer,
 }
 
@@ -114,7 +189,7 @@ pub struct Store {
 /// (see [`Store::hold_request_pool`], [`Store::hold_auth_pool`]).
 #[doc(hidden)]
 #[derive(Debug)]
-pub struct PoolHold(#[allow(dead_code)] Vec<sqlx::pool::PoolConnection<sqlx::Sqlite>>);
+pub struct PoolHold(#[allow(dead_code)] Vec<sqlx::pool::PoolConnection<sqlx::Any>>);
 
 impl Store {
     /// Opens (creating if needed) `DIR/ddns.sqlite3` and brings its schema up to date.
@@ -128,25 +203,61 @@ impl Store {
 
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub async fn open(path: &Path, options: &StoreOptions) -> Result<Self, StoreError> {
-        let connect = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: the WAL is synced at every commit, so an acknowledged update survives
-            // power loss, not only a process crash.
-            .synchronous(SqliteSynchronous::Full)
-            .busy_timeout(options.busy_timeout)
-            .foreign_keys(true);
+        Self::open_url(&sqlite_url(path)?, None, options).await
+    }
+
+    /// Opens the database a URL names (`sqlite:FILE?mode=rwc`, `postgres://user@host/db`),
+    /// with `password` (from a file, kept out of the URL) if given, and brings its schema up
+    /// to date. A PostgreSQL database must exist; its tables are created on first use.
+    pub async fn open_url(
+        url: &str,
+        password: Option<&str>,
+        options: &StoreOptions,
+    ) -> Result<Self, StoreError> {
+        let backend = Backend::of_url(url)?;
+        sqlx::any::install_default_drivers();
+        let mut connect = AnyConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Invalid(format!("store URL {:?}: {e}", redact_url(url))))?;
+        if let Some(password) = password {
+            connect
+                .database_url
+                .set_password(Some(password))
+                .map_err(|()| {
+                    StoreError::Invalid(format!(
+                        "store URL {:?}: a password needs a user@host URL",
+                        redact_url(url)
+                    ))
+                })?;
+        }
+        if backend == Backend::Sqlite {
+            // Once, before any pool: switching to WAL needs the file to itself, a lock the
+            // busy timeout does not wait for. The mode is kept in the file from then on.
+            let mut conn = AnyConnection::connect_with(&connect)
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            conn.execute("PRAGMA journal_mode = WAL")
+                .await
+                .map_err(StoreError::from_sqlx)?;
+            let _ = conn.close().await;
+        }
+        let busy = options.busy_timeout;
         let pool_of = |size: u32| {
-            SqlitePoolOptions::new()
+            AnyPoolOptions::new()
                 .max_connections(size.max(1))
-                .acquire_timeout(options.busy_timeout + Duration::from_secs(5))
+                .acquire_timeout(busy + Duration::from_secs(5))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move { backend.prepare(conn, busy).await })
+                })
                 .connect_with(connect.clone())
         };
         let pool = pool_of(options.max_connections)
             .await
             .map_err(StoreError::from_sqlx)?;
-        MIGRATOR
+        let migrator = match backend {
+            Backend::Sqlite => &MIGRATOR,
+            Backend::Postgres => &PG_MIGRATOR,
+        };
+        migrator
             .run(&pool)
             .await
             .map_err(|e| StoreError::Migrate(e.to_string()))?;
@@ -157,13 +268,21 @@ impl Store {
             .await
             .map_err(StoreError::from_sqlx)?;
         let store = Self {
+            backend,
             pool,
             auth_pool,
             replay_pool,
-            writer: Writer::new(connect),
+            writer: Writer::new(connect, backend, busy),
         };
-        legacy::convert(&store).await?;
+        if backend == Backend::Sqlite {
+            legacy::convert(&store).await?;
+        }
         Ok(store)
+    }
+
+    /// The engine this store is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// True until [`close`](Self::close): the pools hand out connections.
@@ -203,7 +322,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let result = async {
             sqlx::query(
-                "INSERT INTO zones (name, serial, created_at) VALUES (?, ?, ?) \
+                "INSERT INTO zones (name, serial, created_at) VALUES ($1, $2, $3) \
                  ON CONFLICT(name) DO NOTHING",
             )
             .bind(zone.as_str())
@@ -212,13 +331,13 @@ impl Store {
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
-            let serial: i64 = sqlx::query_scalar("SELECT serial FROM zones WHERE name = ?")
+            let serial: i64 = sqlx::query_scalar("SELECT serial FROM zones WHERE name = $1")
                 .bind(zone.as_str())
                 .fetch_one(tx.conn())
                 .await
                 .map_err(StoreError::from_sqlx)?;
             let serial = serial_from_db(serial)?;
-            sqlx::query("UPDATE zones SET soa = ?, soa_ttl = ? WHERE name = ? AND soa IS NULL")
+            sqlx::query("UPDATE zones SET soa = $1, soa_ttl = $2 WHERE name = $3 AND soa IS NULL")
                 .bind(soa.rdata(serial))
                 .bind(i64::from(soa.ttl))
                 .bind(zone.as_str())
@@ -236,7 +355,7 @@ impl Store {
         self.zones_on(&self.pool).await
     }
 
-    async fn zones_on(&self, pool: &SqlitePool) -> Result<Vec<ZoneRow>, StoreError> {
+    async fn zones_on(&self, pool: &AnyPool) -> Result<Vec<ZoneRow>, StoreError> {
         #[allow(clippy::type_complexity)] // name, serial, journal_seq, soa, soa_ttl
         let rows: Vec<(String, i64, i64, Option<Vec<u8>>, Option<i64>)> = sqlx::query_as(
             "SELECT name, serial, journal_seq, soa, soa_ttl FROM zones ORDER BY name",
@@ -290,12 +409,44 @@ impl Store {
     }
 }
 
-async fn hold(pool: &SqlitePool) -> Result<PoolHold, StoreError> {
+async fn hold(pool: &AnyPool) -> Result<PoolHold, StoreError> {
     let mut held = Vec::new();
     for _ in 0..pool.options().get_max_connections() {
         held.push(pool.acquire().await.map_err(StoreError::from_sqlx)?);
     }
     Ok(PoolHold(held))
+}
+
+/// The `sqlite:` URL of a database file. Every byte but the unreserved ones is
+/// percent-encoded, so any path survives as it is (`C:\\ddns\\db`, `#`, `?`, spaces):
+/// sqlx decodes the path back before it opens the file.
+fn sqlite_url(path: &Path) -> Result<String, StoreError> {
+    let text = path.to_str().ok_or_else(|| StoreError::Io {
+        path: path.display().to_string(),
+        message: "the path is not UTF-8".into(),
+    })?;
+    let mut url = String::from("sqlite:");
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            url.push(char::from(byte));
+        } else {
+            url.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    url.push_str("?mode=rwc");
+    Ok(url)
+}
+
+/// A database URL as it may be shown: without its password.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) => "(not a URL)".to_owned(),
+    }
 }
 
 pub(crate) fn now_text() -> String {
@@ -330,4 +481,61 @@ pub(crate) fn set_from_db(rtype: Rtype, ttl: i64, rdata: &[u8]) -> Result<Record
 /// Parses an IP address stored as text (history rows).
 pub(crate) fn ip_from_db(text: Option<String>) -> Option<std::net::IpAddr> {
     text.and_then(|t| std::net::IpAddr::from_str(&t).ok())
+}
+
+/// `count` numbered placeholders from `$first` on, comma-separated: dynamic `IN (…)` lists in
+/// the one placeholder style both SQLite and PostgreSQL read.
+pub(crate) fn params(first: usize, count: usize) -> String {
+    let mut out = String::with_capacity(count * 5);
+    for n in first..first + count {
+        if n > first {
+            out.push_str(", ");
+        }
+        out.push('$');
+        out.push_str(&n.to_string());
+    }
+    out
+}
+
+/// `rows` parenthesised groups of `columns` numbered placeholders, for a multi-row `VALUES`.
+pub(crate) fn value_rows(columns: usize, rows: usize) -> String {
+    (0..rows)
+        .map(|r| format!("({})", params(r * columns + 1, columns)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_path_survives_its_sqlite_url() {
+        for path in [
+            "/var/lib/ddns/ddns.sqlite3",
+            "relative dir/with #hash?/ddns.sqlite3",
+            "C:\\ProgramData\\ddns\\数据\\ddns.sqlite3",
+        ] {
+            let url = sqlite_url(Path::new(path)).expect("UTF-8 path");
+            let any = AnyConnectOptions::from_str(&url).expect("a URL");
+            let sqlite = sqlx::sqlite::SqliteConnectOptions::try_from(&any).expect("sqlite");
+            assert_eq!(sqlite.get_filename(), Path::new(path), "{url}");
+        }
+    }
+
+    #[test]
+    fn urls_name_their_engine_and_hide_their_password() {
+        assert_eq!(Backend::of_url("sqlite:x.db").ok(), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgresql://ddns@db/ddns").ok(),
+            Some(Backend::Postgres)
+        );
+        assert!(matches!(
+            Backend::of_url("mysql://db/ddns"),
+            Err(StoreError::Invalid(_))
+        ));
+        let shown = redact_url("postgres://ddns:s3cret@db:5432/ddns");
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("ddns:***@db"), "{shown}");
+    }
 }

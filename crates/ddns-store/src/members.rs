@@ -56,7 +56,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.writer.begin().await?;
         let result = async {
-            let rows = sqlx::query("SELECT addr FROM failover_members WHERE name = ? AND node = ?")
+            let rows = sqlx::query("SELECT addr FROM failover_members WHERE name = $1 AND node = $2")
                 .bind(name.as_str())
                 .bind(node)
                 .fetch_all(tx.conn())
@@ -78,7 +78,7 @@ impl Store {
                 changed |= before != after;
                 for gone in before.iter().filter(|a| !after.contains(a)) {
                     sqlx::query(
-                        "DELETE FROM failover_members WHERE name = ? AND node = ? AND addr = ?",
+                        "DELETE FROM failover_members WHERE name = $1 AND node = $2 AND addr = $3",
                     )
                     .bind(name.as_str())
                     .bind(node)
@@ -89,7 +89,7 @@ impl Store {
                 }
                 for addr in &after {
                     sqlx::query(
-                        "INSERT INTO failover_members (name, node, addr, seen_ms) VALUES (?, ?, ?, ?) \
+                        "INSERT INTO failover_members (name, node, addr, seen_ms) VALUES ($1, $2, $3, $4) \
                          ON CONFLICT (name, node, addr) DO UPDATE SET seen_ms = excluded.seen_ms",
                     )
                     .bind(name.as_str())
@@ -113,7 +113,7 @@ impl Store {
     /// Every address published at `name`, oldest node first.
     pub async fn members(&self, name: &DomainName) -> Result<Vec<Member>, StoreError> {
         let rows = sqlx::query(
-            "SELECT node, addr, seen_ms FROM failover_members WHERE name = ? \
+            "SELECT node, addr, seen_ms FROM failover_members WHERE name = $1 \
              ORDER BY seen_ms, node, addr",
         )
         .bind(name.as_str())
@@ -135,7 +135,7 @@ impl Store {
         let mut tx = self.writer.begin().await?;
         let result = async {
             let rows = sqlx::query(
-                "DELETE FROM failover_members WHERE name = ? AND seen_ms < ? \
+                "DELETE FROM failover_members WHERE name = $1 AND seen_ms < $2 \
                  RETURNING node, addr, seen_ms",
             )
             .bind(name.as_str())
@@ -160,7 +160,7 @@ impl Store {
     }
 }
 
-fn member_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<Member, StoreError> {
+fn member_from_row(r: &sqlx::any::AnyRow) -> Result<Member, StoreError> {
     let addr: String = r.try_get("addr").map_err(StoreError::from_sqlx)?;
     Ok(Member {
         node: r.try_get("node").map_err(StoreError::from_sqlx)?,

@@ -57,13 +57,13 @@ type TokenRow = (
     String,
     Vec<u8>,
     String,
-    bool,
+    i64,
     String,
     Option<String>,
     Option<String>,
     Option<String>,
     Option<i64>,
-    bool,
+    i64,
     Option<i64>,
     Option<String>,
 );
@@ -91,25 +91,25 @@ impl Store {
             let seq = next_change(tx.conn()).await?;
             sqlx::query(
                 "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq, \
-                 types, subnets, expires_at, read_only) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                 types, subnets, expires_at, read_only) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             )
             .bind(&token.id)
             .bind(token.secret_hash.as_slice())
             .bind(label)
-            .bind(scope.is_admin())
+            .bind(i64::from(scope.is_admin()))
             .bind(&now)
             .bind(seq)
             .bind(list_text(restrictions.types_text()))
             .bind(list_text(restrictions.subnets_text()))
             .bind(restrictions.expires_at)
-            .bind(restrictions.read_only)
+            .bind(i64::from(restrictions.read_only))
             .execute(tx.conn())
             .await
             .map_err(StoreError::from_sqlx)?;
             if let Scope::Hosts(entries) = scope {
                 for entry in entries {
                     sqlx::query(
-                        "INSERT OR IGNORE INTO token_scopes (token_id, pattern) VALUES (?, ?)",
+                        "INSERT INTO token_scopes (token_id, pattern) VALUES ($1, $2) ON CONFLICT DO NOTHING",
                     )
                     .bind(&token.id)
                     .bind(entry.to_string())
@@ -130,7 +130,7 @@ impl Store {
         let row: Option<TokenRow> = sqlx::query_as(concat!(
             "SELECT ",
             token_columns!(),
-            " FROM tokens WHERE id = ?"
+            " FROM tokens WHERE id = $1"
         ))
         .bind(id)
         .fetch_optional(&self.auth_pool)
@@ -170,8 +170,8 @@ impl Store {
             let seq = next_change(tx.conn()).await?;
             let now = now_text();
             let done = sqlx::query(
-                "UPDATE tokens SET revoked_at = ?, change_seq = ? \
-                 WHERE id = ? AND revoked_at IS NULL",
+                "UPDATE tokens SET revoked_at = $1, change_seq = $2 \
+                 WHERE id = $3 AND revoked_at IS NULL",
             )
             .bind(&now)
             .bind(seq)
@@ -207,7 +207,7 @@ impl Store {
             let row: Option<TokenRow> = sqlx::query_as(concat!(
                 "SELECT ",
                 token_columns!(),
-                " FROM tokens WHERE id = ? AND revoked_at IS NULL"
+                " FROM tokens WHERE id = $1 AND revoked_at IS NULL"
             ))
             .bind(id)
             .fetch_optional(&mut *tx.conn())
@@ -227,8 +227,8 @@ impl Store {
             sqlx::query(
                 "INSERT INTO tokens (id, secret_sha256, label, admin, created_at, change_seq, \
                  types, subnets, expires_at, read_only) \
-                 SELECT ?, ?, label, admin, ?, ?, types, subnets, ?, read_only \
-                 FROM tokens WHERE id = ?",
+                 SELECT $1, $2, label, admin, $3, $4, types, subnets, $5, read_only \
+                 FROM tokens WHERE id = $6",
             )
             .bind(&successor.id)
             .bind(successor.secret_hash.as_slice())
@@ -241,7 +241,7 @@ impl Store {
             .map_err(StoreError::from_sqlx)?;
             sqlx::query(
                 "INSERT INTO token_scopes (token_id, pattern) \
-                 SELECT ?, pattern FROM token_scopes WHERE token_id = ?",
+                 SELECT $1, pattern FROM token_scopes WHERE token_id = $2",
             )
             .bind(&successor.id)
             .bind(id)
@@ -249,8 +249,8 @@ impl Store {
             .await
             .map_err(StoreError::from_sqlx)?;
             sqlx::query(
-                "UPDATE tokens SET expires_at = MIN(COALESCE(expires_at, ?1), ?1), \
-                 successor = ?2, change_seq = ?3 WHERE id = ?4",
+                "UPDATE tokens SET expires_at = CASE WHEN expires_at IS NULL OR expires_at > $1 THEN $1 ELSE expires_at END, \
+                 successor = $2, change_seq = $3 WHERE id = $4",
             )
             .bind(old_until)
             .bind(&successor.id)
@@ -277,8 +277,8 @@ impl Store {
         let result = async {
             for (id, at) in used {
                 sqlx::query(
-                    "UPDATE tokens SET last_used_at = ?1 \
-                     WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)",
+                    "UPDATE tokens SET last_used_at = $1 \
+                     WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $1)",
                 )
                 .bind(at)
                 .bind(id)
@@ -317,7 +317,7 @@ impl Store {
         // Read after the counter: a change committed in between is listed too (harmless), and
         // is listed again next time since `seq` does not cover it.
         let ids: Vec<String> =
-            sqlx::query_scalar("SELECT id FROM tokens WHERE change_seq > ? LIMIT ?")
+            sqlx::query_scalar("SELECT id FROM tokens WHERE change_seq > $1 LIMIT $2")
                 .bind(since)
                 .bind(i64::from(limit) + 1)
                 .fetch_all(&self.replay_pool)
@@ -328,8 +328,10 @@ impl Store {
     }
 }
 
-/// Bumps the token change counter inside a write transaction; returns its new value.
-async fn next_change(conn: &mut sqlx::SqliteConnection) -> Result<i64, StoreError> {
+/// Bumps the token change counter inside a write transaction (and tells the other nodes);
+/// returns its new value.
+async fn next_change(conn: &mut sqlx::AnyConnection) -> Result<i64, StoreError> {
+    crate::notify::announce(conn).await?;
     sqlx::query_scalar("UPDATE token_changes SET seq = seq + 1 WHERE id = 1 RETURNING seq")
         .fetch_one(conn)
         .await
@@ -341,14 +343,11 @@ pub(crate) fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-async fn token_with_scope(
-    pool: &sqlx::SqlitePool,
-    row: TokenRow,
-) -> Result<TokenRecord, StoreError> {
-    let patterns: Vec<String> = if row.3 {
+async fn token_with_scope(pool: &sqlx::AnyPool, row: TokenRow) -> Result<TokenRecord, StoreError> {
+    let patterns: Vec<String> = if row.3 != 0 {
         Vec::new()
     } else {
-        sqlx::query_scalar("SELECT pattern FROM token_scopes WHERE token_id = ? ORDER BY pattern")
+        sqlx::query_scalar("SELECT pattern FROM token_scopes WHERE token_id = $1 ORDER BY pattern")
             .bind(&row.0)
             .fetch_all(pool)
             .await
@@ -374,7 +373,7 @@ fn token_from_row(
     ): TokenRow,
     patterns: Vec<String>,
 ) -> Result<TokenRecord, StoreError> {
-    let scope = if admin {
+    let scope = if admin != 0 {
         Scope::Admin
     } else {
         Scope::Hosts(
@@ -409,7 +408,7 @@ fn token_from_row(
             })
             .collect::<Result<_, _>>()?,
         expires_at,
-        read_only,
+        read_only: read_only != 0,
     };
     Ok(TokenRecord {
         id,

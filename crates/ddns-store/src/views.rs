@@ -7,7 +7,7 @@
 //! A view's RRset belongs to the host of its name, and goes when the host is deleted.
 
 use ddns_core::{DomainName, RecordSet, Rtype};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 use crate::{Store, StoreError, name_from_db, rtype_from_db, set_from_db};
 
@@ -27,7 +27,7 @@ impl Store {
     pub async fn zone_view_rrsets(&self, zone: &DomainName) -> Result<Vec<ViewRrset>, StoreError> {
         let rows: Vec<(String, String, i64, i64, Vec<u8>)> = sqlx::query_as(
             "SELECT v.view, v.owner, v.rtype, v.ttl, v.rdata FROM view_records v \
-             JOIN zones z ON z.id = v.zone_id WHERE z.name = ?",
+             JOIN zones z ON z.id = v.zone_id WHERE z.name = $1",
         )
         .bind(zone.as_str())
         .fetch_all(&self.replay_pool)
@@ -48,7 +48,7 @@ impl Store {
     /// The view RRsets of one owner (every view), for the API's host read.
     pub async fn view_rrsets_at(&self, name: &DomainName) -> Result<Vec<ViewRrset>, StoreError> {
         let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
-            "SELECT view, rtype, ttl, rdata FROM view_records WHERE owner = ? \
+            "SELECT view, rtype, ttl, rdata FROM view_records WHERE owner = $1 \
              ORDER BY view, rtype",
         )
         .bind(name.as_str())
@@ -70,15 +70,15 @@ impl Store {
 
 /// The view's RRset of `owner` and `rtype`, if it has one.
 pub(crate) async fn current(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     view: &str,
     owner: &DomainName,
     rtype: Rtype,
 ) -> Result<Option<RecordSet>, StoreError> {
     let row: Option<(i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT ttl, rdata FROM view_records WHERE zone_id = ? AND view = ? AND owner = ? \
-         AND rtype = ?",
+        "SELECT ttl, rdata FROM view_records WHERE zone_id = $1 AND view = $2 AND owner = $3 \
+         AND rtype = $4",
     )
     .bind(zone_id)
     .bind(view)
@@ -94,7 +94,7 @@ pub(crate) async fn current(
 /// Sets (or, with `new == None`, removes) one view RRset row.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn write(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     view: &str,
     owner: &DomainName,
@@ -106,7 +106,7 @@ pub(crate) async fn write(
     match new {
         Some(new) => sqlx::query(
             "INSERT INTO view_records (zone_id, view, owner, rtype, ttl, rdata, host_id, \
-             updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
              ON CONFLICT(zone_id, view, owner, rtype) DO UPDATE SET ttl = excluded.ttl, \
              rdata = excluded.rdata, host_id = excluded.host_id, updated_at = excluded.updated_at",
         )
@@ -122,7 +122,7 @@ pub(crate) async fn write(
         .await
         .map_err(StoreError::from_sqlx)?,
         None => sqlx::query(
-            "DELETE FROM view_records WHERE zone_id = ? AND view = ? AND owner = ? AND rtype = ?",
+            "DELETE FROM view_records WHERE zone_id = $1 AND view = $2 AND owner = $3 AND rtype = $4",
         )
         .bind(zone_id)
         .bind(view)
@@ -138,13 +138,13 @@ pub(crate) async fn write(
 /// The types the view has at `owner` (its own CNAME must stand alone among them; against the
 /// default's records a view's RRsets replace rather than join, see `Zone::overlay`).
 pub(crate) async fn types_at(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     zone_id: i64,
     view: &str,
     owner: &DomainName,
 ) -> Result<Vec<Rtype>, StoreError> {
     let types: Vec<i64> = sqlx::query_scalar(
-        "SELECT rtype FROM view_records WHERE zone_id = ? AND view = ? AND owner = ?",
+        "SELECT rtype FROM view_records WHERE zone_id = $1 AND view = $2 AND owner = $3",
     )
     .bind(zone_id)
     .bind(view)
@@ -157,11 +157,11 @@ pub(crate) async fn types_at(
 
 /// Removes every view RRset of a host, returning what was removed (view, type, old set).
 pub(crate) async fn delete_host(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     host_id: i64,
 ) -> Result<Vec<(String, RecordSet)>, StoreError> {
     let rows: Vec<(String, i64, i64, Vec<u8>)> = sqlx::query_as(
-        "SELECT view, rtype, ttl, rdata FROM view_records WHERE host_id = ? ORDER BY view, rtype",
+        "SELECT view, rtype, ttl, rdata FROM view_records WHERE host_id = $1 ORDER BY view, rtype",
     )
     .bind(host_id)
     .fetch_all(&mut *conn)
@@ -172,7 +172,7 @@ pub(crate) async fn delete_host(
         let rtype = rtype_from_db(rtype)?;
         out.push((view, set_from_db(rtype, ttl, &rdata)?));
     }
-    sqlx::query("DELETE FROM view_records WHERE host_id = ?")
+    sqlx::query("DELETE FROM view_records WHERE host_id = $1")
         .bind(host_id)
         .execute(&mut *conn)
         .await

@@ -1,9 +1,7 @@
-//! The store against a real SQLite file: atomic change sets, history, serials, tokens.
+//! The store against a real SQLite file and a real PostgreSQL server: atomic change sets,
+//! history, serials, tokens.
 
 #![allow(clippy::unwrap_used)]
-
-#[path = "store/retention.rs"]
-mod retention;
 
 use std::time::Duration;
 
@@ -51,10 +49,78 @@ fn origin() -> Origin {
     }
 }
 
-async fn store(dir: &tempfile::TempDir) -> Store {
-    let store = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+/// Where a test's store lives: a temporary SQLite file, or a fresh database on the test
+/// binary's PostgreSQL cluster. Every test that is not about one engine runs on both.
+pub(crate) enum Db {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Db {
+    fn sqlite() -> Self {
+        Self::Sqlite(tempfile::tempdir().unwrap())
+    }
+
+    fn postgres() -> Self {
+        Self::Postgres(ddns_testkit::postgres::Postgres::shared().database())
+    }
+
+    /// Opens the store, as a server or another node would.
+    pub(crate) async fn open(&self, options: &StoreOptions) -> Store {
+        match self {
+            Self::Sqlite(dir) => Store::open_dir(dir.path(), options).await.unwrap(),
+            Self::Postgres(url) => Store::open_url(url, None, options).await.unwrap(),
+        }
+    }
+
+    /// A connection of another client (another process, another node).
+    pub(crate) async fn client(&self) -> sqlx::AnyConnection {
+        use sqlx::Connection as _;
+        sqlx::any::install_default_drivers();
+        let url = match self {
+            Self::Sqlite(dir) => format!(
+                "sqlite://{}",
+                dir.path().join(ddns_store::DB_FILE).display()
+            ),
+            Self::Postgres(url) => url.clone(),
+        };
+        sqlx::AnyConnection::connect(&url).await.unwrap()
+    }
+
+    /// Everything the database keeps at rest: the file, or a dump of the database.
+    fn at_rest(&self) -> Vec<u8> {
+        match self {
+            Self::Sqlite(dir) => std::fs::read(dir.path().join(ddns_store::DB_FILE)).unwrap(),
+            Self::Postgres(url) => {
+                let name = url.rsplit('/').next().unwrap();
+                ddns_testkit::postgres::Postgres::shared()
+                    .dump(name)
+                    .into_bytes()
+            }
+        }
+    }
+}
+
+/// Runs each named test (an `async fn(Db)`) once on SQLite and once on PostgreSQL.
+macro_rules! on_both {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::sqlite()).await
+            })*
+        }
+        mod postgres {
+            $(#[tokio::test]
+            async fn $name() {
+                super::$name(super::Db::postgres()).await
+            })*
+        }
+    };
+}
+
+async fn store(db: &Db) -> Store {
+    let store = db.open(&StoreOptions::default()).await;
     store
         .ensure_zone(&n("dyn.example"), Serial(100), &soa())
         .await
@@ -62,10 +128,8 @@ async fn store(dir: &tempfile::TempDir) -> Store {
     store
 }
 
-#[tokio::test]
-async fn change_then_no_change() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn change_then_no_change(db: Db) {
+    let store = store(&db).await;
     let set = ChangeSet::new(
         vec![write("h.dyn.example", Rtype::A, a("192.0.2.1"))],
         Actor::Cli,
@@ -94,10 +158,8 @@ async fn change_then_no_change() {
     assert_eq!(row.user_agent.as_deref(), Some("test/1"));
 }
 
-#[tokio::test]
-async fn one_serial_step_per_change_set_and_history_per_rrset() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn one_serial_step_per_change_set_and_history_per_rrset(db: Db) {
+    let store = store(&db).await;
     let set = ChangeSet::new(
         vec![
             write("a.dyn.example", Rtype::A, a("192.0.2.1")),
@@ -128,10 +190,8 @@ async fn one_serial_step_per_change_set_and_history_per_rrset() {
     assert_eq!(journal[0].entry.as_ref().unwrap().deltas.len(), 2);
 }
 
-#[tokio::test]
-async fn conflicts_roll_back_everything() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn conflicts_roll_back_everything(db: Db) {
+    let store = store(&db).await;
     let cname = set(Rtype::CNAME, "target.example.");
     let set = ChangeSet::new(
         vec![
@@ -160,10 +220,8 @@ async fn conflicts_roll_back_everything() {
     assert_eq!(store.zones().await.unwrap()[0].serial, Serial(100));
 }
 
-#[tokio::test]
-async fn versions_guard_concurrent_writers() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn versions_guard_concurrent_writers(db: Db) {
+    let store = store(&db).await;
     let set = ChangeSet::new(
         vec![write("h.dyn.example", Rtype::A, a("192.0.2.1"))],
         Actor::Cli,
@@ -192,11 +250,9 @@ async fn versions_guard_concurrent_writers() {
     assert_eq!(host.rrsets, vec![a("192.0.2.2").unwrap()]);
 }
 
-#[tokio::test]
-async fn delete_host_writes_history_and_survives_reopen() {
-    let dir = tempfile::tempdir().unwrap();
+async fn delete_host_writes_history_and_survives_reopen(db: Db) {
     {
-        let store = store(&dir).await;
+        let store = store(&db).await;
         let aaaa = set(Rtype::AAAA, "2001:db8::1");
         let set = ChangeSet::new(
             vec![
@@ -213,9 +269,7 @@ async fn delete_host_writes_history_and_survives_reopen() {
         assert_eq!(applied.serials, vec![(n("dyn.example"), Serial(102))]);
         store.close().await;
     }
-    let store = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+    let store = db.open(&StoreOptions::default()).await;
     assert!(store.host(&n("h.dyn.example")).await.unwrap().is_none());
     let rows = store
         .history_of(&n("h.dyn.example"), None, 10)
@@ -238,10 +292,8 @@ async fn delete_host_writes_history_and_survives_reopen() {
     assert_eq!(journal[0].entry.as_ref().unwrap().deltas.len(), 2);
 }
 
-#[tokio::test]
-async fn tokens_store_only_a_hash() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn tokens_store_only_a_hash(db: Db) {
+    let store = store(&db).await;
     let token = ddns_core::token::generate().unwrap();
     let scope = Scope::Hosts(vec![
         ScopeEntry::parse("*.lab.dyn.example").unwrap(),
@@ -254,7 +306,7 @@ async fn tokens_store_only_a_hash() {
     let stored = store.token(&token.id).await.unwrap().unwrap();
     assert_eq!(stored.scope, scope);
     assert_eq!(stored.secret_sha256, token.secret_hash.to_vec());
-    let raw = std::fs::read(dir.path().join(ddns_store::DB_FILE)).unwrap();
+    let raw = db.at_rest();
     let (_, secret) = ddns_core::token::split(&token.full).unwrap();
     assert!(
         !raw.windows(secret.len()).any(|w| w == secret.as_bytes()),
@@ -276,10 +328,8 @@ async fn tokens_store_only_a_hash() {
     ));
 }
 
-#[tokio::test]
-async fn token_changes_name_what_changed_since_a_position() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn token_changes_name_what_changed_since_a_position(db: Db) {
+    let store = store(&db).await;
     let start = store.token_changes(None, 10).await.unwrap();
     assert_eq!(start.ids, None, "no position: cannot tell");
     let here = |seq, ids: &[&str]| ddns_store::TokenChanges {
@@ -337,35 +387,33 @@ async fn token_changes_name_what_changed_since_a_position() {
     assert_eq!(refused.ids, Some(Vec::new()));
 
     // Another process on the same database sees the same counter.
-    let other = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+    let other = db.open(&StoreOptions::default()).await;
     assert_eq!(
         other.token_changes(None, 10).await.unwrap().seq,
         refused.seq
     );
 }
 
-#[tokio::test]
-async fn a_locked_database_is_busy_not_broken() {
-    let dir = tempfile::tempdir().unwrap();
+async fn a_locked_database_is_busy_not_broken(db: Db) {
     let options = StoreOptions {
         busy_timeout: Duration::from_millis(200),
         ..StoreOptions::default()
     };
-    let store = Store::open_dir(dir.path(), &options).await.unwrap();
+    let store = db.open(&options).await;
     store
         .ensure_zone(&n("dyn.example"), Serial(1), &soa())
         .await
         .unwrap();
-    // Another process holds the write lock.
-    use sqlx::Connection as _;
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join(ddns_store::DB_FILE).display()
-    );
-    let mut holder = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
+    // Another process (another node) holds the write lock.
+    let mut holder = db.client().await;
+    let lock = match db {
+        Db::Sqlite(_) => "BEGIN IMMEDIATE".to_owned(),
+        Db::Postgres(_) => format!(
+            "BEGIN; SELECT pg_advisory_xact_lock({})",
+            ddns_store::PG_WRITE_LOCK
+        ),
+    };
+    sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
         .execute(&mut holder)
         .await
         .unwrap();
@@ -385,10 +433,8 @@ async fn a_locked_database_is_busy_not_broken() {
     );
 }
 
-#[tokio::test]
-async fn hosts_are_filtered_and_paged_in_sql() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn hosts_are_filtered_and_paged_in_sql(db: Db) {
+    let store = store(&db).await;
     let names = [
         "a.dyn.example",
         "b.x.dyn.example",
@@ -425,10 +471,8 @@ async fn hosts_are_filtered_and_paged_in_sql() {
     assert!(store.hosts(&nothing, None, 10).await.unwrap().is_empty());
 }
 
-#[tokio::test]
-async fn static_rrsets_are_not_overwritten_by_updates() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn static_rrsets_are_not_overwritten_by_updates(db: Db) {
+    let store = store(&db).await;
     let mut stat = write("www.dyn.example", Rtype::A, a("192.0.2.80"));
     stat.is_static = true;
     store
@@ -499,3 +543,19 @@ async fn first_schema_data_is_converted() {
         2
     );
 }
+
+#[path = "store/retention.rs"]
+mod retention;
+
+on_both!(
+    change_then_no_change,
+    one_serial_step_per_change_set_and_history_per_rrset,
+    conflicts_roll_back_everything,
+    versions_guard_concurrent_writers,
+    delete_host_writes_history_and_survives_reopen,
+    tokens_store_only_a_hash,
+    token_changes_name_what_changed_since_a_position,
+    a_locked_database_is_busy_not_broken,
+    hosts_are_filtered_and_paged_in_sql,
+    static_rrsets_are_not_overwritten_by_updates,
+);

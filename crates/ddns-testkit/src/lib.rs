@@ -3,7 +3,7 @@
 //! services, fakes of cloud DNS APIs that check signatures as the vendors do (`fake_cloud` and
 //! one module per vendor; a stateful Cloudflare API fake, [`cloudflare`]), and peers tied to
 //! the test process ([`tied`]): BIND and Knot as RFC 2136 primaries ([`primaries`]), moto as
-//! Route 53 ([`moto`]).
+//! Route 53 ([`moto`]), PostgreSQL as the store's shared database ([`postgres`]).
 //!
 //! Helpers panic with a clear message instead of returning errors: they run only in tests.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -26,6 +26,7 @@ pub mod fake_update_url;
 pub mod fake_vercel;
 pub mod handler_http;
 pub mod moto;
+pub mod postgres;
 pub mod primaries;
 mod server;
 pub mod tied;

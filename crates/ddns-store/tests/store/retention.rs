@@ -1,20 +1,19 @@
 //! History retention (by age and by count per name) and host quotas, in the store.
 
+use super::{Db, a, n, origin, store, write};
 use ddns_core::{Actor, Rtype};
 use ddns_store::{ChangeSet, HistoryRetention, HostFilter, HostQuota, StoreError};
-use sqlx::Connection as _;
 
-use super::{a, n, origin, store, write};
+on_both!(
+    history_is_pruned_by_count_per_name_keeping_the_newest,
+    history_is_pruned_by_age_in_batches,
+    a_host_quota_refuses_a_new_host_and_changes_nothing,
+);
 
-/// Backdates every history row of `name` (every row when `None`) by opening the file as
-/// another process would.
-async fn backdate(dir: &tempfile::TempDir, name: Option<&str>) {
-    let url = format!(
-        "sqlite://{}",
-        dir.path().join(ddns_store::DB_FILE).display()
-    );
-    let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::query("UPDATE history SET at = '2001-01-01T00:00:00Z' WHERE ?1 IS NULL OR name = ?1")
+/// Backdates every history row of `name` (every row when `None`) as another process would.
+async fn backdate(db: &Db, name: Option<&str>) {
+    let mut conn = db.client().await;
+    sqlx::query("UPDATE history SET at = '2001-01-01T00:00:00Z' WHERE $1 IS NULL OR name = $1")
         .bind(name)
         .execute(&mut conn)
         .await
@@ -30,10 +29,8 @@ const KEEP: HistoryRetention = HistoryRetention {
     max_rows_per_host: 10,
 };
 
-#[tokio::test]
-async fn history_is_pruned_by_count_per_name_keeping_the_newest() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn history_is_pruned_by_count_per_name_keeping_the_newest(db: Db) {
+    let store = store(&db).await;
     for i in 0..25 {
         let set = ChangeSet::new(
             vec![write(
@@ -82,10 +79,8 @@ async fn history_is_pruned_by_count_per_name_keeping_the_newest() {
     assert_eq!(store.prune_history(KEEP).await.unwrap(), 0, "idempotent");
 }
 
-#[tokio::test]
-async fn history_is_pruned_by_age_in_batches() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn history_is_pruned_by_age_in_batches(db: Db) {
+    let store = store(&db).await;
     // 1,200 old rows: more than two prune batches.
     for round in 0..3 {
         let writes = (0..400)
@@ -102,7 +97,7 @@ async fn history_is_pruned_by_age_in_batches() {
             .await
             .unwrap();
     }
-    backdate(&dir, None).await;
+    backdate(&db, None).await;
     let fresh = ChangeSet::new(
         vec![write("h0-0.dyn.example", Rtype::A, a("192.0.2.2"))],
         Actor::Cli,
@@ -134,10 +129,8 @@ async fn history_is_pruned_by_age_in_batches() {
     );
 }
 
-#[tokio::test]
-async fn a_host_quota_refuses_a_new_host_and_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store(&dir).await;
+async fn a_host_quota_refuses_a_new_host_and_changes_nothing(db: Db) {
+    let store = store(&db).await;
     let quota = HostQuota {
         filter: HostFilter::Scope {
             exact: vec![],
