@@ -9,6 +9,7 @@ mod error;
 pub mod failover;
 mod sealed;
 pub mod server;
+pub mod store;
 pub mod tls;
 pub mod versions;
 pub mod views;
@@ -20,4 +21,5 @@ pub use sealed::open_sealed;
 pub use server::{
     AuditConfig, AuditWebhook, ServerConfig, ServerOverrides, SyslogTarget, ZoneConfig,
 };
+pub use store::StoreLocation;
 pub use views::ViewConfig;

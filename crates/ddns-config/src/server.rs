@@ -132,7 +132,10 @@ struct Dyndns2Spec {
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct StoreSpec {
+    url: Option<Spanned<String>>,
+    password_file: Option<PathBuf>,
     busy_timeout: Option<ConfigDuration>,
+    poll_interval: Option<Spanned<ConfigDuration>>,
     journal_max_entries: Option<Spanned<u32>>,
     journal_max_age: Option<ConfigDuration>,
     history_max_age: Option<Spanned<ConfigDuration>>,
@@ -185,8 +188,12 @@ pub struct ServerConfig {
     pub http: HttpConfig,
     /// DynDNS2 endpoint policy.
     pub dyndns2: Dyndns2Config,
+    /// The store's database (`[store] url`, `--store-url`).
+    pub store: crate::store::StoreLocation,
     /// How long a write waits for another process's lock.
     pub store_busy_timeout: Duration,
+    /// How often the store is read for changes made elsewhere (the CLI, other nodes).
+    pub store_poll_interval: Duration,
     /// How much of each zone's change journal is kept (what IXFR can serve).
     pub journal: JournalConfig,
     /// How much change history is kept (`/api/v1/hosts/NAME/history`).
@@ -369,6 +376,8 @@ pub struct Dyndns2Config {
 pub struct ServerOverrides {
     /// `--data-dir`.
     pub data_dir: Option<PathBuf>,
+    /// `--store-url` (`DDNS_STORE_URL`): replaces `[store] url`.
+    pub store_url: Option<String>,
     /// `--zone`, repeatable: the zones served (settings from the file's zone of that name).
     pub zones: Vec<String>,
     /// `--dns-listen`, repeatable.
@@ -431,7 +440,9 @@ impl ServerConfig {
                 // minutes sends 200 a minute.
                 updates_per_token_per_minute: 600,
             },
+            store: crate::store::StoreLocation::DataDir,
             store_busy_timeout: Duration::from_secs(5),
+            store_poll_interval: Duration::from_millis(500),
             journal: JournalConfig {
                 max_entries: 10_000,
                 max_age: Duration::from_secs(14 * 86_400),
@@ -455,16 +466,27 @@ impl ServerConfig {
     }
 
     /// `text` with the value of every secret it holds (`[[tsig_key]] secret`,
-    /// `[audit] webhook_token`) replaced by `"<redacted>"`, for copies kept beside the data.
+    /// `[audit] webhook_token`) replaced by `"<redacted>"`, and the password of `[store] url`
+    /// by `<redacted>` inside the URL, for copies kept beside the data.
     pub fn redacted(text: &str) -> Result<String, ConfigError> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
-        let mut spans = crate::dns_access::secret_spans(&spec.tsig_key);
-        spans.extend(spec.audit.webhook_token.as_ref().map(Spanned::span));
-        spans.sort_by_key(|s| std::cmp::Reverse(s.start));
+        let mut spans: Vec<(std::ops::Range<usize>, String)> =
+            crate::dns_access::secret_spans(&spec.tsig_key)
+                .into_iter()
+                .chain(spec.audit.webhook_token.as_ref().map(Spanned::span))
+                .map(|span| (span, "\"<redacted>\"".to_owned()))
+                .collect();
+        if let Some(url) = &spec.store.url {
+            let shown = crate::store::redact_url(url.get_ref());
+            if shown != *url.get_ref() {
+                spans.push((url.span(), format!("{shown:?}")));
+            }
+        }
+        spans.sort_by_key(|(s, _)| std::cmp::Reverse(s.start));
         let mut out = text.to_owned();
-        for span in spans {
+        for (span, with) in spans {
             if out.is_char_boundary(span.start) && out.is_char_boundary(span.end) {
-                out.replace_range(span, "\"<redacted>\"");
+                out.replace_range(span, &with);
             }
         }
         Ok(out)
@@ -574,8 +596,29 @@ impl ServerConfig {
             }
             config.dyndns2.updates_per_token_per_minute = *rate.get_ref();
         }
+        if let Some(url) = &spec.store.url {
+            config.store =
+                crate::store::StoreLocation::parse(url.get_ref(), spec.store.password_file.clone())
+                    .map_err(|m| ConfigError::at(text, Some(url.span()), "store.url", m))?;
+        } else if spec.store.password_file.is_some() {
+            return Err(ConfigError::new(
+                "[store] password_file: only with a postgres:// url".to_owned(),
+            ));
+        }
         if let Some(d) = spec.store.busy_timeout {
             config.store_busy_timeout = d.0;
+        }
+        if let Some(d) = &spec.store.poll_interval {
+            let every = d.get_ref().0;
+            if !(Duration::from_millis(10)..=Duration::from_secs(3600)).contains(&every) {
+                return Err(ConfigError::at(
+                    text,
+                    Some(d.span()),
+                    "store.poll_interval",
+                    "must be between 10ms and 1h",
+                ));
+            }
+            config.store_poll_interval = every;
         }
         if let Some(n) = &spec.store.journal_max_entries {
             if *n.get_ref() == 0 {
@@ -622,6 +665,19 @@ impl ServerConfig {
     pub fn apply_overrides(&mut self, overrides: &ServerOverrides) -> Result<(), ConfigError> {
         if let Some(dir) = &overrides.data_dir {
             self.data_dir.clone_from(dir);
+        }
+        if let Some(url) = &overrides.store_url {
+            // The file's password_file still serves a PostgreSQL URL given on the command line.
+            let password_file = match &self.store {
+                crate::store::StoreLocation::Postgres { password_file, .. }
+                    if url.starts_with("postgres") =>
+                {
+                    password_file.clone()
+                }
+                _ => None,
+            };
+            self.store = crate::store::StoreLocation::parse(url, password_file)
+                .map_err(|m| ConfigError::new(format!("--store-url: {m}")))?;
         }
         if !overrides.zones.is_empty() {
             let mut zones = Vec::new();
@@ -1279,6 +1335,47 @@ mod tests {
     }
 
     #[test]
+    fn store_url_and_password_file() {
+        use crate::store::StoreLocation;
+        assert_eq!(
+            parse("version = 1\n").unwrap().store,
+            StoreLocation::DataDir
+        );
+        let config = parse(
+            "version = 1\n[store]\nurl = \"postgres://ddns@db.lan/ddns\"\n\
+             password_file = \"/etc/ddns/pg-password\"\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.store,
+            StoreLocation::Postgres {
+                url: "postgres://ddns@db.lan/ddns".into(),
+                password_file: Some(PathBuf::from("/etc/ddns/pg-password")),
+            }
+        );
+        let mut config = config;
+        config
+            .apply_overrides(&ServerOverrides {
+                store_url: Some("sqlite:///srv/ddns.sqlite3".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(
+            config.store,
+            StoreLocation::SqliteFile(PathBuf::from("/srv/ddns.sqlite3"))
+        );
+        let err = parse("version = 1\n[store]\nurl = \"mysql://db/ddns\"\n").unwrap_err();
+        assert_eq!(err.line, Some(3), "{err}");
+        assert!(err.to_string().contains("store.url"), "{err}");
+        let err = parse("version = 1\n[store]\npassword_file = \"/p\"\n").unwrap_err();
+        assert!(err.to_string().contains("only with a postgres"), "{err}");
+        let text = "version = 1\n[store]\nurl = \"postgres://ddns:s3cret@db/ddns\"\n";
+        let redacted = ServerConfig::redacted(text).unwrap();
+        assert!(!redacted.contains("s3cret"), "{redacted}");
+        assert!(parse(&redacted).is_ok(), "{redacted}");
+    }
+
+    #[test]
     fn full_file() {
         let config = parse(
             r#"version = 1
@@ -1297,6 +1394,7 @@ blocked_user_agents = ["EvilBot"]
 updates_per_host_per_minute = 10
 [store]
 busy_timeout = "2s"
+poll_interval = "250ms"
 [[zone]]
 name = "Dyn.Example.COM."
 ttl = 120
@@ -1320,6 +1418,7 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
             ]
         );
         assert_eq!(config.store_busy_timeout, Duration::from_secs(2));
+        assert_eq!(config.store_poll_interval, Duration::from_millis(250));
         let zone = &config.zones[0];
         assert_eq!(zone.name.as_str(), "dyn.example.com");
         assert_eq!(zone.dynamic_ttl, 120);
@@ -1504,6 +1603,11 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 4,
                 Some("store.history_max_rows_per_host"),
             ),
+            (
+                "[store]\npoll_interval = \"1ms\"\n",
+                3,
+                Some("store.poll_interval"),
+            ),
             ("[store]\nhistory_max_age = \"a year\"\n", 3, None),
             ("[http]\nmax_hosts_per_token = -5\n", 3, None),
         ] {
@@ -1526,6 +1630,7 @@ records = ["@ MX 10 mail.example.net.", "www CNAME home"]
                 dns_listen: vec!["127.0.0.1:5300".into()],
                 http_listen: vec![],
                 tls: None,
+                store_url: None,
             })
             .unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/srv/ddns"));

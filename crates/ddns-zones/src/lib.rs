@@ -297,17 +297,56 @@ impl Zones {
         self.publisher.sync_zones(wanted).await
     }
 
-    /// Polls the store for changes made by other processes (journals, tokens) until `stop`
-    /// fires, and keeps each zone's journal within its retention.
+    /// Follows the store for changes made by other processes and nodes (journals, tokens)
+    /// until `stop` fires: woken by their commits on PostgreSQL, every `every` in any case;
+    /// and keeps each zone's journal within its retention.
     pub async fn follow(&self, every: Duration, stop: CancellationToken) {
         let mut last_prune: Option<Instant> = None;
+        // Since when the store has been unreachable (a restarted database server, a cut
+        // network): said once, and once again when the node has caught up.
+        let mut lost: Option<Instant> = None;
+        // On PostgreSQL, another node's commit wakes this loop at once; the poll stays for
+        // SQLite, for the CLI's processes, and for notifications lost with a connection.
+        let mut listener = match self.store.listen().await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for other nodes' commits; polling only");
+                None
+            }
+        };
         loop {
+            let notified = async {
+                match listener.as_mut() {
+                    Some(listener) => {
+                        if let Err(e) = listener.changed().await {
+                            tracing::debug!(error = %e, "the commit listener lost its connection");
+                        }
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 () = stop.cancelled() => return,
                 () = tokio::time::sleep(every) => {}
+                () = notified => {}
             }
-            if let Err(e) = self.sync().await {
-                tracing::warn!(error = %e, "could not read changes from the store");
+            match self.sync().await {
+                Ok(()) => {
+                    if let Some(since) = lost.take() {
+                        tracing::warn!(
+                            after = ?since.elapsed(),
+                            "the store is reachable again; caught up with every change committed meanwhile"
+                        );
+                    }
+                }
+                Err(e) => {
+                    if lost.is_none() {
+                        lost = Some(Instant::now());
+                        tracing::warn!(error = %e, "could not read changes from the store; serving what was published until it is back");
+                    } else {
+                        tracing::debug!(error = %e, "the store is still unreachable");
+                    }
+                }
             }
             if let Err(e) = self.sync_tokens().await {
                 tracing::warn!(error = %e, "could not read token changes from the store");

@@ -3,26 +3,68 @@
 //! These work while the server runs; it picks their changes up from the store's history.
 
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use anyhow::{Context as _, bail};
-use ddns_config::ZoneConfig;
+use anyhow::{Context as _, anyhow, bail};
 use ddns_config::when::{parse_moment, parse_seconds, rfc3339};
+use ddns_config::{StoreLocation, ZoneConfig};
 use ddns_core::{Actor, DomainName, Origin, Restrictions, Rtype, Scope, ScopeEntry, Serial};
 use ddns_store::{HostFilter, Store, StoreOptions};
 use ddns_zones::{Principal, Zones};
 
-use crate::cli::{AdminCommand, HostCommand, TokenCommand, ZoneCommand};
+use crate::cli::{AdminCommand, DataDir, HostCommand, TokenCommand, ZoneCommand};
 
 /// Hosts read per page by `host list`.
 const LIST_PAGE: u32 = 1000;
 
-pub(crate) async fn open(data_dir: Option<PathBuf>) -> anyhow::Result<Store> {
-    let dir = data_dir.unwrap_or_else(ddns_platform::default_data_dir);
-    Store::open_dir(&dir, &StoreOptions::default())
-        .await
-        .with_context(|| format!("cannot open the database in {}", dir.display()))
+/// Opens the store a command names: `--store-url` (`DDNS_STORE_URL`), else the data
+/// directory's SQLite file.
+pub(crate) async fn open(data: &DataDir) -> anyhow::Result<Store> {
+    let dir = data
+        .data_dir
+        .clone()
+        .unwrap_or_else(ddns_platform::default_data_dir);
+    let location = match &data.store_url {
+        Some(url) => StoreLocation::parse(url, None).map_err(|m| anyhow!("--store-url: {m}"))?,
+        None => StoreLocation::DataDir,
+    };
+    open_at(&location, &dir, &StoreOptions::default()).await
+}
+
+/// Opens the store at `location` (the server's `[store] url`, or `dir`'s SQLite file).
+pub(crate) async fn open_at(
+    location: &StoreLocation,
+    dir: &Path,
+    options: &StoreOptions,
+) -> anyhow::Result<Store> {
+    match location {
+        StoreLocation::DataDir => Store::open_dir(dir, options)
+            .await
+            .with_context(|| format!("cannot open the database in {}", dir.display())),
+        StoreLocation::SqliteFile(path) => Store::open(path, options)
+            .await
+            .with_context(|| format!("cannot open the database {}", path.display())),
+        StoreLocation::Postgres { url, password_file } => {
+            let password = match password_file {
+                Some(file) => Some(
+                    std::fs::read_to_string(file)
+                        .with_context(|| format!("cannot read {}", file.display()))?
+                        .trim_end_matches(['\r', '\n'])
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            Store::open_url(url, password.as_deref(), options)
+                .await
+                .with_context(|| {
+                    format!(
+                        "cannot open the database {}",
+                        ddns_config::store::redact_url(url)
+                    )
+                })
+        }
+    }
 }
 
 /// Seconds since the epoch (the first serial of a zone registered here).
@@ -33,8 +75,8 @@ fn unix_now() -> u64 {
 }
 
 /// The zones of a data directory, for commands that change them through the one write path.
-pub(crate) async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
-    let store = Arc::new(open(data_dir).await?);
+pub(crate) async fn attach(data: &DataDir) -> anyhow::Result<Zones> {
+    let store = Arc::new(open(data).await?);
     Ok(Zones::attach(store).await?)
 }
 
@@ -43,20 +85,21 @@ pub(crate) async fn attach(data_dir: Option<PathBuf>) -> anyhow::Result<Zones> {
 /// zone gets its row, SOA, apex NS and static records (one journaled serial step if anything
 /// changed), so a token can be made before the server has ever run.
 async fn attach_registering(
-    data_dir: Option<PathBuf>,
+    data: &DataDir,
     config: Option<&Path>,
     zones: Vec<String>,
 ) -> anyhow::Result<Zones> {
     if config.is_none() && zones.is_empty() {
-        return attach(data_dir).await;
+        return attach(data).await;
     }
     let overrides = ddns_config::ServerOverrides {
-        data_dir: data_dir.clone(),
+        data_dir: data.data_dir.clone(),
+        store_url: data.store_url.clone(),
         zones,
         ..Default::default()
     };
     let config = crate::server::load_config(config, &overrides)?;
-    let store = Arc::new(open(Some(config.data_dir.clone())).await?);
+    let store = Arc::new(open_at(&config.store, &config.data_dir, &StoreOptions::default()).await?);
     let retention = ddns_store::JournalRetention {
         max_entries: config.journal.max_entries,
         max_age_secs: config.journal.max_age.as_secs(),
@@ -80,7 +123,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             read_only,
         } => {
             let restrictions = restrictions(&types, &subnets, expires.as_deref(), read_only)?;
-            let zones = attach_registering(data.data_dir, config.as_deref(), zones).await?;
+            let zones = attach_registering(&data, config.as_deref(), zones).await?;
             let scope = if admin {
                 Scope::Admin
             } else {
@@ -115,7 +158,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
                 .map(|e| parse_moment(e, now).map_err(|m| anyhow::anyhow!("--expires: {m}")))
                 .transpose()?
                 .map(Some);
-            let zones = attach(data.data_dir).await?;
+            let zones = attach(&data).await?;
             let until = now.saturating_add(grace);
             let (token, old) = zones
                 .rotate_token(&id, until, expires, Actor::Cli, Origin::default())
@@ -132,7 +175,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             );
         }
         TokenCommand::List { data } => {
-            let zones = attach(data.data_dir).await?;
+            let zones = attach(&data).await?;
             let mut out = std::io::stdout().lock();
             writeln!(
                 out,
@@ -183,7 +226,7 @@ pub(crate) async fn token(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { data, id } => {
-            let zones = attach(data.data_dir).await?;
+            let zones = attach(&data).await?;
             zones
                 .revoke_token(&id, Actor::Cli, Origin::default())
                 .await?;
@@ -234,7 +277,7 @@ fn restrictions(
 pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
     match command {
         HostCommand::List { data } => {
-            let zones = attach(data.data_dir).await?;
+            let zones = attach(&data).await?;
             let mut out = std::io::stdout().lock();
             let mut after: Option<DomainName> = None;
             loop {
@@ -264,7 +307,7 @@ pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
             }
         }
         HostCommand::Rm { data, name } => {
-            let zones = attach(data.data_dir).await?;
+            let zones = attach(&data).await?;
             let name = DomainName::parse(&name).with_context(|| format!("host {name}"))?;
             zones
                 .delete_host(&Principal::operator(), &name, None, Origin::default())
@@ -272,7 +315,7 @@ pub(crate) async fn host(command: HostCommand) -> anyhow::Result<()> {
             eprintln!("host {name} deleted");
         }
         HostCommand::Rollback { data, name, to } => {
-            crate::audit::rollback(data.data_dir, &name, to).await?;
+            crate::audit::rollback(&data, &name, to).await?;
         }
     }
     Ok(())
@@ -291,7 +334,7 @@ pub(crate) async fn admin(command: AdminCommand) -> anyhow::Result<()> {
         .context("cannot read the password from stdin")?;
     let password = line.strip_suffix('\n').unwrap_or(&line);
     let password = password.strip_suffix('\r').unwrap_or(password);
-    let zones = attach(data.data_dir).await?;
+    let zones = attach(&data).await?;
     zones
         .set_console_password(password, Actor::Cli, Origin::default())
         .await?;
@@ -301,21 +344,15 @@ pub(crate) async fn admin(command: AdminCommand) -> anyhow::Result<()> {
 
 pub(crate) async fn zone(command: ZoneCommand) -> anyhow::Result<()> {
     match command {
-        ZoneCommand::Export { data, config, zone } => {
-            export(data.data_dir, config.as_deref(), zone).await
-        }
-        ZoneCommand::Import { data, zone, file } => import(data.data_dir, &zone, &file).await,
+        ZoneCommand::Export { data, config, zone } => export(&data, config.as_deref(), zone).await,
+        ZoneCommand::Import { data, zone, file } => import(&data, &zone, &file).await,
     }
 }
 
 /// Writes the zones as the data directory holds them (what the server serves). `--config`
 /// only chooses which zones, when `--zone` does not.
-async fn export(
-    data_dir: Option<PathBuf>,
-    config: Option<&Path>,
-    zone: Option<String>,
-) -> anyhow::Result<()> {
-    let zones = attach(data_dir).await?;
+async fn export(data: &DataDir, config: Option<&Path>, zone: Option<String>) -> anyhow::Result<()> {
+    let zones = attach(data).await?;
     let wanted: Vec<DomainName> = match (zone, config) {
         (Some(z), _) => vec![DomainName::parse(&z).with_context(|| format!("--zone {z}"))?],
         (None, Some(path)) => crate::server::load_config(Some(path), &Default::default())?
@@ -335,9 +372,9 @@ async fn export(
     Ok(())
 }
 
-async fn import(data_dir: Option<PathBuf>, zone: &str, file: &Path) -> anyhow::Result<()> {
+async fn import(data: &DataDir, zone: &str, file: &Path) -> anyhow::Result<()> {
     let zone = DomainName::parse(zone).with_context(|| format!("--zone {zone}"))?;
-    let store = Arc::new(open(data_dir).await?);
+    let store = Arc::new(open(data).await?);
     // A zone the server has not served yet is registered with default settings, so a data
     // directory can be prepared before the first start (the configuration's SOA and NS are
     // applied then).

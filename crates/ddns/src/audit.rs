@@ -11,12 +11,23 @@ use ddns_store::{AdminAction, AuditEntry, AuditQuery, DirLock, HistoryRow};
 use ddns_zones::{Principal, parse_since};
 
 use crate::admin::{attach, open};
+use crate::cli::DataDir;
 
 /// Rows read per round trip.
 const PAGE: u32 = 1000;
 
-fn data_dir(dir: Option<PathBuf>) -> PathBuf {
-    dir.unwrap_or_else(ddns_platform::default_data_dir)
+/// The data directory of `backup` and `restore`, which copy its SQLite file.
+fn sqlite_data_dir(data: &DataDir, command: &str) -> anyhow::Result<PathBuf> {
+    if data.store_url.is_some() {
+        bail!(
+            "ddns {command} copies the data directory's SQLite store; a PostgreSQL store is \
+             backed up and restored with pg_dump and pg_restore"
+        );
+    }
+    Ok(data
+        .data_dir
+        .clone()
+        .unwrap_or_else(ddns_platform::default_data_dir))
 }
 
 /// `TTL v1,v2` or `-` for no record set.
@@ -44,14 +55,10 @@ fn source_text(ip: Option<std::net::IpAddr>) -> String {
 }
 
 /// `ddns history NAME`: newest first, one tab-separated line per RRset change.
-pub(crate) async fn history(
-    dir: Option<PathBuf>,
-    name: &str,
-    limit: Option<u32>,
-) -> anyhow::Result<()> {
+pub(crate) async fn history(data: &DataDir, name: &str, limit: Option<u32>) -> anyhow::Result<()> {
     let name = DomainName::parse(name).with_context(|| format!("name {name}"))?;
     // Reads only: the store alone, without building every zone's snapshot.
-    let store = open(dir).await?;
+    let store = open(data).await?;
     let mut out = std::io::stdout().lock();
     writeln!(out, "ID\tTIME\tACTOR\tSOURCE\tCHANGE")?;
     let mut left = limit.unwrap_or(u32::MAX);
@@ -80,7 +87,7 @@ pub(crate) async fn history(
 
 /// `ddns audit`: oldest first, record changes and administrative actions merged by time.
 pub(crate) async fn audit(
-    dir: Option<PathBuf>,
+    data: &DataDir,
     since: Option<&str>,
     actor: Option<String>,
 ) -> anyhow::Result<()> {
@@ -88,7 +95,7 @@ pub(crate) async fn audit(
         .map(|s| parse_since(s, std::time::SystemTime::now()))
         .transpose()
         .map_err(|e| anyhow::anyhow!("--since: {e}"))?;
-    let store = open(dir).await?;
+    let store = open(data).await?;
     let mut query = AuditQuery {
         since,
         actor,
@@ -128,9 +135,9 @@ pub(crate) async fn audit(
 }
 
 /// `ddns host rollback NAME --to ID`.
-pub(crate) async fn rollback(dir: Option<PathBuf>, name: &str, to: i64) -> anyhow::Result<()> {
+pub(crate) async fn rollback(data: &DataDir, name: &str, to: i64) -> anyhow::Result<()> {
     let name = DomainName::parse(name).with_context(|| format!("host {name}"))?;
-    let zones = attach(dir).await?;
+    let zones = attach(data).await?;
     let applied = zones
         .rollback_host(&Principal::operator(), &name, to, Origin::default())
         .await?;
@@ -145,12 +152,12 @@ pub(crate) async fn rollback(dir: Option<PathBuf>, name: &str, to: i64) -> anyho
 }
 
 /// `ddns backup FILE`.
-pub(crate) async fn backup(dir: Option<PathBuf>, file: &Path) -> anyhow::Result<()> {
-    let dir = data_dir(dir);
+pub(crate) async fn backup(data: &DataDir, file: &Path) -> anyhow::Result<()> {
+    let dir = sqlite_data_dir(data, "backup")?;
     if !dir.join(ddns_store::DB_FILE).is_file() {
         bail!("there is no store in {} to back up", dir.display());
     }
-    let store = open(Some(dir)).await?;
+    let store = open(data).await?;
     let result = store.backup_into(file).await;
     store.close().await;
     result?;
@@ -166,8 +173,8 @@ pub(crate) async fn backup(dir: Option<PathBuf>, file: &Path) -> anyhow::Result<
 }
 
 /// `ddns restore FILE [--force]`.
-pub(crate) async fn restore(dir: Option<PathBuf>, file: &Path, force: bool) -> anyhow::Result<()> {
-    let dir = data_dir(dir);
+pub(crate) async fn restore(data: &DataDir, file: &Path, force: bool) -> anyhow::Result<()> {
+    let dir = sqlite_data_dir(data, "restore")?;
     let lock = DirLock::exclusive(&dir)?;
     let server_running = lock.is_none();
     if server_running && !force {
@@ -180,7 +187,7 @@ pub(crate) async fn restore(dir: Option<PathBuf>, file: &Path, force: bool) -> a
     let (info, kept) = ddns_store::restore(&dir, file)
         .await
         .with_context(|| format!("{} was not restored; nothing changed", file.display()))?;
-    let store = open(Some(dir.clone())).await?;
+    let store = open(data).await?;
     let detail = match &kept {
         Some(kept) => format!("the replaced store is kept as {}", kept.display()),
         None => "there was no store before".to_owned(),

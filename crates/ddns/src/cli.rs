@@ -166,6 +166,10 @@ pub(crate) struct ServerArgs {
     /// Data directory (SQLite database).
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
+    /// The store's database, replacing `[store] url`: `sqlite:///path/ddns.sqlite3` or
+    /// `postgres://user@host/db` (several nodes can share one).
+    #[arg(long, env = "DDNS_STORE_URL")]
+    pub(crate) store_url: Option<String>,
     /// Zone to serve (repeatable); replaces the configured list.
     #[arg(long = "zone")]
     pub(crate) zones: Vec<String>,
@@ -189,6 +193,11 @@ pub(crate) struct DataDir {
     /// The server's data directory.
     #[arg(long)]
     pub(crate) data_dir: Option<PathBuf>,
+    /// The store's database when it is not the data directory's SQLite file
+    /// (`sqlite:///path/ddns.sqlite3`, `postgres://user@host/db`; the password from
+    /// `PGPASSWORD` or `~/.pgpass`).
+    #[arg(long, env = "DDNS_STORE_URL")]
+    pub(crate) store_url: Option<String>,
 }
 
 #[cfg(feature = "server")]

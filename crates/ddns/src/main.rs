@@ -63,21 +63,19 @@ fn main() -> ExitCode {
             #[cfg(feature = "server")]
             Command::Admin(c) => admin::admin(c).await.map(|()| ExitCode::SUCCESS),
             #[cfg(feature = "server")]
-            Command::History { data, name, limit } => audit::history(data.data_dir, &name, limit)
+            Command::History { data, name, limit } => audit::history(&data, &name, limit)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             #[cfg(feature = "server")]
-            Command::Audit { data, since, actor } => {
-                audit::audit(data.data_dir, since.as_deref(), actor)
-                    .await
-                    .map(|()| ExitCode::SUCCESS)
-            }
-            #[cfg(feature = "server")]
-            Command::Backup { data, file } => audit::backup(data.data_dir, &file)
+            Command::Audit { data, since, actor } => audit::audit(&data, since.as_deref(), actor)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             #[cfg(feature = "server")]
-            Command::Restore { data, file, force } => audit::restore(data.data_dir, &file, force)
+            Command::Backup { data, file } => audit::backup(&data, &file)
+                .await
+                .map(|()| ExitCode::SUCCESS),
+            #[cfg(feature = "server")]
+            Command::Restore { data, file, force } => audit::restore(&data, &file, force)
                 .await
                 .map(|()| ExitCode::SUCCESS),
             Command::Agent(args) => agent::agent(args).await,

@@ -7,6 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
+use ddns_config::StoreLocation;
+use ddns_config::store::redact_url;
 use ddns_config::{ServerConfig, ServerOverrides};
 use ddns_core::dns_update::parse_update;
 use ddns_core::{Actor, DomainName, Origin, Rcode, Rtype};
@@ -20,9 +22,6 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cli::ServerArgs;
 use crate::metrics::Exporter;
-
-/// How often changes made by other processes (the CLI) are looked for.
-const FOLLOW_EVERY: Duration = Duration::from_millis(500);
 
 /// The validated configuration from file, defaults and flags.
 pub(crate) fn load_config(
@@ -99,6 +98,7 @@ async fn keep_config_version(
 pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let overrides = ServerOverrides {
         data_dir: args.data_dir,
+        store_url: args.store_url,
         zones: args.zones,
         dns_listen: args.dns_listen,
         http_listen: args.http_listen,
@@ -115,15 +115,15 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     // Held until the process ends: `ddns restore` sees it and refuses to replace the store
     // under a running server.
     let _dir_lock = DirLock::server(&config.data_dir)?;
-    let store = Store::open_dir(
+    let store = crate::admin::open_at(
+        &config.store,
         &config.data_dir,
         &StoreOptions {
             busy_timeout: config.store_busy_timeout,
             ..StoreOptions::default()
         },
     )
-    .await
-    .with_context(|| format!("cannot open the database in {}", config.data_dir.display()))?;
+    .await?;
     let store = Arc::new(store);
     if let (Some(source), Some(text)) = (args.config.as_deref(), &config_text) {
         keep_config_version(&store, &config.data_dir, source, text).await?;
@@ -220,7 +220,8 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     let follower = {
         let zones = Arc::clone(&zones);
         let stop = stop.clone();
-        tokio::spawn(async move { zones.follow(FOLLOW_EVERY, stop).await })
+        let poll_interval = config.store_poll_interval;
+        tokio::spawn(async move { zones.follow(poll_interval, stop).await })
     };
 
     let audit_stream =
@@ -389,10 +390,17 @@ fn print_banner(
 ) {
     let snapshot = zones.snapshot();
     let mut out = format!("ddns server {}\n", env!("CARGO_PKG_VERSION"));
-    out.push_str(&format!(
-        "  data dir   {} (SQLite)\n",
-        config.data_dir.display()
-    ));
+    out.push_str(&format!("  data dir   {}\n", config.data_dir.display()));
+    out.push_str(&match &config.store {
+        StoreLocation::DataDir => format!(
+            "  store      {} (SQLite)\n",
+            config.data_dir.join(ddns_store::DB_FILE).display()
+        ),
+        StoreLocation::SqliteFile(path) => format!("  store      {} (SQLite)\n", path.display()),
+        StoreLocation::Postgres { url, .. } => {
+            format!("  store      {} (PostgreSQL)\n", redact_url(url))
+        }
+    });
     for zone in &config.zones {
         let serial = snapshot.get(&zone.name).map_or(0, |z| z.serial().0);
         out.push_str(&format!(
@@ -439,9 +447,13 @@ fn print_banner(
         |z| format!("home.{}", z.name),
     );
     let exe = std::env::args().next().unwrap_or_else(|| "ddns".into());
+    let store_flag = match &config.store {
+        StoreLocation::DataDir => format!("--data-dir {}", config.data_dir.display()),
+        StoreLocation::SqliteFile(path) => format!("--store-url sqlite://{}", path.display()),
+        StoreLocation::Postgres { url, .. } => format!("--store-url {}", redact_url(url)),
+    };
     out.push_str(&format!(
-        "Create a token for a host:\n  {exe} token create --data-dir {} --host {example}\nready",
-        config.data_dir.display()
+        "Create a token for a host:\n  {exe} token create {store_flag} --host {example}\nready"
     ));
     println!("{out}");
 }

@@ -316,6 +316,7 @@ fn run_role(role: Role, config: PathBuf) -> anyhow::Result<()> {
                 crate::server::run(ServerArgs {
                     config: Some(config),
                     data_dir: None,
+                    store_url: None,
                     zones: vec![],
                     dns_listen: vec![],
                     http_listen: vec![],

@@ -27,6 +27,10 @@ mod clients;
 mod cloud;
 /// `ddns agent --once` against fakes of Alibaba Cloud DNS, DNSPod and Huawei Cloud DNS.
 mod cloud_providers;
+/// Several server nodes on one PostgreSQL: changes reach every node, concurrent writers
+/// through both end identical, a database restart is ridden out.
+#[cfg(unix)]
+mod cluster;
 /// The web console in headless chromium: sign-in, hosts, tokens, update, rollback, 简体中文.
 #[cfg(target_os = "linux")]
 mod console;
