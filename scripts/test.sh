@@ -41,4 +41,9 @@ if ! "$venv/bin/python" -c 'import moto.server, flask, boto3' 2>/dev/null; then
 fi
 export DDNS_MOTO_PYTHON="$venv/bin/python"
 
-exec cargo test --workspace --locked "$@"
+cargo test --workspace --locked "$@"
+# The write path's suite (ddns-zones) once more with its stores on PostgreSQL; the store's own
+# suite runs every test on both engines by itself. Only on a full run: arguments select tests.
+if (($# == 0)); then
+    DDNS_TEST_STORE=postgres cargo test -p ddns-zones --locked
+fi

@@ -467,7 +467,7 @@ impl ServerConfig {
 
     /// `text` with the value of every secret it holds (`[[tsig_key]] secret`,
     /// `[audit] webhook_token`) replaced by `"<redacted>"`, and the password of `[store] url`
-    /// by `<redacted>` inside the URL, for copies kept beside the data.
+    /// by `***` inside the URL, for copies kept beside the data.
     pub fn redacted(text: &str) -> Result<String, ConfigError> {
         let spec: FileSpec = toml::from_str(text).map_err(|e| ConfigError::from_toml(text, &e))?;
         let mut spans: Vec<(std::ops::Range<usize>, String)> =

@@ -8,8 +8,8 @@
 
 use std::path::PathBuf;
 
-/// The store's database.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// The store's database (its `Debug` shows a URL's password as `***`).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub enum StoreLocation {
     /// `DATA_DIR/ddns.sqlite3` (no `url`).
     #[default]
@@ -23,6 +23,20 @@ pub enum StoreLocation {
         /// The file holding the password, read when the store is opened.
         password_file: Option<PathBuf>,
     },
+}
+
+impl std::fmt::Debug for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::DataDir => f.write_str("DataDir"),
+            Self::SqliteFile(path) => f.debug_tuple("SqliteFile").field(path).finish(),
+            Self::Postgres { url, password_file } => f
+                .debug_struct("Postgres")
+                .field("url", &redact_url(url))
+                .field("password_file", password_file)
+                .finish(),
+        }
+    }
 }
 
 impl StoreLocation {
@@ -78,7 +92,7 @@ impl StoreLocation {
 pub fn redact_url(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("<redacted>"));
+            let _ = parsed.set_password(Some("***"));
             parsed.to_string()
         }
         _ => url.to_owned(),
@@ -165,8 +179,10 @@ mod tests {
                 password_file: Some(PathBuf::from("/run/credentials/ddns/pg")),
             })
         );
+        let location = StoreLocation::parse("postgresql://ddns:s3cret@db/ddns", None).unwrap();
+        assert!(!format!("{location:?}").contains("s3cret"), "{location:?}");
         let shown = redact_url("postgresql://ddns:s3cret@db/ddns");
-        assert_eq!(shown, "postgresql://ddns:%3Credacted%3E@db/ddns");
+        assert_eq!(shown, "postgresql://ddns:***@db/ddns");
         assert_eq!(redact_url(url), url);
     }
 }

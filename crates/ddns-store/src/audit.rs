@@ -203,7 +203,7 @@ impl Store {
                UNION ALL \
                SELECT at, 1, id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, actor, \
                  source_ip, user_agent, detail, action, target FROM audit \
-               WHERE at >= $1 AND ($2 IS NULL OR actor = $2)) \
+               WHERE at >= $1 AND ($2 IS NULL OR actor = $2)) AS trail \
              WHERE (at, kind, id) > ($3, $4, $5) ORDER BY at, kind, id LIMIT $6",
         )
         .bind(since)

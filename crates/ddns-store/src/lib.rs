@@ -164,7 +164,8 @@ impl Backend {
                 conn.execute(sqlx::AssertSqlSafe(sql)).await?;
             }
             Self::Postgres => {
-                let sql = format!("SET lock_timeout = {millis}");
+                // Notices (a migration's "already exists, skipping") are not for our logs.
+                let sql = format!("SET lock_timeout = {millis}; SET client_min_messages = warning");
                 conn.execute(sqlx::AssertSqlSafe(sql)).await?;
             }
         }

@@ -34,18 +34,26 @@ pub struct Postgres {
     process: Option<Tied>,
     /// The shared cluster's directory goes with its shell; an own cluster's with the value.
     shared: bool,
+    /// Serves TLS with the certificate and key in its directory.
+    tls: bool,
 }
 
 impl Postgres {
     /// The cluster of this test binary, started on first use.
     pub fn shared() -> &'static Self {
         static SHARED: OnceLock<Postgres> = OnceLock::new();
-        SHARED.get_or_init(|| Self::launch(true))
+        SHARED.get_or_init(|| Self::launch(true, None))
     }
 
     /// A cluster of the caller's own, removed when dropped.
     pub fn start() -> Self {
-        Self::launch(false)
+        Self::launch(false, None)
+    }
+
+    /// A cluster of the caller's own that offers TLS (`ssl = on`) with this certificate chain
+    /// and key (PEM); clients may still connect without it.
+    pub fn start_tls(cert_pem: &str, key_pem: &str) -> Self {
+        Self::launch(false, Some((cert_pem, key_pem)))
     }
 
     /// Stops the server (fast shutdown: every client connection is cut) and starts it again
@@ -156,7 +164,7 @@ impl Postgres {
         bin_dir()
     }
 
-    fn launch(shared: bool) -> Self {
+    fn launch(shared: bool, tls: Option<(&str, &str)>) -> Self {
         let bin = bin_dir();
         let dir = tempfile::Builder::new()
             .prefix("ddns-pg-")
@@ -167,6 +175,15 @@ impl Postgres {
         std::fs::create_dir(&data).expect("data directory");
         let password_file = dir.join("password");
         std::fs::write(&password_file, PASSWORD).expect("password file");
+        if let Some((cert, key)) = tls {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::write(dir.join("server.crt"), cert).expect("certificate file");
+            let key_file = dir.join("server.key");
+            std::fs::write(&key_file, key).expect("key file");
+            // PostgreSQL refuses a key that group or others may read.
+            std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600))
+                .expect("key file mode");
+        }
         let as_root = std::fs::metadata("/proc/self")
             .map(|m| m.uid() == 0)
             .unwrap_or(false);
@@ -206,6 +223,7 @@ impl Postgres {
             databases: AtomicU32::new(0),
             process: None,
             shared,
+            tls: tls.is_some(),
         };
         cluster.process = Some(cluster.spawn());
         cluster.wait_ready();
@@ -230,6 +248,16 @@ impl Postgres {
             "-c".into(),
             "max_connections=200".into(),
         ];
+        let mut postgres = postgres.to_vec();
+        if self.tls {
+            for setting in [
+                "ssl=on".to_owned(),
+                format!("ssl_cert_file={}", self.dir.join("server.crt").display()),
+                format!("ssl_key_file={}", self.dir.join("server.key").display()),
+            ] {
+                postgres.extend(["-c".to_owned(), setting]);
+            }
+        }
         let (program, args) = user_argv(self.as_root, &postgres);
         let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let cleanup = self.shared.then_some(self.dir.as_path());

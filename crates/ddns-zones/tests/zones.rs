@@ -1,4 +1,6 @@
-//! The write path end to end against a real store: authorisation, commit, snapshot.
+//! The write path end to end against a real store: authorisation, commit, snapshot. On
+//! SQLite in a temporary directory, or with `DDNS_TEST_STORE=postgres` (scripts/test.sh runs
+//! both) on a database of the test binary's PostgreSQL cluster, one per directory.
 
 #![allow(clippy::unwrap_used)]
 
@@ -23,6 +25,28 @@ use ddns_config::{ServerConfig, ZoneConfig};
 use ddns_core::{Actor, DomainName, Origin, RecordSet, Rtype, Scope, ScopeEntry};
 use ddns_store::{ChangeSet, JournalRetention, RrsetWrite, Store, StoreOptions};
 use ddns_zones::{AddressUpdate, Principal, RrsetIntent, UpdateError, Zones};
+
+/// The store a test's directory stands for: its SQLite file, or its PostgreSQL database (the
+/// same one each time the directory is opened again, as by a second process).
+async fn open_store(dir: &std::path::Path, options: &StoreOptions) -> Store {
+    if std::env::var("DDNS_TEST_STORE").as_deref() != Ok("postgres") {
+        return Store::open_dir(dir, options).await.unwrap();
+    }
+    static DATABASES: std::sync::Mutex<Vec<(std::path::PathBuf, String)>> =
+        std::sync::Mutex::new(Vec::new());
+    let url = {
+        let mut known = DATABASES.lock().unwrap();
+        match known.iter().find(|(d, _)| d == dir) {
+            Some((_, url)) => url.clone(),
+            None => {
+                let url = ddns_testkit::postgres::Postgres::shared().database();
+                known.push((dir.to_owned(), url.clone()));
+                url
+            }
+        }
+    };
+    Store::open_url(&url, None, options).await.unwrap()
+}
 
 fn n(s: &str) -> DomainName {
     DomainName::parse(s).unwrap()
@@ -50,11 +74,7 @@ const KEEP_ALL: JournalRetention = JournalRetention {
 
 async fn setup() -> (tempfile::TempDir, Arc<Store>, Zones) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        Store::open_dir(dir.path(), &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(open_store(dir.path(), &StoreOptions::default()).await);
     let zones = Zones::open(store.clone(), &[zone_config()], KEEP_ALL)
         .await
         .unwrap();
@@ -245,9 +265,7 @@ async fn cname_conflicts_are_refused() {
 async fn changes_by_other_processes_are_replayed() {
     let (dir, _store, zones) = setup().await;
     // A second process (the CLI) writes to the same database.
-    let other = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+    let other = open_store(dir.path(), &StoreOptions::default()).await;
     let set = ChangeSet::new(
         vec![RrsetWrite::dynamic(
             n("dyn.example"),
@@ -286,11 +304,7 @@ async fn reopening_restores_everything() {
     let serial = zones.snapshot().get(&n("dyn.example")).unwrap().serial();
     drop(zones);
     store.close().await;
-    let store = Arc::new(
-        Store::open_dir(dir.path(), &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(open_store(dir.path(), &StoreOptions::default()).await);
     let zones = Zones::open(store, &[zone_config()], KEEP_ALL)
         .await
         .unwrap();
@@ -554,11 +568,7 @@ async fn static_records_changed_in_the_config_are_a_journaled_serial_step() {
 async fn a_follower_that_missed_pruned_entries_rebuilds() {
     let (dir, store, zones) = setup().await;
     let admin = principal(&zones, Scope::Admin).await;
-    let other = Arc::new(
-        Store::open_dir(dir.path(), &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
+    let other = Arc::new(open_store(dir.path(), &StoreOptions::default()).await);
     let writer = Zones::attach(other.clone()).await.unwrap();
     for i in 1..=5u8 {
         writer

@@ -20,11 +20,7 @@ fn ips(list: &[&str]) -> Vec<IpAddr> {
 }
 
 async fn open(dir: &std::path::Path) -> (Arc<Store>, Zones) {
-    let store = Arc::new(
-        Store::open_dir(dir, &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
+    let store = Arc::new(crate::open_store(dir, &StoreOptions::default()).await);
     let zones = Zones::open(store.clone(), &[zone_config_with(FAILOVER)], KEEP_ALL)
         .await
         .unwrap();

@@ -20,7 +20,7 @@ const LIMITS: WriteLimits = WriteLimits {
 
 async fn limited(options: &StoreOptions) -> (tempfile::TempDir, Arc<Store>, Zones) {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Store::open_dir(dir.path(), options).await.unwrap());
+    let store = Arc::new(crate::open_store(dir.path(), options).await);
     let zones = Zones::open(store.clone(), &[zone_config()], KEEP_ALL)
         .await
         .unwrap()
@@ -193,11 +193,7 @@ async fn authentication_and_replay_do_not_wait_for_the_request_pool() {
         .await
         .unwrap();
     // Another process (the CLI) changes the zone; this server replays it from the journal.
-    let other = Arc::new(
-        Store::open_dir(dir.path(), &StoreOptions::default())
-            .await
-            .unwrap(),
-    );
+    let other = Arc::new(crate::open_store(dir.path(), &StoreOptions::default()).await);
     let writer = Zones::attach(other).await.unwrap();
     let admin = principal(&writer, Scope::Admin).await;
     writer

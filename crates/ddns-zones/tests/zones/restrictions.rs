@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use ddns_core::token::NewToken;
 use ddns_core::{Actor, Origin, Restrictions, Rtype, Scope, ScopeEntry};
-use ddns_store::{Store, StoreOptions};
+use ddns_store::StoreOptions;
 use ddns_zones::{AuthError, RrsetIntent, UpdateError, Zones};
 
 use super::{addresses, n, setup};
@@ -223,9 +223,7 @@ async fn rotation_keeps_the_scope_and_ends_the_old_token_after_the_grace() {
 
     // Rotated by another process with a grace of one second.
     let cli = {
-        let store = Store::open_dir(dir.path(), &StoreOptions::default())
-            .await
-            .unwrap();
+        let store = crate::open_store(dir.path(), &StoreOptions::default()).await;
         Zones::attach(Arc::new(store)).await.unwrap()
     };
     let (successor, was) = cli

@@ -378,9 +378,7 @@ async fn one_journal_entry_and_history_by_the_actor() {
 #[tokio::test]
 async fn prerequisites_see_changes_of_other_processes() {
     let (dir, _store, zones) = setup().await;
-    let other = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+    let other = crate::open_store(dir.path(), &StoreOptions::default()).await;
     let set = ChangeSet::new(
         vec![RrsetWrite::dynamic(
             n("dyn.example"),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use ddns_core::token::NewToken;
 use ddns_core::{Actor, Origin, Scope, ScopeEntry};
-use ddns_store::{Store, StoreOptions};
+use ddns_store::StoreOptions;
 use ddns_zones::{AuthError, Zones};
 use tokio_util::sync::CancellationToken;
 
@@ -31,9 +31,7 @@ fn refused(result: Result<ddns_zones::Principal, AuthError>) -> bool {
 
 /// The same database opened again, as `ddns token revoke` on the data directory opens it.
 async fn other_process(dir: &tempfile::TempDir) -> Zones {
-    let store = Store::open_dir(dir.path(), &StoreOptions::default())
-        .await
-        .unwrap();
+    let store = crate::open_store(dir.path(), &StoreOptions::default()).await;
     Zones::attach(Arc::new(store)).await.unwrap()
 }
 

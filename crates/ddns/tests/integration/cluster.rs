@@ -1,6 +1,7 @@
 //! Several `ddns server` nodes on one PostgreSQL database (`--store-url postgres://…`): a change
 //! accepted by one node is answered by every node, concurrent changes through several nodes
-//! end in identical zones with serials in order, and a database restart is ridden out.
+//! end in identical zones with serials in order, a database restart is ridden out, and the
+//! connections are TLS with the server's certificate verified when the URL asks for it.
 
 use std::time::{Duration, Instant};
 
@@ -273,4 +274,145 @@ async fn both_nodes_ride_out_a_database_restart() {
         Duration::from_secs(5),
     );
     assert_eq!(serial(&a), serial(&b));
+}
+
+#[tokio::test]
+async fn a_node_reaches_postgresql_over_verified_tls_and_refuses_a_server_it_cannot_verify() {
+    let ca = crate::tls::TestCa::new();
+    let leaf = ca.leaf(&["127.0.0.1", "localhost"]);
+    let pg = Postgres::start_tls(&leaf.cert_pem, &leaf.key_pem);
+    let url = pg.database();
+    let dir = tempfile::tempdir().unwrap();
+    let ca_file = dir.path().join("pg-ca.pem");
+    std::fs::write(&ca_file, &ca.pem).unwrap();
+    let verified = format!(
+        "{url}?sslmode=verify-full&sslrootcert={}",
+        ca_file.display()
+    );
+    let node = server(&["--store-url", &verified]);
+    let token = token(&verified, &["*.ddns.test"]);
+    let (status, body) = nic(
+        &node,
+        Some(&token),
+        "hostname=t.ddns.test&myip=198.51.100.4",
+    )
+    .await;
+    assert_eq!((status, body.as_str()), (200, "good 198.51.100.4"));
+    let database = url.rsplit('/').next().unwrap();
+    let encrypted = pg.psql(
+        database,
+        &format!(
+            "SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) \
+             WHERE ssl AND datname = '{database}' AND pid <> pg_backend_pid()"
+        ),
+    );
+    assert!(
+        encrypted.trim().parse::<u32>().unwrap() >= 1,
+        "the node's connections are encrypted: {encrypted}"
+    );
+
+    // A root that did not sign the server's certificate: the node does not start, and says why.
+    let other = crate::tls::TestCa::new();
+    std::fs::write(&ca_file, &other.pem).unwrap();
+    let refused = std::process::Command::new(bin())
+        .args(["token", "list", "--store-url", &verified])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    eprintln!("with another root: {stderr}");
+    assert!(!refused.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot open the database")
+            && stderr.to_lowercase().contains("certificate"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains(ddns_testkit::postgres::PASSWORD),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn the_cli_imports_removes_and_reports_on_the_shared_database() {
+    let url = Postgres::shared().database();
+    let (config, a, b) = nodes(&url, "");
+    let file = config.path().join("import.zone");
+    let cli = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend(["--store-url", &url]);
+        std::process::Command::new(bin())
+            .args(&all)
+            .output()
+            .unwrap()
+    };
+    let import = |text: &str| {
+        std::fs::write(&file, text).unwrap();
+        cli(&[
+            "zone",
+            "import",
+            "--zone",
+            "ddns.test",
+            file.to_str().unwrap(),
+        ])
+    };
+    let done = import(
+        "$TTL 60\nimported A 198.51.100.5\nimported TXT \"hello\"\nx MX 10 mail\n\
+         _smb._tcp SRV 0 0 445 imported\nimported A 198.51.100.6\n",
+    );
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    for node in [&a, &b] {
+        until_answered(
+            node,
+            "imported.ddns.test.",
+            &["198.51.100.5", "198.51.100.6"],
+            Duration::from_secs(2),
+        );
+        assert_eq!(
+            lookup(node, "x.ddns.test.", RecordType::MX),
+            ["10 mail.ddns.test."]
+        );
+    }
+    // One bad line: nothing is imported, on either node.
+    let bad = import("y A 192.0.2.9\nz A 1234\n");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && stderr.contains("line 2"),
+        "{stderr}"
+    );
+
+    let removed = cli(&["host", "rm", "imported.ddns.test"]);
+    assert!(
+        removed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&removed.stderr)
+    );
+    for node in [&a, &b] {
+        until_answered(node, "imported.ddns.test.", &[], Duration::from_secs(2));
+    }
+    std::thread::sleep(Duration::from_millis(600));
+    assert!(lookup(&a, "y.ddns.test.", RecordType::A).is_empty());
+    assert_eq!(serial(&a), serial(&b));
+    let audit = cli(&["audit"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&audit.stdout),
+        String::from_utf8_lossy(&audit.stderr),
+    );
+    assert!(
+        out.contains("zone.import") && out.contains("host.rm"),
+        "{out}{err}"
+    );
+    let history = cli(&["history", "imported.ddns.test"]);
+    let out = String::from_utf8_lossy(&history.stdout);
+    assert!(out.contains("198.51.100.5"), "{out}");
+    // Backups of PostgreSQL are pg_dump's, said plainly.
+    let backup = cli(&["backup", config.path().join("b.sqlite3").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&backup.stderr);
+    assert!(
+        !backup.status.success() && stderr.contains("pg_dump"),
+        "{stderr}"
+    );
 }

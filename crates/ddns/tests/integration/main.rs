@@ -28,7 +28,7 @@ mod cloud;
 /// `ddns agent --once` against fakes of Alibaba Cloud DNS, DNSPod and Huawei Cloud DNS.
 mod cloud_providers;
 /// Several server nodes on one PostgreSQL: changes reach every node, concurrent writers
-/// through both end identical, a database restart is ridden out.
+/// through both end identical, a database restart is ridden out, verified TLS.
 #[cfg(unix)]
 mod cluster;
 /// The web console in headless chromium: sign-in, hosts, tokens, update, rollback, 简体中文.
