@@ -2,8 +2,11 @@
 //! software, and whether it is sending too many requests (per address) or updates (per host,
 //! per token).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -142,6 +145,9 @@ pub(crate) struct KeyedLimiter<K: std::hash::Hash + Eq + Clone> {
     limiter: RateLimiter<K, governor::state::keyed::DefaultKeyedStateStore<K>, DefaultClock>,
     checks: AtomicU64,
     max_keys: usize,
+    /// What was charged since the last [`KeyedLimiter::take_charged`], kept only while the
+    /// limits are shared with other nodes.
+    charged: Option<Mutex<HashMap<K, u32>>>,
 }
 
 impl<K: std::hash::Hash + Eq + Clone> KeyedLimiter<K> {
@@ -151,6 +157,36 @@ impl<K: std::hash::Hash + Eq + Clone> KeyedLimiter<K> {
             limiter: RateLimiter::keyed(Quota::per_minute(per_minute).allow_burst(per_minute)),
             checks: AtomicU64::new(0),
             max_keys,
+            charged: None,
+        }
+    }
+
+    /// From now on, keeps what is charged for [`KeyedLimiter::take_charged`].
+    fn share(&mut self) {
+        self.charged = Some(Mutex::new(HashMap::new()));
+    }
+
+    /// What was charged here since the last call (empty unless shared).
+    fn take_charged(&self) -> Vec<(K, u32)> {
+        match &self.charged {
+            Some(charged) => {
+                std::mem::take(&mut *charged.lock().unwrap_or_else(PoisonError::into_inner))
+                    .into_iter()
+                    .collect()
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// Charges `n` requests another node accepted for `key`, as far as its limit goes.
+    fn absorb(&self, key: &K, n: u32) {
+        if self.is_full() {
+            return;
+        }
+        for _ in 0..n {
+            if self.limiter.check_key(key).is_err() {
+                break;
+            }
         }
     }
 
@@ -167,9 +203,20 @@ impl<K: std::hash::Hash + Eq + Clone> KeyedLimiter<K> {
         }
         let mut wait: Option<Duration> = None;
         for key in keys {
-            if let Err(not_until) = self.limiter.check_key(key) {
-                let w = not_until.wait_time_from(DefaultClock::default().now());
-                wait = Some(wait.map_or(w, |old| old.max(w)));
+            match self.limiter.check_key(key) {
+                Err(not_until) => {
+                    let w = not_until.wait_time_from(DefaultClock::default().now());
+                    wait = Some(wait.map_or(w, |old| old.max(w)));
+                }
+                Ok(()) => {
+                    if let Some(charged) = &self.charged {
+                        *charged
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .entry(key.clone())
+                            .or_default() += 1;
+                    }
+                }
             }
         }
         match wait {
@@ -236,27 +283,102 @@ impl HostLimiter {
     }
 }
 
+impl SharedLimit for HostLimiter {
+    fn share(&mut self) {
+        self.0.share();
+    }
+
+    fn take_charged(&self) -> Vec<(String, u32)> {
+        self.0
+            .take_charged()
+            .into_iter()
+            .map(|(key, n)| match key {
+                RateKey::Host(name) => (format!("h:{name}"), n),
+                RateKey::Token(token) => (format!("ht:{token}"), n),
+            })
+            .collect()
+    }
+
+    fn absorb(&self, key: &str, n: u32) {
+        let key = if let Some(name) = key.strip_prefix("h:") {
+            match DomainName::parse(name) {
+                Ok(name) => RateKey::Host(name),
+                Err(_) => return,
+            }
+        } else if let Some(token) = key.strip_prefix("ht:") {
+            RateKey::Token(token.to_owned())
+        } else {
+            return;
+        };
+        self.0.absorb(&key, n);
+    }
+}
+
+/// A limit whose charges can be shared with the other nodes of a cluster: keys go out and
+/// come in as text with the limiter's own prefix, so each limiter takes only its own.
+pub(crate) trait SharedLimit {
+    /// Keeps charges from now on.
+    fn share(&mut self);
+    /// This node's charges since the last call.
+    fn take_charged(&self) -> Vec<(String, u32)>;
+    /// Charges what another node accepted, when `key` is this limiter's.
+    fn absorb(&self, key: &str, n: u32);
+}
+
 /// Writes under `/api/v1` per token, so one token cannot flood the store (and its history)
 /// with changes.
 ///
 /// **Invariant:** keyed only on the id of a token that authenticated, so nobody can spend
 /// another token's budget, and the key space is the set of tokens the admin created. Should
 /// [`MAX_TRACKED_KEYS`] tokens be writing within one minute, further ones share one limit.
-pub(crate) struct TokenLimiter(KeyedLimiter<Option<String>>);
+pub(crate) struct TokenLimiter {
+    limiter: KeyedLimiter<Option<String>>,
+    /// Prefix of its keys when shared (one per token limit).
+    prefix: &'static str,
+}
 
 impl TokenLimiter {
-    pub(crate) fn new(per_minute: u32) -> Self {
-        Self(KeyedLimiter::with_capacity(per_minute, MAX_TRACKED_KEYS))
+    /// A limit whose shared keys start with `prefix`.
+    pub(crate) fn new(per_minute: u32, prefix: &'static str) -> Self {
+        Self {
+            limiter: KeyedLimiter::with_capacity(per_minute, MAX_TRACKED_KEYS),
+            prefix,
+        }
     }
 
     /// Charges one write to `token_id`; `Err(seconds to wait)` when it is over its limit.
     pub(crate) fn check(&self, token_id: &str) -> Result<(), u64> {
-        let key = if self.0.is_full() {
+        let key = if self.limiter.is_full() {
             None
         } else {
             Some(token_id.to_owned())
         };
-        self.0.check(&[key])
+        self.limiter.check(&[key])
+    }
+}
+
+impl SharedLimit for TokenLimiter {
+    fn share(&mut self) {
+        self.limiter.share();
+    }
+
+    fn take_charged(&self) -> Vec<(String, u32)> {
+        self.limiter
+            .take_charged()
+            .into_iter()
+            .map(|(key, n)| (format!("{}:{}", self.prefix, key.unwrap_or_default()), n))
+            .collect()
+    }
+
+    fn absorb(&self, key: &str, n: u32) {
+        let Some(token) = key
+            .strip_prefix(self.prefix)
+            .and_then(|k| k.strip_prefix(':'))
+        else {
+            return;
+        };
+        let key = (!token.is_empty()).then(|| token.to_owned());
+        self.limiter.absorb(&key, n);
     }
 }
 
@@ -500,7 +622,7 @@ mod tests {
 
     #[test]
     fn token_limiter_keeps_tokens_apart() {
-        let limiter = TokenLimiter::new(2);
+        let limiter = TokenLimiter::new(2, "t");
         assert!(limiter.check("t1").is_ok());
         assert!(limiter.check("t1").is_ok());
         assert!(limiter.check("t1").unwrap_err() >= 1);
@@ -508,6 +630,49 @@ mod tests {
             limiter.check("t2").is_ok(),
             "another token has its own budget"
         );
+    }
+
+    #[test]
+    fn shared_charges_go_out_once_and_count_where_they_come_in() {
+        let (mut here, mut there) = (HostLimiter::new(3), HostLimiter::new(3));
+        let (mut tokens, mut api) = (TokenLimiter::new(3, "t"), TokenLimiter::new(3, "a"));
+        here.share();
+        there.share();
+        tokens.share();
+        api.share();
+        let names = names(&["a.ddns.test", "a.ddns.test", "b.ddns.test"]);
+        assert!(here.check("t1", &names).is_ok());
+        assert!(here.check("t1", &names[..1]).is_ok());
+        let mut out = here.take_charged();
+        out.sort();
+        assert_eq!(
+            out,
+            [
+                ("h:a.ddns.test".to_owned(), 2),
+                ("h:b.ddns.test".to_owned(), 1)
+            ]
+        );
+        assert!(here.take_charged().is_empty(), "taken once");
+        assert!(tokens.check("t1").is_ok());
+        let token_out = tokens.take_charged();
+        assert_eq!(token_out, [("t:t1".to_owned(), 1)]);
+        // Elsewhere: each limiter takes its own keys only.
+        for (key, count) in out.iter().chain(&token_out) {
+            there.absorb(key, *count);
+            api.absorb(key, *count);
+        }
+        assert!(there.check("t1", &names[..1]).is_ok(), "a: 2 of 3 used");
+        assert!(there.check("t1", &names[..1]).is_err(), "a: over the limit");
+        assert!(
+            there.take_charged().len() == 1,
+            "what it absorbed is not sent again"
+        );
+        for _ in 0..3 {
+            assert!(
+                api.check("t1").is_ok(),
+                "an update charge is not an API write"
+            );
+        }
     }
 
     #[test]

@@ -46,11 +46,12 @@ use ddns_config::server::{Dyndns2Config, HttpConfig};
 use ddns_store::StoreError;
 use ddns_zones::{AuthError, Principal, Zones};
 use ipnet::IpNet;
+use tokio_util::sync::CancellationToken;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::auth_throttle::{Admission, AuthThrottle};
-use crate::client::{HostLimiter, IpLimiter, TokenLimiter, client_ip};
+use crate::client::{HostLimiter, IpLimiter, SharedLimit, TokenLimiter, client_ip};
 use crate::error::ApiError;
 use crate::metrics::{Limit, auth_failed, rate_limited};
 use crate::update_event::{Protocol, assign_request_id};
@@ -132,16 +133,76 @@ impl From<Refusal> for ApiError {
 impl AppState {
     /// State over `zones` with `policy`.
     pub fn new(zones: Arc<Zones>, policy: HttpPolicy) -> Self {
+        let mut limiter = HostLimiter::new(policy.updates_per_host_per_minute);
+        let mut api_writes = TokenLimiter::new(policy.api_writes_per_token_per_minute, "a");
+        let mut updates_per_token = TokenLimiter::new(policy.updates_per_token_per_minute, "t");
+        if zones.is_clustered() {
+            limiter.share();
+            api_writes.share();
+            updates_per_token.share();
+        }
         Self {
-            limiter: HostLimiter::new(policy.updates_per_host_per_minute),
-            api_writes: TokenLimiter::new(policy.api_writes_per_token_per_minute),
-            updates_per_token: TokenLimiter::new(policy.updates_per_token_per_minute),
+            limiter,
+            api_writes,
+            updates_per_token,
             per_ip: IpLimiter::new(policy.requests_per_ip_per_minute),
             auth_failures: AuthThrottle::new(),
             metrics: None,
             console: console::Console::new(),
             zones,
             policy,
+        }
+    }
+
+    /// The limits shared with other nodes (per host, and per token for updates and API
+    /// writes; not per address: a flood is the business of the node it reaches).
+    fn shared_limits(&self) -> [&dyn SharedLimit; 3] {
+        [&self.limiter, &self.updates_per_token, &self.api_writes]
+    }
+
+    /// Shares the per-host and per-token limits with the other nodes on the same PostgreSQL
+    /// until `stop`: every `every`, this node's charges go out and the others' come in, so a
+    /// limit holds for the cluster (give or take a round). Returns at once on SQLite.
+    pub async fn share_rate_limits(&self, every: Duration, stop: CancellationToken) {
+        if !self.zones.is_clustered() {
+            return;
+        }
+        // Tells this node's rows from the others' (a restart is another node, which is right:
+        // its limiters start empty and read the last minute again).
+        let mut id = [0u8; 8];
+        let _ = getrandom::fill(&mut id);
+        let node = format!("{:016x}-{}", u64::from_le_bytes(id), std::process::id());
+        let mut cursor = ddns_store::ChargeCursor::default();
+        let mut last_prune = Instant::now();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => return,
+                () = tokio::time::sleep(every) => {}
+            }
+            let ours: Vec<(String, u32)> = self
+                .shared_limits()
+                .iter()
+                .flat_map(|limit| limit.take_charged())
+                .collect();
+            match self.zones.exchange_rate_charges(&node, &ours, cursor).await {
+                Ok((theirs, next)) => {
+                    cursor = next;
+                    for (key, n) in &theirs {
+                        for limit in self.shared_limits() {
+                            limit.absorb(key, *n);
+                        }
+                    }
+                }
+                // The charges of this round are lost to the others; the limits stay per node
+                // until the store is back.
+                Err(e) => tracing::debug!(error = %e, "could not share rate-limit charges"),
+            }
+            if last_prune.elapsed() >= Duration::from_secs(60) {
+                last_prune = Instant::now();
+                if let Err(e) = self.zones.prune_rate_charges().await {
+                    tracing::debug!(error = %e, "could not prune rate-limit charges");
+                }
+            }
         }
     }
 

@@ -27,6 +27,7 @@ mod journal;
 mod legacy;
 mod members;
 mod notify;
+mod rates;
 mod tokens;
 mod views;
 mod writer;
@@ -54,6 +55,7 @@ pub use import::{ImportBatch, ImportRrset, Imported};
 pub use journal::{JournalRetention, JournalRow};
 pub use members::{Family, Member};
 pub use notify::ChangeListener;
+pub use rates::ChargeCursor;
 pub use tokens::{TokenChanges, TokenRecord};
 pub use views::ViewRrset;
 

@@ -361,6 +361,28 @@ impl Zones {
         }
     }
 
+    /// True when other nodes may share this store (PostgreSQL), so rate limits should be
+    /// shared with them ([`Zones::exchange_rate_charges`]).
+    pub fn is_clustered(&self) -> bool {
+        self.store.backend() == ddns_store::Backend::Postgres
+    }
+
+    /// Hands this node's rate-limit charges to the other nodes and takes theirs (see
+    /// `Store::exchange_charges`); older charges are pruned on the way.
+    pub async fn exchange_rate_charges(
+        &self,
+        node: &str,
+        charges: &[(String, u32)],
+        cursor: ddns_store::ChargeCursor,
+    ) -> Result<(Vec<(String, u32)>, ddns_store::ChargeCursor), StoreError> {
+        self.store.exchange_charges(node, charges, cursor).await
+    }
+
+    /// Removes rate-limit charges too old to count.
+    pub async fn prune_rate_charges(&self) -> Result<u64, StoreError> {
+        self.store.prune_charges().await
+    }
+
     /// Removes journal entries beyond the retention of every zone, and history rows beyond
     /// the history retention (in small batches; see `Store::prune_history`).
     pub async fn prune(&self) {

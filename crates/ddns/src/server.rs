@@ -205,6 +205,12 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
         });
     }
     let state = Arc::new(state);
+    let limits_shared = {
+        let state = Arc::clone(&state);
+        let stop = stop.clone();
+        let every = config.store_poll_interval;
+        tokio::spawn(async move { state.share_rate_limits(every, stop).await })
+    };
     let http_task = tokio::spawn(ddns_http::serve(
         http,
         state,
@@ -250,6 +256,7 @@ pub(crate) async fn run(args: ServerArgs) -> anyhow::Result<()> {
     stop.cancel();
     dns_serving.shutdown().await;
     let _ = follower.await;
+    let _ = limits_shared.await;
     let _ = health.await;
     if let Some(stream) = audit_stream {
         stream.finished().await;

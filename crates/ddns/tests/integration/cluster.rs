@@ -416,3 +416,42 @@ async fn the_cli_imports_removes_and_reports_on_the_shared_database() {
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn a_host_limit_holds_for_the_cluster_not_per_node() {
+    let url = Postgres::shared().database();
+    let (_config, a, b) = nodes(&url, "[dyndns2]\nupdates_per_host_per_minute = 10");
+    let token = token(&url, &["*.ddns.test"]);
+    for i in 1..=6u8 {
+        let (status, body) = nic(
+            &a,
+            Some(&token),
+            &format!("hostname=q.ddns.test&myip=192.0.2.{i}"),
+        )
+        .await;
+        assert_eq!((status, body), (200, format!("good 192.0.2.{i}")));
+    }
+    // A few exchange rounds (every poll_interval, 500 ms) later node B knows of those six.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut answers = Vec::new();
+    for i in 11..=16u8 {
+        answers.push(
+            nic(
+                &b,
+                Some(&token),
+                &format!("hostname=q.ddns.test&myip=192.0.2.{i}"),
+            )
+            .await,
+        );
+    }
+    let accepted = answers.iter().filter(|(s, _)| *s == 200).count();
+    let abuse = answers
+        .iter()
+        .filter(|(s, body)| *s == 429 && body == "abuse")
+        .count();
+    // 10 a minute for the cluster: node B has four left (five should a token have refilled).
+    assert!(
+        (4..=5).contains(&accepted) && accepted + abuse == answers.len(),
+        "node B after six updates through node A: {answers:?}"
+    );
+}
