@@ -83,6 +83,11 @@ pub struct ChangeSet {
     pub delete_hosts: Vec<DomainName>,
     /// Optimistic concurrency: the transaction fails unless each host is at this version.
     pub if_match: Vec<(DomainName, i64)>,
+    /// Optimistic concurrency for a whole zone: the set fails with
+    /// [`StoreError::ZoneMoved`] (and changes nothing) unless nobody changed the zone since
+    /// this journal position, the one the writer planned on (RFC 2136 prerequisites, checked
+    /// against a snapshot that another node may have overtaken).
+    pub zone_at: Vec<(DomainName, i64)>,
     /// New SOA parameters for zones (configuration changes); a change is a serial step.
     pub soa: Vec<(DomainName, SoaParams)>,
     /// Zones rewritten wholesale (imports): their journal entry is a reload marker instead of
@@ -108,6 +113,7 @@ impl ChangeSet {
             register: Vec::new(),
             delete_hosts: Vec::new(),
             if_match: Vec::new(),
+            zone_at: Vec::new(),
             soa: Vec::new(),
             reload: Vec::new(),
             host_quota: None,
@@ -445,6 +451,19 @@ async fn apply_in(
         }
     }
 
+    for (zone, expected) in &set.zone_at {
+        zone_id_cached(conn, zones, zone).await?;
+        if let Some(z) = zones.get(zone)
+            && (z.seq != *expected || z.stepped || !z.deltas.is_empty())
+        {
+            return Err(StoreError::ZoneMoved {
+                zone: zone.to_string(),
+                expected: *expected,
+                current: z.seq,
+            });
+        }
+    }
+
     let mut created_hosts = 0_u32;
     for (zone, name) in &set.register {
         if host_id(conn, name).await?.is_none() {
@@ -668,6 +687,7 @@ async fn plan_writes(
         && set.register.is_empty()
         && set.delete_hosts.is_empty()
         && set.if_match.is_empty()
+        && set.zone_at.is_empty()
         && set.soa.is_empty()
         && set.reload.is_empty()
         && set.writes.iter().all(|w| w.view.is_none()))

@@ -24,6 +24,16 @@ pub enum StoreError {
         /// The version stored.
         current: i64,
     },
+    /// The zone changed after the journal position the writer planned on.
+    #[error("zone {zone} changed meanwhile (journal position {current}, planned on {expected})")]
+    ZoneMoved {
+        /// The zone.
+        zone: String,
+        /// The position the writer expected.
+        expected: i64,
+        /// The position stored.
+        current: i64,
+    },
     /// The host or token does not exist.
     #[error("{0} does not exist")]
     NotFound(String),

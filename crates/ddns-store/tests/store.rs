@@ -250,6 +250,43 @@ async fn versions_guard_concurrent_writers(db: Db) {
     assert_eq!(host.rrsets, vec![a("192.0.2.2").unwrap()]);
 }
 
+async fn a_zone_guard_refuses_a_plan_another_writer_overtook(db: Db) {
+    let store = store(&db).await;
+    let zone = n("dyn.example");
+    async fn position(store: &Store) -> i64 {
+        let rows = store
+            .journal_since(&n("dyn.example"), 0, 1000)
+            .await
+            .unwrap();
+        rows.last().map_or(0, |r| r.seq)
+    }
+    let at = position(&store).await;
+    let mut planned = ChangeSet::new(
+        vec![write("g.dyn.example", Rtype::A, a("192.0.2.1"))],
+        Actor::Cli,
+        origin(),
+    );
+    planned.zone_at = vec![(zone.clone(), at)];
+    store.apply(&planned).await.unwrap();
+    let now = position(&store).await;
+    assert!(now > at);
+    // Planned on the old position again (what another node had committed is not seen).
+    let mut stale = ChangeSet::new(
+        vec![write("g.dyn.example", Rtype::A, a("192.0.2.2"))],
+        Actor::Cli,
+        origin(),
+    );
+    stale.zone_at = vec![(zone.clone(), at)];
+    let err = store.apply(&stale).await.unwrap_err();
+    assert!(
+        matches!(err, StoreError::ZoneMoved { expected, current, .. } if expected == at && current == now),
+        "{err:?}"
+    );
+    assert_eq!(position(&store).await, now, "nothing written");
+    let host = store.host(&n("g.dyn.example")).await.unwrap().unwrap();
+    assert_eq!(host.rrsets, vec![a("192.0.2.1").unwrap()]);
+}
+
 async fn delete_host_writes_history_and_survives_reopen(db: Db) {
     {
         let store = store(&db).await;
@@ -549,6 +586,7 @@ mod retention;
 
 on_both!(
     change_then_no_change,
+    a_zone_guard_refuses_a_plan_another_writer_overtook,
     one_serial_step_per_change_set_and_history_per_rrset,
     conflicts_roll_back_everything,
     versions_guard_concurrent_writers,

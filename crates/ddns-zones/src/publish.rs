@@ -34,6 +34,11 @@ pub(crate) struct Publisher {
 
 impl Publisher {
     /// The same for the zones `wanted` picks (a commit publishes only the zones it touched).
+    /// The journal position of `zone` that its published snapshot has reached.
+    pub(crate) async fn applied_seq(&self, zone: &DomainName) -> Option<i64> {
+        self.applied.lock().await.get(zone).copied()
+    }
+
     pub(crate) async fn sync_zones(
         &self,
         wanted: impl Fn(&DomainName) -> bool,

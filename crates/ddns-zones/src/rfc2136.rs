@@ -12,7 +12,7 @@ use ddns_core::dns_update::{
 };
 use ddns_core::record::MAX_TTL;
 use ddns_core::{Actor, DomainName, Origin, Rcode, RecordSet, Rtype, Serial};
-use ddns_store::{ChangeSet, RrsetWrite};
+use ddns_store::{ChangeSet, RrsetWrite, StoreError};
 
 use crate::update::check_reserved;
 use crate::{UpdateError, Zones};
@@ -84,7 +84,8 @@ impl Zones {
     ///   hold at the completion of some other concurrent UPDATE": under the write lock, the
     ///   zone is brought up to the store, the prerequisites are checked on it, the updates
     ///   planned and committed in one transaction (one journal entry, history rows by
-    ///   `actor`).
+    ///   `actor`) that fails unless the zone is still at the journal position it was planned
+    ///   on: another node (or the CLI) that committed meanwhile makes it plan again.
     ///
     /// An update whose prerequisites hold but that changes nothing answers success and
     /// writes nothing.
@@ -120,9 +121,43 @@ impl Zones {
         }
 
         let guard = self.write_lock.lock().await;
+        // Another node may commit to the zone between bringing it up to the store and the
+        // commit: the change set names the journal position it was planned on, and is
+        // planned again on the newer zone when the store says it moved.
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self
+                .dns_update_on_current(message, permit, &actor, &origin, &guard)
+                .await?
+            {
+                Err(moved) if attempt < 3 => {
+                    tracing::debug!(zone = %zone_name, error = %moved, "zone moved under an UPDATE; planning again");
+                }
+                Err(moved) => return Err(UpdateError::from(moved).into()),
+                Ok(outcome) => return Ok(outcome),
+            }
+        }
+    }
+
+    /// One attempt of [`Zones::dns_update`] under the write lock: brings the zone up to the
+    /// store, checks and plans on it, commits guarded by the journal position it planned on.
+    /// `Ok(Err(_))`: the zone moved on meanwhile and nothing was written.
+    async fn dns_update_on_current(
+        &self,
+        message: &UpdateMessage,
+        permit: &(dyn Fn(&DomainName, Rtype) -> bool + Sync),
+        actor: &Actor,
+        origin: &Origin,
+        guard: &tokio::sync::MutexGuard<'_, ()>,
+    ) -> Result<Result<DnsUpdateOutcome, StoreError>, DnsUpdateError> {
+        let zone_name = &message.zone;
         self.sync_zones(|z| z == zone_name)
             .await
             .map_err(|e| DnsUpdateError::new(Rcode::SERVFAIL, e.to_string()))?;
+        // Read before the snapshot: the follower only moves both forward, so the snapshot
+        // holds at least what this position says, and a guard on it can only be too strict.
+        let planned_at = self.publisher.applied_seq(zone_name).await;
         let snapshot = self.snapshot();
         let Some(zone) = snapshot.get(zone_name) else {
             return Err(DnsUpdateError::new(
@@ -156,23 +191,30 @@ impl Zones {
             ));
         }
         if writes.is_empty() {
-            return Ok(DnsUpdateOutcome {
+            return Ok(Ok(DnsUpdateOutcome {
                 changed: 0,
                 serial: zone.serial(),
-            });
+            }));
         }
-        let applied = self
-            .commit_locked(ChangeSet::new(writes, actor, origin), &guard)
-            .await?;
+        let mut set = ChangeSet::new(writes, actor.clone(), origin.clone());
+        set.zone_at = planned_at
+            .map(|seq| (zone_name.clone(), seq))
+            .into_iter()
+            .collect();
+        let applied = match self.commit_locked(set, guard).await {
+            Ok(applied) => applied,
+            Err(UpdateError::Store(e @ StoreError::ZoneMoved { .. })) => return Ok(Err(e)),
+            Err(e) => return Err(e.into()),
+        };
         let serial = applied
             .serials
             .iter()
             .find(|(z, _)| z == zone_name)
             .map_or(zone.serial(), |(_, s)| *s);
-        Ok(DnsUpdateOutcome {
+        Ok(Ok(DnsUpdateOutcome {
             changed: applied.changed.iter().filter(|c| **c).count(),
             serial,
-        })
+        }))
     }
 }
 

@@ -455,3 +455,84 @@ async fn a_host_limit_holds_for_the_cluster_not_per_node() {
         "node B after six updates through node A: {answers:?}"
     );
 }
+
+/// Runs an unsigned nsupdate script; returns (succeeded, what it printed).
+fn nsupdate(script: &str) -> (bool, String) {
+    use std::io::Write as _;
+    let mut child = std::process::Command::new("nsupdate")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run nsupdate (scripts/test.sh installs it): {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+#[tokio::test]
+async fn rfc2136_prerequisites_hold_across_nodes() {
+    let url = Postgres::shared().database();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ddns.toml");
+    std::fs::write(
+        &config,
+        "version = 1\n[[zone]]\nname = \"ddns.test\"\n[[zone.update]]\nsubnet = \"127.0.0.1/32\"\n\
+         names = [\"*.ddns.test\"]\ntypes = [\"A\"]\n",
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let a = server(&["--config", config, "--store-url", &url]);
+    let b = server(&["--config", config, "--store-url", &url]);
+    // Both nodes are asked at once to create each name only if it does not exist yet: one of
+    // each pair may succeed, the other must see the name the first created (YXDOMAIN).
+    for i in 0..12u8 {
+        let name = format!("race{i}.ddns.test");
+        let racers: Vec<_> = [(&a, 1u8), (&b, 2u8)]
+            .into_iter()
+            .map(|(node, last)| {
+                let script = format!(
+                    "server 127.0.0.1 {}\nzone ddns.test\nprereq nxdomain {name}\n\
+                     update add {name} 60 A 192.0.2.{last}\nsend\n",
+                    node.dns.port()
+                );
+                std::thread::spawn(move || nsupdate(&script))
+            })
+            .collect();
+        let results: Vec<(bool, String)> = racers.into_iter().map(|r| r.join().unwrap()).collect();
+        let won = results.iter().filter(|(ok, _)| *ok).count();
+        assert_eq!(won, 1, "{name}: exactly one creation wins: {results:?}");
+        let lost = results.iter().find(|(ok, _)| !*ok).unwrap();
+        assert!(lost.1.contains("YXDOMAIN"), "{name}: {}", lost.1);
+        let on_a = until_any(&a, &format!("{name}."));
+        assert_eq!(on_a.len(), 1, "{name}: one address, not both: {on_a:?}");
+        assert_eq!(until_any(&b, &format!("{name}.")), on_a);
+    }
+}
+
+/// Waits until `node` answers `name` with any A records; returns them.
+fn until_any(node: &ServerProcess, name: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        let got = lookup(node, name, RecordType::A);
+        if !got.is_empty() {
+            return got;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{name} not answered by {}",
+            node.dns
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
