@@ -28,6 +28,16 @@ pub struct JournalRetention {
 }
 
 impl Store {
+    /// The journal position `zone` has reached (its newest entry's), `None` for an unknown
+    /// zone: what a node compares its snapshot with before answering from it alone.
+    pub async fn journal_position(&self, zone: &DomainName) -> Result<Option<i64>, StoreError> {
+        sqlx::query_scalar("SELECT journal_seq FROM zones WHERE name = $1")
+            .bind(zone.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(StoreError::from_sqlx)
+    }
+
     /// Journal entries of `zone` after `after_seq`, oldest first, at most `limit`.
     pub async fn journal_since(
         &self,

@@ -353,7 +353,7 @@ impl Zones {
                 },
             });
         }
-        if writes.iter().all(|w| self.shows(&snapshot, w)) {
+        if writes.iter().all(|w| self.shows(&snapshot, w)) && self.snapshot_holds(&writes).await? {
             // `nochg`, the common case (every agent and router repeats its address), answered
             // from memory: the snapshot holds every commit of this process, and other
             // processes' commits once the follower has replayed them.
@@ -521,6 +521,31 @@ impl Zones {
             return Err(UpdateError::UnknownView(view.to_owned()));
         }
         Ok(())
+    }
+
+    /// Whether the snapshot may answer for the zones of `writes` alone: always with one
+    /// server per store; in a cluster only when no other node committed to them since the
+    /// snapshot (one read of each zone's journal position), for a client that moved its
+    /// address through another node a moment ago must not be told `nochg` for the old one.
+    /// When this says no, the write path decides on the store's data instead. Call it when
+    /// the caller's snapshot shows every write already.
+    async fn snapshot_holds(&self, writes: &[RrsetWrite]) -> Result<bool, UpdateError> {
+        if !self.is_clustered() {
+            return Ok(true);
+        }
+        let mut zones: Vec<&DomainName> = writes.iter().map(|w| &w.zone).collect();
+        zones.sort_unstable();
+        zones.dedup();
+        for zone in zones {
+            let applied = self.publisher.applied_seq(zone).await;
+            if self.store.journal_position(zone).await? != applied {
+                return Ok(false);
+            }
+        }
+        // The caller's snapshot may predate what the follower published meanwhile; one taken
+        // now holds at least the positions just compared.
+        let snapshot = self.snapshot();
+        Ok(writes.iter().all(|w| self.shows(&snapshot, w)))
     }
 
     /// Whether committing `write` would change nothing: the default data as the snapshot

@@ -809,3 +809,55 @@ async fn an_import_merges_an_owner_and_type_repeated_later_in_the_file() {
         version
     );
 }
+
+/// Two nodes on one PostgreSQL database (always: the shortcut below exists only there), with
+/// no follower running, so node A's snapshot stays behind node B's commit.
+#[tokio::test]
+async fn a_node_behind_another_nodes_commit_does_not_answer_nochg_from_its_snapshot() {
+    let url = ddns_testkit::postgres::Postgres::shared().database();
+    let open = || async {
+        let store = Arc::new(
+            Store::open_url(&url, None, &StoreOptions::default())
+                .await
+                .unwrap(),
+        );
+        Zones::open(store, &[zone_config()], KEEP_ALL)
+            .await
+            .unwrap()
+    };
+    let (a, b) = (open().await, open().await);
+    let scope = Scope::Hosts(vec![ScopeEntry::parse("m.dyn.example").unwrap()]);
+    let on_a = principal(&a, scope.clone()).await;
+    let on_b = principal(&b, scope).await;
+    async fn update(zones: &Zones, p: &Principal, ip: &str) -> bool {
+        let update = addresses(&["m.dyn.example"], ip);
+        zones
+            .update_addresses(p, &update, Origin::default())
+            .await
+            .unwrap()[0]
+            .changed
+    }
+    assert!(update(&a, &on_a, "198.51.100.1").await);
+    assert!(update(&b, &on_b, "198.51.100.2").await);
+    // Node A has not replayed B's change: its snapshot still shows .1.
+    assert_eq!(
+        a_in_snapshot(&a, "m.dyn.example"),
+        Some(vec![vec![198, 51, 100, 1]])
+    );
+    assert!(
+        update(&a, &on_a, "198.51.100.1").await,
+        "moving back to .1 through node A is a change, not nochg"
+    );
+    assert_eq!(
+        a_in_snapshot(&a, "m.dyn.example"),
+        Some(vec![vec![198, 51, 100, 1]])
+    );
+    b.sync().await.unwrap();
+    assert_eq!(
+        a_in_snapshot(&b, "m.dyn.example"),
+        Some(vec![vec![198, 51, 100, 1]]),
+        "the store holds what node A was told"
+    );
+    // And a true repeat through node A is still nochg.
+    assert!(!update(&a, &on_a, "198.51.100.1").await);
+}
