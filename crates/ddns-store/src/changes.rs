@@ -892,7 +892,7 @@ async fn write_history(
         let sql = format!(
             "INSERT INTO history (at, zone, name, rtype, old_ttl, old_rdata, new_ttl, \
              new_rdata, serial, actor, source_ip, user_agent, view) VALUES {}",
-            crate::value_rows(13, chunk.len())
+            crate::value_rows(crate::Backend::of(conn), 13, chunk.len())
         );
         // Only placeholders are spliced in; every value is bound.
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -107,7 +107,7 @@ impl Store {
     ) -> Result<HashMap<DomainName, HistoryRow>, StoreError> {
         let mut out = HashMap::with_capacity(names.len());
         for chunk in names.chunks(500) {
-            let placeholders = crate::params(1, chunk.len());
+            let placeholders = crate::params(self.backend, 1, chunk.len());
             let sql = format!(
                 "SELECT id, at, zone, name, rtype, old_ttl, old_rdata, new_ttl, new_rdata, \
                  serial, actor, source_ip, user_agent, note FROM history WHERE id IN \

@@ -113,7 +113,7 @@ impl Store {
         // A few hundred owners per query keeps far below SQLite's limit of bound parameters.
         for chunk in owners.chunks(500) {
             // $1 is the zone.
-            let filter = format!(" AND r.owner IN ({})", crate::params(2, chunk.len()));
+            let filter = format!(" AND r.owner IN ({})", crate::numbered(2, chunk.len()));
             let names: Vec<&str> = chunk.iter().map(|n| n.as_str()).collect();
             let part = self.rrsets_where(zone, &filter, &names).await?;
             out.rrsets.extend(part.rrsets);
@@ -217,7 +217,7 @@ impl Store {
         }
         // One query for the records of every host of the page (pages are at most a few
         // thousand hosts, far below SQLite's limit of bound parameters).
-        let placeholders = crate::params(1, rows.len());
+        let placeholders = crate::params(self.backend, 1, rows.len());
         let sql = format!(
             "SELECT host_id, rtype, ttl, rdata FROM records WHERE host_id IN ({placeholders}) \
              ORDER BY rtype"

@@ -197,7 +197,7 @@ async fn stage(conn: &mut AnyConnection, rrsets: &[ImportRrset]) -> Result<(), S
     for chunk in rrsets.chunks(ROWS_PER_INSERT) {
         let sql = format!(
             "INSERT INTO import_rrsets (owner, rtype, line, ttl, rdata) VALUES {}",
-            crate::value_rows(5, chunk.len())
+            crate::value_rows(crate::Backend::of(conn), 5, chunk.len())
         );
         // Only placeholders are spliced in; every value is bound.
         let mut insert = sqlx::query(sqlx::AssertSqlSafe(sql));
