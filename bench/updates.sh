@@ -9,8 +9,10 @@
 #   DURATION=30 CONNECTIONS=32 HOSTS=10000 bench/updates.sh
 #   DDNS_BIN=/path/to/other/ddns bench/updates.sh   # no build: measure that binary
 #   MODES="nochg auth" bench/updates.sh
+#   STORE=postgres bench/updates.sh  # the store in a throwaway PostgreSQL (bench/pg.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+STORE=${STORE:-sqlite}
 DURATION=${DURATION:-10} CONNECTIONS=${CONNECTIONS:-8} THREADS=${THREADS:-2}
 MODES=${MODES:-change nochg}
 export HOSTS=${HOSTS:-1000} ZONE=bench.test
@@ -21,7 +23,14 @@ else
     ddns=${CARGO_TARGET_DIR:-$here/../target}/release/ddns
 fi
 work=$(mktemp -d /tmp/ddns-updates.XXXXXX)
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
+pid=
+source "$here/pg.sh"
+trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait $pid 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
+store=()
+if [ "$STORE" = postgres ]; then
+    pg_start "$work/pg"
+    store=(--store-url "$PG_URL")
+fi
 cat >"$work/ddns.toml" <<TOML
 version = 1
 [http]
@@ -32,14 +41,14 @@ updates_per_token_per_minute = 1000000
 [[zone]]
 name = "$ZONE"
 TOML
-"$ddns" server --config "$work/ddns.toml" --data-dir "$work/data" --dns-listen 127.0.0.1:0 \
-    --http-listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
+"$ddns" server --config "$work/ddns.toml" --data-dir "$work/data" "${store[@]}" \
+    --dns-listen 127.0.0.1:0 --http-listen 127.0.0.1:0 >"$work/out" 2>"$work/err" &
 pid=$!
 for _ in $(seq 100); do grep -q '^ready' "$work/out" 2>/dev/null && break; sleep 0.1; done
 url=$(awk '$1 == "HTTP" {print $2; exit}' "$work/out")
-token=$("$ddns" token create --data-dir "$work/data" --host "*.$ZONE")
+token=$("$ddns" token create --data-dir "$work/data" "${store[@]}" --host "*.$ZONE")
 auth="Authorization: Basic $(printf 'bench:%s' "$token" | base64 -w0)"
-echo "ddns $("$ddns" --version | cut -d' ' -f2), $(nproc) cores, $CONNECTIONS connections, $HOSTS hosts, ${DURATION}s per mode"
+echo "ddns $("$ddns" --version | cut -d' ' -f2), $STORE, $(nproc) cores, $CONNECTIONS connections, $HOSTS hosts, ${DURATION}s per mode"
 for mode in $MODES; do
     if [ "$mode" = nochg ]; then  # first pass sets every host once
         MODE=nochg wrk -t1 -c1 -d2s -s "$here/updates.lua" -H "$auth" "$url" >/dev/null
