@@ -28,14 +28,15 @@ pub struct JournalRetention {
 }
 
 impl Store {
-    /// The journal position `zone` has reached (its newest entry's), `None` for an unknown
-    /// zone: what a node compares its snapshot with before answering from it alone.
-    pub async fn journal_position(&self, zone: &DomainName) -> Result<Option<i64>, StoreError> {
-        sqlx::query_scalar("SELECT journal_seq FROM zones WHERE name = $1")
-            .bind(zone.as_str())
-            .fetch_optional(&self.pool)
+    /// Every zone's journal position, in one read.
+    pub async fn journal_positions(&self) -> Result<Vec<(DomainName, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as("SELECT name, journal_seq FROM zones")
+            .fetch_all(&self.pool)
             .await
-            .map_err(StoreError::from_sqlx)
+            .map_err(StoreError::from_sqlx)?;
+        rows.into_iter()
+            .map(|(name, seq)| Ok((crate::name_from_db(&name)?, seq)))
+            .collect()
     }
 
     /// Journal entries of `zone` after `after_seq`, oldest first, at most `limit`.

@@ -16,6 +16,7 @@ mod auth;
 mod build;
 mod console;
 mod failover;
+mod freshness;
 mod group;
 mod import;
 mod last_used;
@@ -98,6 +99,8 @@ pub struct Zones {
     write_lock: Arc<tokio::sync::Mutex<()>>,
     /// Changes waiting for the next group commit.
     queue: group::CommitQueue,
+    /// Reads of the zones' journal positions shared by concurrent `nochg` in a cluster.
+    positions: freshness::PositionReads,
     retention: JournalRetention,
     /// `None`: nothing is bounded (the command line on the data directory).
     limits: Option<WriteLimits>,
@@ -226,6 +229,7 @@ impl Zones {
             publisher,
             write_lock: Arc::new(tokio::sync::Mutex::new(())),
             queue: group::CommitQueue::default(),
+            positions: freshness::PositionReads::default(),
             retention,
             limits: None,
             offline,

@@ -525,7 +525,8 @@ impl Zones {
 
     /// Whether the snapshot may answer for the zones of `writes` alone: always with one
     /// server per store; in a cluster only when no other node committed to them since the
-    /// snapshot (one read of each zone's journal position), for a client that moved its
+    /// snapshot (a read of the zones' journal positions, shared by concurrent requests:
+    /// `freshness.rs`), for a client that moved its
     /// address through another node a moment ago must not be told `nochg` for the old one.
     /// When this says no, the write path decides on the store's data instead. Call it when
     /// the caller's snapshot shows every write already.
@@ -536,9 +537,19 @@ impl Zones {
         let mut zones: Vec<&DomainName> = writes.iter().map(|w| &w.zone).collect();
         zones.sort_unstable();
         zones.dedup();
+        // The read began after this request arrived, so it holds every commit the client can
+        // have seen; what this node has applied only grows, and may pass it meanwhile.
+        let stored = self.positions.read(&self.store).await?;
         for zone in zones {
-            let applied = self.publisher.applied_seq(zone).await;
-            if self.store.journal_position(zone).await? != applied {
+            let Some(&stored) = stored.get(zone) else {
+                return Ok(false);
+            };
+            if self
+                .publisher
+                .applied_seq(zone)
+                .await
+                .is_none_or(|applied| applied < stored)
+            {
                 return Ok(false);
             }
         }
