@@ -22,11 +22,7 @@ work=$(mktemp -d /tmp/ddns-import.XXXXXX)
 knot= server=
 source "$here/pg.sh"
 trap '[ -n "$knot" ] && kill $knot 2>/dev/null; [ -n "$server" ] && kill $server 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
-store=()
-if [ "$STORE" = postgres ]; then
-    pg_start "$work/pg"
-    store=(--store-url "$PG_URL")
-fi
+store_flags "$STORE" "$work/pg"
 python3 "$gen" "$N" "$work/zone" dyn.example.
 echo "zone: $N hosts, $(grep -vc '^\$' "$work/zone") records, $(du -k "$work/zone" | cut -f1) kB"
 

@@ -1,6 +1,8 @@
 # A throwaway PostgreSQL cluster for the benchmarks, sourced by them: `pg_start DIR` initialises
 # and starts one in DIR on a free loopback port (as user postgres when run as root) and sets
-# PG_URL to a fresh database on it; `pg_stop` stops it. Needs Debian's postgresql.
+# PG_URL to a fresh database on it; `pg_stop` stops it; `store_flags STORE DIR` sets the array
+# `store` to the flags that put ddns on STORE (sqlite: none; postgres: a cluster started in
+# DIR). Needs Debian's postgresql.
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 pg_dir=
 pg_as() { if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups -- "$@"; else "$@"; fi; }
@@ -20,3 +22,10 @@ pg_start() {
     PG_URL="postgres://ddns:bench@127.0.0.1:$port/ddns"
 }
 pg_stop() { [ -n "$pg_dir" ] && pg_as "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1 || true; }
+store_flags() {
+    store=()
+    if [ "$1" = postgres ]; then
+        pg_start "$2"
+        store=(--store-url "$PG_URL")
+    fi
+}

@@ -26,11 +26,7 @@ work=$(mktemp -d /tmp/ddns-updates.XXXXXX)
 pid=
 source "$here/pg.sh"
 trap '[ -n "$pid" ] && kill $pid 2>/dev/null; wait $pid 2>/dev/null; pg_stop; rm -rf "$work"' EXIT
-store=()
-if [ "$STORE" = postgres ]; then
-    pg_start "$work/pg"
-    store=(--store-url "$PG_URL")
-fi
+store_flags "$STORE" "$work/pg"
 cat >"$work/ddns.toml" <<TOML
 version = 1
 [http]

@@ -59,18 +59,7 @@ impl Postgres {
     /// Stops the server (fast shutdown: every client connection is cut) and starts it again
     /// on the same port with the same data.
     pub fn restart(&mut self) {
-        let stop = [
-            self.bin.join("pg_ctl").display().to_string(),
-            "stop".into(),
-            "-D".into(),
-            self.dir.join("data").display().to_string(),
-            "-m".into(),
-            "fast".into(),
-            "-w".into(),
-        ];
-        let output = user_command(self.as_root, &stop)
-            .output()
-            .expect("run pg_ctl");
+        let output = self.stop("fast").output().expect("run pg_ctl");
         assert!(
             output.status.success(),
             "pg_ctl stop: {}",
@@ -120,43 +109,36 @@ impl Postgres {
     /// Runs `sql` in database `name` with `psql` (for tests that arrange what the store's API
     /// cannot, such as a lock held by another client); returns its output.
     pub fn psql(&self, name: &str, sql: &str) -> String {
-        let output = Command::new(self.bin.join("psql"))
-            .args(["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"])
-            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
-            .args(["-d", name, "-c", sql])
-            .env("PGPASSWORD", PASSWORD)
-            .output()
-            .expect("run psql");
-        assert!(
-            output.status.success(),
-            "psql {sql:?}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let mut psql = self.client("psql");
+        psql.args([
+            "-X",
+            "-q",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            name,
+            "-c",
+            sql,
+        ]);
+        run_client(psql, &format!("psql {sql:?}"))
     }
 
     /// The rows of database `name` as `pg_dump --data-only` writes them.
     pub fn dump(&self, name: &str) -> String {
-        let output = Command::new(self.bin.join("pg_dump"))
-            .args([
-                "--data-only",
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                USER,
-                name,
-            ])
-            .env("PGPASSWORD", PASSWORD)
-            .output()
-            .expect("run pg_dump");
-        assert!(
-            output.status.success(),
-            "pg_dump {name}: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        String::from_utf8_lossy(&output.stdout).into_owned()
+        let mut dump = self.client("pg_dump");
+        dump.args(["--data-only", name]);
+        run_client(dump, &format!("pg_dump {name}"))
+    }
+
+    /// A client program of the cluster's, logged in as [`USER`] over TCP.
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(self.bin.join(program));
+        command
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string(), "-U", USER])
+            .env("PGPASSWORD", PASSWORD);
+        command
     }
 
     /// The directory of PostgreSQL's programs.
@@ -230,6 +212,21 @@ impl Postgres {
         cluster
     }
 
+    /// `pg_ctl stop` in shutdown `mode` (`fast`: client connections are cut; `immediate`: no
+    /// checkpoint either), waiting until the server is down.
+    fn stop(&self, mode: &str) -> Command {
+        let argv = [
+            self.bin.join("pg_ctl").display().to_string(),
+            "stop".into(),
+            "-D".into(),
+            self.dir.join("data").display().to_string(),
+            "-m".into(),
+            mode.into(),
+            "-w".into(),
+        ];
+        user_command(self.as_root, &argv)
+    }
+
     fn log(&self) -> PathBuf {
         std::env::temp_dir().join(format!("ddns-pg-{}.log", self.port))
     }
@@ -287,15 +284,7 @@ impl Postgres {
 impl Drop for Postgres {
     fn drop(&mut self) {
         if let Some(process) = self.process.take() {
-            let stop = [
-                self.bin.join("pg_ctl").display().to_string(),
-                "stop".into(),
-                "-D".into(),
-                self.dir.join("data").display().to_string(),
-                "-m".into(),
-                "immediate".into(),
-            ];
-            let _ = user_command(self.as_root, &stop).output();
+            let _ = self.stop("immediate").output();
             drop(process);
         }
         if !self.shared {
@@ -353,4 +342,17 @@ fn bin_dir() -> PathBuf {
     .parent()
     .map(Path::to_path_buf)
     .unwrap_or_default()
+}
+
+/// Runs a client command to its end; its output, or a failed test saying `what` failed.
+fn run_client(mut command: Command, what: &str) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    assert!(
+        output.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

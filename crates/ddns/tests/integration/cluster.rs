@@ -456,30 +456,6 @@ async fn a_host_limit_holds_for_the_cluster_not_per_node() {
     );
 }
 
-/// Runs an unsigned nsupdate script; returns (succeeded, what it printed).
-fn nsupdate(script: &str) -> (bool, String) {
-    use std::io::Write as _;
-    let mut child = std::process::Command::new("nsupdate")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run nsupdate (scripts/test.sh installs it): {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (output.status.success(), text)
-}
-
 #[tokio::test]
 async fn rfc2136_prerequisites_hold_across_nodes() {
     let url = Postgres::shared().database();
@@ -506,7 +482,10 @@ async fn rfc2136_prerequisites_hold_across_nodes() {
                      update add {name} 60 A 192.0.2.{last}\nsend\n",
                     node.dns.port()
                 );
-                std::thread::spawn(move || nsupdate(&script))
+                std::thread::spawn(move || {
+                    let (code, text) = nsupdate(None, &script);
+                    (code == 0, text)
+                })
             })
             .collect();
         let results: Vec<(bool, String)> = racers.into_iter().map(|r| r.join().unwrap()).collect();

@@ -111,3 +111,31 @@ pub(crate) fn run_tool(tool: &str, args: &[&str]) -> String {
         .unwrap_or_else(|e| panic!("cannot run {tool} (scripts/test.sh installs it): {e}"));
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
+
+/// Runs an nsupdate script; returns (exit code, stdout + stderr).
+pub(crate) fn nsupdate(key: Option<&str>, script: &str) -> (i32, String) {
+    let mut cmd = std::process::Command::new("nsupdate");
+    if let Some(key) = key {
+        cmd.args(["-y", key]);
+    }
+    let mut child = cmd
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run nsupdate (scripts/test.sh installs it): {e}"));
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(script.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.code().unwrap_or(-1), text)
+}

@@ -3,11 +3,10 @@
 //! Windows-style registration from an allowed subnet works (dnspython), and every applied
 //! update is in the host's history with its requester.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::OnceLock;
 
-use crate::common::{RecordType, ServerProcess, bin, dns, get_json};
+use crate::common::{RecordType, ServerProcess, bin, dns, get_json, nsupdate};
 
 const SECRET: &str = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0";
 const OTHER_SECRET: &str = "b3RoZXItb3RoZXItb3RoZXItb3RoZXI=";
@@ -38,33 +37,6 @@ types = ["A", "AAAA"]
     let data = dir.path().join("data");
     let server = ServerProcess::start_in(bin(), &data, &["--config", path.to_str().unwrap()]);
     (dir, server)
-}
-
-/// Runs an nsupdate script; returns (exit code, stdout + stderr).
-fn nsupdate(key: Option<&str>, script: &str) -> (i32, String) {
-    let mut cmd = Command::new("nsupdate");
-    if let Some(key) = key {
-        cmd.args(["-y", key]);
-    }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run nsupdate (scripts/test.sh installs it): {e}"));
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(script.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    (out.status.code().unwrap_or(-1), text)
 }
 
 fn addresses(server: &ServerProcess, name: &str, rtype: RecordType) -> Vec<String> {
